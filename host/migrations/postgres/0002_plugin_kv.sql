@@ -1,0 +1,10 @@
+-- Plugins' key-value data, one namespace per plugin. `bytes` = length of key + value, summed
+-- for the quota check.
+CREATE TABLE plugin_kv (
+    plugin        TEXT   NOT NULL,
+    key           TEXT   NOT NULL,
+    value         BYTEA  NOT NULL,
+    bytes         BIGINT NOT NULL,
+    updated_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (plugin, key)
+);

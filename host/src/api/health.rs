@@ -1,0 +1,36 @@
+//! `GET /healthz` (the process answers) and `GET /readyz` (it can do its job).
+
+use crate::app::App;
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde_json::json;
+
+/// The health routes (no admin key).
+pub fn routes() -> Router<App> {
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Ready when the store answers within a second. Plugins are loaded before the server
+/// listens, so a listening server has them; plugins that failed to load are reported.
+async fn readyz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>) {
+    let mut reasons = Vec::new();
+    match tokio::time::timeout(std::time::Duration::from_secs(1), app.store.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => reasons.push(format!("store: {e}")),
+        Err(_) => reasons.push("store: no answer within 1 s".to_string()),
+    }
+    let warnings: Vec<String> =
+        app.plugins.failures().into_iter().map(|(plugin, error)| format!("plugin {plugin} not loaded: {error}")).collect();
+    if reasons.is_empty() {
+        (StatusCode::OK, Json(json!({"status": "ready", "warnings": warnings})))
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not_ready", "reasons": reasons, "warnings": warnings})))
+    }
+}

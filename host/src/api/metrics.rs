@@ -1,0 +1,89 @@
+//! `GET /metrics`: every counter and histogram hintd records, in the Prometheus text format.
+//!
+//! The recorder is installed once per process (the first call of [`install`]); layers record
+//! through the `metrics` facade. Families include `hintd_hint_requests_total{source,outcome}`,
+//! `hintd_hint_request_duration_seconds{source}`, `hintd_plugin_calls_total{plugin,outcome}`,
+//! `hintd_plugin_call_duration_seconds{plugin}`, `hintd_hint_provider_results_total{plugin,outcome}`,
+//! `hintd_hints_shown_total{plugin}`, `hintd_hints_chosen_total{plugin}`,
+//! `hintd_hint_callbacks_total{outcome}` (sent, failed, suppressed) and
+//! `hintd_ingest_events_total{source,type}`.
+
+use crate::app::App;
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Latency buckets, seconds: fine below a millisecond (host overhead) up to a few seconds
+/// (slow plugins, callbacks).
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the process-wide recorder on first use; `None` when another recorder was
+/// installed first (e.g. by an embedding program), in which case `/metrics` answers 503.
+pub fn install() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .expect("bucket list is not empty");
+            match builder.install_recorder() {
+                Ok(handle) => {
+                    describe();
+                    let upkeep = handle.clone();
+                    // Histograms are drained into their buckets here, bounding memory between scrapes.
+                    std::thread::Builder::new()
+                        .name("metrics-upkeep".into())
+                        .spawn(move || loop {
+                            std::thread::sleep(Duration::from_secs(5));
+                            upkeep.run_upkeep();
+                        })
+                        .expect("a thread starts");
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics recorder not installed; /metrics is unavailable");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_histogram};
+    describe_counter!("hintd_hint_requests_total", "Hint requests by source and outcome (computed, replayed, invalid, error)");
+    describe_histogram!("hintd_hint_request_duration_seconds", metrics::Unit::Seconds, "Hint request latency");
+    describe_counter!("hintd_hint_provider_results_total", "Per-plugin results within hint requests (ok, error, timeout, trap, deadline, ...)");
+    describe_counter!("hintd_hints_shown_total", "Hints shown, by plugin");
+    describe_counter!("hintd_hints_chosen_total", "Hints chosen by operators, by plugin");
+    describe_counter!("hintd_hint_answers_total", "Answers served, with hints or empty");
+    describe_counter!("hintd_hint_choices_total", "Operator choices by outcome");
+    describe_counter!("hintd_hint_feedback_calls_total", "Plugin feedback calls by outcome");
+    describe_counter!("hintd_hint_callbacks_total", "Hint callbacks: sent, failed, suppressed (stale)");
+    describe_counter!("hintd_hint_callback_attempts_failed_total", "Failed hint callback attempts (retried or not)");
+}
+
+/// `GET /metrics` (no admin key: scrapers rarely carry one and nothing secret is exported).
+pub fn routes() -> Router<App> {
+    install();
+    Router::new().route("/metrics", get(render))
+}
+
+async fn render() -> Response {
+    match install() {
+        Some(handle) => {
+            let mut response = handle.render().into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+            response
+        }
+        None => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "metrics recorder not installed\n").into_response(),
+    }
+}

@@ -1,0 +1,190 @@
+//! `POST /webhooks/{source}` and `POST /webhooks/{source}/{account}`: the platforms' webhooks.
+//!
+//! Order of checks: endpoint exists (404) → body within the limit (413) → credentials (401)
+//! → body parses (400) → stored (503 when the store is down). Only a committed event gets a
+//! 2xx; a redelivery gets `{"status":"duplicate"}`.
+
+use crate::api::auth::bearer;
+use crate::api::error::ApiError;
+use crate::app::{Accepted, App};
+use crate::core::Source;
+use crate::ingest::verify::{AuthError, Credentials};
+use crate::ingest::{AccountLookupError, EventKind, ParseError};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use parking_lot::Mutex;
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+/// The webhook routes (authenticated by each source's own token or signature, not the admin key).
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/webhooks/{source}", post(default_account))
+        .route("/webhooks/{source}/{account}", post(named_account))
+}
+
+async fn default_account(
+    State(app): State<App>,
+    Path(source): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    ingest(app, &source, None, query.as_deref(), &headers, body).await
+}
+
+async fn named_account(
+    State(app): State<App>,
+    Path((source, account)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    ingest(app, &source, Some(&account), query.as_deref(), &headers, body).await
+}
+
+async fn ingest(
+    app: App,
+    source_name: &str,
+    account: Option<&str>,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let source: Source = source_name
+        .parse()
+        .ok()
+        .filter(|s| *s != Source::Api)
+        .ok_or_else(|| ApiError::not_found("unknown_source", format!("no webhook endpoint for source `{source_name}`: expected chat2desk, chatwoot or whazing")))?;
+    let settings = app.config.sources.account(source, account).map_err(|e| match e {
+        AccountLookupError::SourceDisabled(_) => ApiError::not_found("source_disabled", e.to_string()),
+        AccountLookupError::UnknownAccount { .. } => ApiError::not_found("unknown_account", e.to_string()),
+    })?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(app.config.server.body_limit_bytes)
+        } else {
+            ApiError::bad_request("unreadable_body", format!("cannot read the request body: {e}"))
+        }
+    })?;
+    let token = query_token(query);
+    let credentials = Credentials {
+        query_token: token.as_deref(),
+        bearer: bearer(headers),
+        signature: header_str(headers, "x-chatwoot-signature"),
+        timestamp: header_str(headers, "x-chatwoot-timestamp"),
+    };
+    let now_s = crate::core::now_ms() / 1000;
+    crate::ingest::verify::verify(&settings, &credentials, &body, now_s).map_err(auth_error)?;
+    let account = settings.account.to_string();
+    let received_at_ms = crate::core::now_ms();
+    let parsed = crate::ingest::parse(source, &account, &body, received_at_ms).map_err(|e| {
+        metrics::counter!("hintd_ingest_rejected_total", "source" => source.as_str(), "reason" => "invalid").increment(1);
+        parse_error(e)
+    })?;
+    let type_label = if parsed.known_type {
+        parsed.event.meta.event_type.clone()
+    } else {
+        log_unknown_once(source, &parsed.event.meta.event_type);
+        "unknown".to_string()
+    };
+    metrics::counter!("hintd_ingest_events_total", "source" => source.as_str(), "type" => type_label).increment(1);
+    let mut event = parsed.event;
+    let accepted = app.accept(body.to_vec(), &mut event).await?;
+    let is_request = matches!(event.kind, EventKind::HintsRequested { .. });
+    let is_choice = matches!(event.kind, EventKind::HintChosen { .. });
+    // A redelivered hints request still gets its hints (the hint layer answers it from its
+    // idempotency record); a redelivered choice is not learnt twice.
+    if (is_request || (is_choice && accepted != Accepted::Duplicate))
+        && let Some(response) = crate::api::v1::prompter::on_hint_event(&app, &event).await
+    {
+        return Ok(response);
+    }
+    Ok(match accepted {
+        Accepted::Stored { seq } => (StatusCode::OK, Json(json!({"status": "accepted", "seq": seq}))).into_response(),
+        Accepted::Duplicate => {
+            metrics::counter!("hintd_ingest_duplicates_total", "source" => source.as_str()).increment(1);
+            (StatusCode::OK, Json(json!({"status": "duplicate"}))).into_response()
+        }
+    })
+}
+
+/// `token` from the query string, percent-decoded.
+fn query_token(query: Option<&str>) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == "token").then(|| percent_decode(v))
+    })
+}
+
+/// Decodes `%XX` escapes and `+` (form encoding); invalid escapes are kept as written.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() && bytes[i + 1..i + 3].iter().all(u8::is_ascii_hexdigit) => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("hex digits are ASCII");
+                out.push(u8::from_str_radix(hex, 16).expect("two hex digits"));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn auth_error(e: AuthError) -> ApiError {
+    metrics::counter!("hintd_ingest_rejected_total", "reason" => "unauthorized").increment(1);
+    let error = ApiError::unauthorized(e.to_string());
+    match e.field() {
+        Some(f) => error.with_field(f),
+        None => error,
+    }
+}
+
+fn parse_error(e: ParseError) -> ApiError {
+    match e.field_name() {
+        Some(field) => ApiError::invalid(field.to_string(), e.to_string()),
+        None => ApiError::bad_request("invalid_body", e.to_string()),
+    }
+}
+
+/// Logs an unknown event type the first time it is seen (up to a bound, so a hostile sender
+/// cannot grow the set without limit).
+fn log_unknown_once(source: Source, event_type: &str) {
+    const MAX_REMEMBERED: usize = 1024;
+    static SEEN: OnceLock<Mutex<HashSet<(Source, String)>>> = OnceLock::new();
+    let mut seen = SEEN.get_or_init(Default::default).lock();
+    if seen.len() < MAX_REMEMBERED && seen.insert((source, event_type.to_string())) {
+        tracing::info!(source = source.as_str(), event_type, "unknown event type accepted and stored raw");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_from_query_strings() {
+        assert_eq!(query_token(Some("a=1&token=abc")).as_deref(), Some("abc"));
+        assert_eq!(query_token(Some("token=a%2Bb%3D+c")).as_deref(), Some("a+b= c"));
+        assert_eq!(query_token(Some("token=%zz%4")).as_deref(), Some("%zz%4"));
+        assert_eq!(query_token(Some("other=1")), None);
+        assert_eq!(query_token(None), None);
+    }
+}

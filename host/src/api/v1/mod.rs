@@ -1,0 +1,7 @@
+//! `/api/v1/*` and the platform webhook endpoints.
+
+pub mod clients;
+pub mod conversations;
+pub mod ingest;
+pub mod prompter;
+pub mod webhooks;

@@ -1,0 +1,270 @@
+//! Prompter mode over HTTP: the reply to Chat2Desk's `ai_hints_requested` (both forms), and
+//! the generic API for platforms without a hints webhook:
+//! `POST /api/v1/hints` (same reply shape), `POST /api/v1/hints/choice` (the operator's
+//! choice) and `GET /api/v1/hints/stats` (acceptance).
+
+use crate::api::error::ApiError;
+use crate::app::App;
+use crate::core::{DialogKey, Source};
+use crate::hints::{ChoiceQuery, HintQuery, HintsError, Served};
+use crate::ingest::{Delivery, Event, EventKind};
+use crate::store::StatsFilter;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+/// The routes of this file (`/api/v1/*`: the router's admin-key layer guards them).
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/api/v1/hints", post(post_hints))
+        .route("/api/v1/hints/choice", post(post_choice))
+        .route("/api/v1/hints/stats", get(get_stats))
+}
+
+/// The HTTP response to an ingested hint event (`HintsRequested` / `HintChosen`), or `None`
+/// when the event is not one (the ingest endpoint then answers with its usual acknowledgement).
+pub async fn on_hint_event(app: &App, event: &Event) -> Option<Response> {
+    match &event.kind {
+        EventKind::HintsRequested { request_id, message_id } => Some(hints_requested(app, event, request_id, message_id).await),
+        EventKind::HintChosen { message_id, hint_id } => Some(hint_chosen(app, event, message_id, *hint_id).await),
+        _ => None,
+    }
+}
+
+async fn hints_requested(app: &App, event: &Event, request_id: &str, message_id: &str) -> Response {
+    let meta = &event.meta;
+    let Some(dialog) = meta.dialog_key() else {
+        return error(&HintsError::InvalidRequest { field: "dialog_id", reason: "is required".into() });
+    };
+    let query = HintQuery {
+        dialog: Some(dialog),
+        request_id: Some(request_id.to_string()).filter(|r| !r.is_empty()),
+        message_id: Some(message_id.to_string()).filter(|m| !m.is_empty()),
+        client_id: meta.client_id.clone(),
+        operator_id: meta.operator_id.clone(),
+        channel_id: meta.channel_id.clone(),
+        transport: meta.transport.clone(),
+        external_key: meta.external_key.clone(),
+        max_hints: None,
+    };
+    let (delivery, callback_url) = match meta.source.map(|s| app.config.sources.account(s, Some(&meta.account))) {
+        Some(Ok(settings)) => (settings.delivery, settings.callback_url.map(str::to_owned)),
+        _ => (Delivery::Inline, None),
+    };
+    match (delivery, callback_url) {
+        (Delivery::Callback, Some(url)) => {
+            let hints = app.hints.clone();
+            tokio::spawn(async move {
+                match hints.request(query).await {
+                    Ok(served) => hints.spawn_callback(&served, url),
+                    Err(e) => tracing::warn!(error = %e, "hints for a callback could not be computed"),
+                }
+            });
+            (StatusCode::ACCEPTED, Json(json!({"status": "accepted", "delivery": "callback"}))).into_response()
+        }
+        (Delivery::Both, Some(url)) => match app.hints.request(query).await {
+            Ok(served) => {
+                app.hints.spawn_callback(&served, url);
+                reply(&served)
+            }
+            Err(e) => error(&e),
+        },
+        _ => match app.hints.request(query).await {
+            Ok(served) => reply(&served),
+            Err(e) => error(&e),
+        },
+    }
+}
+
+async fn hint_chosen(app: &App, event: &Event, message_id: &str, hint_id: i64) -> Response {
+    let meta = &event.meta;
+    let Some(source) = meta.source else {
+        return error(&HintsError::InvalidRequest { field: "source", reason: "unknown".into() });
+    };
+    let query = ChoiceQuery {
+        source,
+        account: meta.account.clone(),
+        message_id: message_id.to_string(),
+        client_id: meta.client_id.clone(),
+        hint_id,
+    };
+    match app.hints.choose(query).await {
+        Ok(outcome) => Json(json!({"status": if outcome.recorded { "ok" } else { "duplicate" }, "choice": outcome}))
+            .into_response(),
+        Err(e) => error(&e),
+    }
+}
+
+/// The answer body exactly as served (also for replays: byte-identical).
+fn reply(served: &Served) -> Response {
+    let mut response = served.answer.body.clone().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if served.replayed {
+        response.headers_mut().insert("x-hintd-replayed", HeaderValue::from_static("true"));
+    }
+    // The plugins' share of the request time, so clients (and the benchmark) can tell the
+    // host's overhead apart.
+    let timing = format!("plugins;dur={:.3}", served.plugins_elapsed.as_secs_f64() * 1000.0);
+    if let Ok(v) = HeaderValue::from_str(&timing) {
+        response.headers_mut().insert("server-timing", v);
+    }
+    response
+}
+
+/// The API's JSON error (`{"error": {"code", "message", "field"}}`) for a pipeline error.
+fn error(e: &HintsError) -> Response {
+    let (status, code, field) = match e {
+        HintsError::InvalidRequest { field, reason } => {
+            return ApiError::invalid(*field, format!("{field} {reason}")).into_response();
+        }
+        HintsError::UnknownAnswer { .. } => (StatusCode::NOT_FOUND, "unknown_message", Some("message_id")),
+        HintsError::UnknownHint { .. } => (StatusCode::NOT_FOUND, "unknown_hint", Some("hint_id")),
+        HintsError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+        // Internal details go to the log, not to the caller.
+        HintsError::Internal(detail) => return ApiError::internal(detail).into_response(),
+    };
+    let mut api = ApiError::new(status, code, e.to_string());
+    if let Some(field) = field {
+        api = api.with_field(field);
+    }
+    api.into_response()
+}
+
+fn bad(field: &'static str, reason: impl Into<String>) -> ApiError {
+    ApiError::invalid(field, format!("{field} {}", reason.into()))
+}
+
+/// An id given as a JSON string or integer.
+fn id_field(body: &Value, field: &'static str, required: bool) -> Result<Option<String>, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) if required => Err(bad(field, "is required")),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() && required => Err(bad(field, "must not be empty")),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
+        Some(_) => Err(bad(field, "must be a string or an integer")),
+    }
+}
+
+fn source_field(body: &Value) -> Result<(Source, String), ApiError> {
+    let source = match body.get("source") {
+        Some(Value::String(s)) => s.parse::<Source>().map_err(|e| bad("source", e.to_string()))?,
+        None | Some(Value::Null) => return Err(bad("source", "is required (chat2desk, chatwoot, whazing or api)")),
+        Some(_) => return Err(bad("source", "must be a string")),
+    };
+    let account = id_field(body, "account", false)?.unwrap_or_else(|| crate::ingest::DEFAULT_ACCOUNT.to_string());
+    Ok((source, account))
+}
+
+fn json_object(body: &[u8]) -> Result<Value, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(bad("body", "must be a JSON object")),
+        Err(e) => Err(bad("body", format!("is not valid JSON: {e}"))),
+    }
+}
+
+const HINT_FIELDS: &[&str] = &[
+    "source", "account", "dialog_id", "request_id", "message_id", "client_id", "operator_id", "channel_id",
+    "transport", "external_key", "max_hints",
+];
+
+/// `POST /api/v1/hints` {source, account?, dialog_id, request_id?, message_id?, client_id?,
+/// operator_id?, channel_id?, transport?, external_key?, max_hints?} → the Chat2Desk reply.
+async fn post_hints(State(app): State<App>, body: bytes::Bytes) -> Response {
+    let parsed = (|| {
+        let body = json_object(&body)?;
+        if let Some(unknown) = body.as_object().and_then(|o| o.keys().find(|k| !HINT_FIELDS.contains(&k.as_str()))) {
+            return Err(bad("body", format!("unknown field `{unknown}`; expected {}", HINT_FIELDS.join(", "))));
+        }
+        let (source, account) = source_field(&body)?;
+        let dialog_id = id_field(&body, "dialog_id", true)?.unwrap_or_default();
+        let max_hints = match body.get("max_hints") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .filter(|n| (1..=20).contains(n))
+                    .ok_or_else(|| bad("max_hints", "must be an integer in 1..=20"))? as u32,
+            ),
+        };
+        Ok::<_, ApiError>(HintQuery {
+            dialog: Some(DialogKey::new(source, account, dialog_id)),
+            request_id: id_field(&body, "request_id", false)?,
+            message_id: id_field(&body, "message_id", false)?,
+            client_id: id_field(&body, "client_id", false)?,
+            operator_id: id_field(&body, "operator_id", false)?,
+            channel_id: id_field(&body, "channel_id", false)?,
+            transport: id_field(&body, "transport", false)?,
+            external_key: id_field(&body, "external_key", false)?,
+            max_hints,
+        })
+    })();
+    match parsed {
+        Ok(query) => match app.hints.request(query).await {
+            Ok(served) => reply(&served),
+            Err(e) => error(&e),
+        },
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /api/v1/hints/choice` {source, account?, message_id, client_id?, hint_id}.
+async fn post_choice(State(app): State<App>, body: bytes::Bytes) -> Response {
+    let parsed = (|| {
+        let body = json_object(&body)?;
+        let (source, account) = source_field(&body)?;
+        let hint_id = match body.get("hint_id") {
+            Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
+            Some(Value::String(s)) => s.trim().parse().map_err(|_| bad("hint_id", "must be an integer"))?,
+            None | Some(Value::Null) => return Err(bad("hint_id", "is required")),
+            Some(_) => return Err(bad("hint_id", "must be an integer")),
+        };
+        Ok::<_, ApiError>(ChoiceQuery {
+            source,
+            account,
+            message_id: id_field(&body, "message_id", true)?.unwrap_or_default(),
+            client_id: id_field(&body, "client_id", false)?,
+            hint_id,
+        })
+    })();
+    match parsed {
+        Ok(query) => match app.hints.choose(query).await {
+            Ok(outcome) => Json(outcome).into_response(),
+            Err(e) => error(&e),
+        },
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Query of `GET /api/v1/hints/stats`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsQuery {
+    source: Option<String>,
+    account: Option<String>,
+    since_ms: Option<i64>,
+}
+
+/// `GET /api/v1/hints/stats[?source=&account=&since_ms=]`: acceptance per plugin and overall.
+async fn get_stats(
+    State(app): State<App>,
+    query: Result<Query<StatsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(q) = match query {
+        Ok(q) => q,
+        Err(e) => return bad("query", e.body_text()).into_response(),
+    };
+    if let Some(s) = &q.source
+        && let Err(e) = s.parse::<Source>()
+    {
+        return bad("source", e.to_string()).into_response();
+    }
+    let filter = StatsFilter { source: q.source, account: q.account, since_ms: q.since_ms };
+    match app.hints.stats(&filter).await {
+        Ok(stats) => Json(stats).into_response(),
+        Err(e) => error(&e),
+    }
+}

@@ -1,0 +1,67 @@
+//! The composition root: builds every layer from a [`Config`] and holds them for the API.
+
+use crate::config::Config;
+use crate::context::{ContextError, ContextService};
+use crate::ingest::Event;
+use crate::store::{Appended, Store};
+use std::sync::Arc;
+
+/// Everything a running hintd holds. Cloning is cheap.
+#[derive(Clone)]
+pub struct App {
+    /// The configuration it was built from.
+    pub config: Arc<Config>,
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Each dialog's context, and the writer every ingested event goes through.
+    pub context: ContextService,
+    /// Webhook subscriptions and delivery (workers started by `serve`).
+    pub dispatch: crate::dispatch::Dispatcher,
+    /// The loaded provider plugins.
+    pub plugins: crate::plugins::Registry,
+    /// Prompter mode: hint requests, choices, callbacks.
+    pub hints: crate::hints::Hints,
+}
+
+/// What accepting a platform event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored at this position of the event log.
+    Stored {
+        /// Event log position.
+        seq: i64,
+    },
+    /// A redelivery of an event already stored: acknowledged, nothing changed.
+    Duplicate,
+}
+
+impl App {
+    /// Opens the store and builds every layer.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let store = crate::store::open(&config.store).await?;
+        let context = ContextService::new(config.context.clone(), store.clone());
+        context.check_pending_dialogs().await?;
+        let dispatch = crate::dispatch::Dispatcher::new(&config.dispatch, &config.store.url, store.clone())?;
+        let plugins = crate::plugins::Registry::load(&config.plugins, store.clone()).await?;
+        let hints = crate::hints::Hints::new(config.hints.clone(), Arc::new(plugins.clone()), Arc::new(context.clone()), store.clone())?;
+        Ok(App { config: Arc::new(config), store, context, dispatch, plugins, hints })
+    }
+
+    /// Accepts one parsed platform event: its raw body and conversation changes are stored in
+    /// one transaction (nothing on error), then memory is updated and plugins observe it off
+    /// the request path. `event` may gain its dialog id (Chat2Desk messages that name only
+    /// their client).
+    pub async fn accept(&self, raw_body: Vec<u8>, event: &mut Event) -> Result<Accepted, ContextError> {
+        let received_at_ms = crate::core::now_ms();
+        self.context.resolve_dialog(event).await?;
+        let appended = self.context.record(event, raw_body, received_at_ms).await?;
+        let Appended::Stored { seq } = appended else {
+            return Ok(Accepted::Duplicate);
+        };
+        self.dispatch.wake();
+        if let Some(observed) = crate::plugins::ConversationEvent::from_event(event) {
+            self.plugins.observe(observed);
+        }
+        Ok(Accepted::Stored { seq })
+    }
+}

@@ -1,0 +1,141 @@
+//! Servers the benchmarks start inside this process: hintd itself (built through the same
+//! code path as `hintd serve`), and small loopback helpers (the baseline, the webhook
+//! receiver, a mock completion endpoint).
+
+use crate::app::App;
+use crate::config::Config;
+use anyhow::Context as _;
+use axum::Router;
+use std::net::SocketAddr;
+use tokio::task::JoinHandle;
+
+/// A router served on a loopback port until dropped.
+pub struct Local {
+    /// The bound address.
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Local {
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves `router` on a fresh loopback port.
+pub async fn serve_local(router: Router) -> anyhow::Result<Local> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a loopback port")?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::warn!("benchmark helper server stopped: {e}");
+        }
+    });
+    Ok(Local { addr, task })
+}
+
+/// hintd running in this process.
+pub struct Hintd {
+    /// The Chat2Desk account the benchmark posts to. Each run uses its own, so runs against a
+    /// shared PostgreSQL store never see each other's dialogs, redelivery keys or answers.
+    pub account: String,
+    /// Its listener.
+    pub local: Local,
+    retention: JoinHandle<()>,
+}
+
+impl Hintd {
+    /// Builds hintd from `config` in the order `serve` does (application, retention task,
+    /// delivery workers, router) and serves it on a loopback port.
+    pub async fn start(config: Config, account: &str) -> anyhow::Result<Hintd> {
+        let app = App::build(config).await.context("building hintd")?;
+        let retention = crate::context::spawn_retention(app.context.clone());
+        app.dispatch.start().await.context("starting webhook delivery")?;
+        let local = serve_local(crate::api::router(app.clone())).await?;
+        Ok(Hintd { account: account.to_string(), local, retention })
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        self.local.url(path)
+    }
+
+    /// The Chat2Desk endpoint of the benchmark account, with its token.
+    pub fn ingest_url(&self) -> String {
+        self.url(&format!("/webhooks/chat2desk/{}?token={TOKEN}", self.account))
+    }
+
+    /// Stops serving and lets the application's background work end.
+    pub async fn stop(self) {
+        drop(self);
+        // Let aborted tasks and closed connections wind down before the next measurement.
+        tokio::task::yield_now().await;
+    }
+}
+
+impl Drop for Hintd {
+    fn drop(&mut self) {
+        self.retention.abort();
+    }
+}
+
+/// Admin key of every server a benchmark starts.
+pub const ADMIN_KEY: &str = "bench-admin-key";
+/// Chat2Desk token of every server a benchmark starts.
+pub const TOKEN: &str = "bench-token";
+
+/// A fresh account name for one benchmark.
+pub fn new_account() -> String {
+    format!("bench{:08x}", rand::random::<u32>())
+}
+
+/// The configuration of a benchmark server: the given store, Chat2Desk enabled with a token
+/// and `account`, plugins from `plugins` (none without; compiled code cached in the temp
+/// dir, no hot reload), plus `extra` TOML tables.
+pub fn config(store_url: &str, plugins: Option<&std::path::Path>, account: &str, extra: &str) -> anyhow::Result<Config> {
+    let mut text = format!(
+        "[server]\nadmin_key = {}\n\n[store]\nurl = {}\n\n[sources.chat2desk]\ntoken = {}\n\n[sources.chat2desk.accounts.{account}]\n\n",
+        toml_str(ADMIN_KEY),
+        toml_str(store_url),
+        toml_str(TOKEN)
+    );
+    if let Some(dir) = plugins {
+        // Compiled components are keyed by content and engine: one cache for every run.
+        let cache = std::env::temp_dir().join("hintd-bench-plugin-cache");
+        text.push_str(&format!(
+            "[plugins]\ndir = {}\ncache_dir = {}\nhot_reload = false\n\n",
+            toml_str(&dir.display().to_string()),
+            toml_str(&cache.display().to_string())
+        ));
+    }
+    text.push_str(extra);
+    toml::from_str(&text).with_context(|| format!("benchmark configuration rejected:\n{text}"))
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// POSTs a Chat2Desk webhook body and checks for a 2xx answer.
+pub async fn post_chat2desk(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<reqwest::Response, String> {
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    if !resp.status().is_success() {
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        return Err(format!("HTTP {status}: {}", text.chars().take(300).collect::<String>()));
+    }
+    Ok(resp)
+}

@@ -1,0 +1,312 @@
+//! `hintd eval`: replays recorded dialogues through the plugins and reports how often their
+//! hints match what operators really answered.
+//!
+//! Input: JSON Lines, one dialogue per line:
+//! `{"dialog_id": "d1", "client_id": "c1", "messages": [{"role": "client", "text": "…", "at": "2026-01-05T10:00:00Z"}, …]}`
+//! (`at` is RFC 3339 or unix ms; without it messages keep file order). Every message of every
+//! dialogue is replayed in time order. At each operator reply the plugins are first asked for
+//! hints on the context before it (exactly as the server asks: fan-out under the deadline,
+//! merge, dedupe), then the reply is revealed to them (`observe`), and when a hint matched it
+//! the plugins get the operator's choice (`feedback`), so learning plugins learn as they would
+//! in production.
+
+use crate::config::Config;
+use crate::core::{DialogKey, Message, Role, Source};
+use crate::hints::evaluation::{SystemReport, Tally, first_match};
+use crate::hints::feedback::{FeedbackBase, route};
+use crate::hints::pipeline::fan_out;
+use crate::hints::{HintsConfig, MergeRules, Providers, merge};
+use crate::plugins::{ConversationEvent, DialogRef, HintRequest, Registry};
+use crate::store::StoreConfig;
+use anyhow::{Context as _, bail};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `hintd eval` arguments.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Plugin directory (`<dir>/<name>/plugin.toml`).
+    #[arg(long)]
+    pub plugins: PathBuf,
+    /// Recorded dialogues, JSON Lines.
+    #[arg(long)]
+    pub dialogs: PathBuf,
+    /// Cut-offs for hit@k, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,3,5")]
+    pub k: Vec<usize>,
+    /// Configuration file whose `[hints]` and `[plugins]` sections apply.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Token-set similarity (0–1) at which a hint counts as the operator's reply.
+    #[arg(long, default_value_t = 0.6)]
+    pub match_threshold: f64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The whole report.
+#[derive(Debug, serde::Serialize)]
+pub struct EvalReport {
+    /// Dialogues read.
+    pub dialogues: usize,
+    /// Messages replayed.
+    pub messages: usize,
+    /// `merged` first, then each plugin by name.
+    pub systems: Vec<SystemReport>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DialogueLine {
+    dialog_id: serde_json::Value,
+    #[serde(default)]
+    client_id: Option<serde_json::Value>,
+    #[serde(default)]
+    account: Option<String>,
+    messages: Vec<MessageLine>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageLine {
+    role: Role,
+    text: String,
+    #[serde(default)]
+    at: Option<serde_json::Value>,
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// One message to replay.
+struct Step {
+    dialog: usize,
+    message: Message,
+}
+
+struct Dialogue {
+    key: DialogKey,
+    client_id: String,
+}
+
+fn id_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_time(v: &serde_json::Value) -> Option<i64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis()),
+        _ => None,
+    }
+}
+
+/// Reads the dialogues and orders every message in time (file order breaks ties).
+fn read_dialogues(path: &PathBuf) -> anyhow::Result<(Vec<Dialogue>, Vec<Step>)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut dialogues = Vec::new();
+    let mut steps = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line_no = n + 1;
+        if line.trim().is_empty() || line.trim_start().starts_with("//") {
+            continue;
+        }
+        let d: DialogueLine =
+            serde_json::from_str(line).with_context(|| format!("{}:{line_no}: not a dialogue", path.display()))?;
+        let dialog_id = id_text(&d.dialog_id)
+            .with_context(|| format!("{}:{line_no}: dialog_id must be a non-empty string or number", path.display()))?;
+        let index = dialogues.len();
+        let account = d.account.unwrap_or_else(|| "eval".into());
+        for (i, m) in d.messages.into_iter().enumerate() {
+            let sent_at_ms = match &m.at {
+                Some(v) => parse_time(v).with_context(|| {
+                    format!("{}:{line_no}: messages[{i}].at must be RFC 3339 or unix ms", path.display())
+                })?,
+                // Without times, dialogues are replayed one after the other in file order.
+                None => (line_no as i64) * 3_600_000 + i as i64 * 1_000,
+            };
+            let id = m.id.unwrap_or_else(|| format!("{dialog_id}-{i}"));
+            steps.push(Step {
+                dialog: index,
+                message: Message { id, role: m.role, text: m.text, sent_at_ms, private: false, media_type: None, media_url: None },
+            });
+        }
+        let client_id = d.client_id.as_ref().and_then(id_text).unwrap_or_else(|| format!("client-{dialog_id}"));
+        dialogues.push(Dialogue { key: DialogKey::new(Source::Api, account, dialog_id), client_id });
+    }
+    // Stable: equal times keep file order.
+    steps.sort_by_key(|s| s.message.sent_at_ms);
+    Ok((dialogues, steps))
+}
+
+/// Total calls the registry has made (observe calls included), to wait for `observe` to
+/// finish before the next request — the replay must be deterministic.
+fn calls_made(registry: &Registry) -> u64 {
+    registry.stats().iter().map(|s| s.ok + s.error + s.timeout + s.trap + s.oom + s.rejected + s.skipped).sum()
+}
+
+async fn observe_and_wait(registry: &Registry, plugins: u64, event: ConversationEvent) {
+    let before = calls_made(registry);
+    registry.observe(event);
+    let until = Instant::now() + Duration::from_secs(10);
+    while calls_made(registry) < before + plugins && Instant::now() < until {
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+/// Runs the evaluation.
+pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let report = evaluate(&args).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_table(&report, &args.k);
+    }
+    Ok(())
+}
+
+/// Replays the dialogues and returns the report.
+pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
+    if args.k.is_empty() || args.k.iter().any(|&k| k == 0 || k > 20) {
+        bail!("--k: every cut-off must be in 1..=20");
+    }
+    if !(0.0..=1.0).contains(&args.match_threshold) || args.match_threshold == 0.0 {
+        bail!("--match-threshold must be in (0, 1]");
+    }
+    let (hints_config, mut plugins_config) = match &args.config {
+        Some(path) => {
+            let c = Config::load(Some(path), std::iter::empty(), &[])?;
+            (c.hints, c.plugins)
+        }
+        None => (HintsConfig::default(), crate::plugins::PluginsConfig::default()),
+    };
+    hints_config.validate()?;
+    if !args.plugins.is_dir() {
+        bail!("--plugins {}: not a directory", args.plugins.display());
+    }
+    plugins_config.dir = Some(args.plugins.clone());
+    plugins_config.hot_reload = false;
+    // An in-memory store: every run starts from nothing, so results are reproducible.
+    let store = crate::store::open(&StoreConfig { url: "sqlite::memory:".into(), max_connections: 1, ..StoreConfig::default() })
+        .await
+        .context("in-memory store")?;
+    let registry = Registry::load(&plugins_config, store).await.context("loading plugins")?;
+    for (dir, error) in registry.failures() {
+        eprintln!("warning: plugin {dir} skipped: {error}");
+    }
+    let providers: Arc<dyn Providers> = Arc::new(registry.clone());
+    let slots = providers.slots();
+    if slots.is_empty() {
+        bail!("no enabled plugin in {}", args.plugins.display());
+    }
+    let (dialogues, steps) = read_dialogues(&args.dialogs)?;
+
+    let rules = MergeRules {
+        threshold: hints_config.threshold,
+        max_hints: hints_config.max_hints,
+        dedupe_similarity: hints_config.dedupe_similarity,
+    };
+    let deadline = Duration::from_millis(hints_config.request_deadline_ms);
+    let mut ks = args.k.clone();
+    ks.sort_unstable();
+    ks.dedup();
+    let mut merged_tally = Tally::default();
+    let mut plugin_tallies: HashMap<String, Tally> = slots.iter().map(|s| (s.name.clone(), Tally::default())).collect();
+    let mut contexts: Vec<Vec<Message>> = dialogues.iter().map(|_| Vec::new()).collect();
+
+    let progress = indicatif::ProgressBar::new(steps.len() as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} messages, {elapsed} elapsed, {eta} left")
+            .expect("valid template"),
+    );
+    if args.json || steps.len() < 200 {
+        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+
+    for (n, step) in steps.iter().enumerate() {
+        let dialogue = &dialogues[step.dialog];
+        let context = &mut contexts[step.dialog];
+        let message = &step.message;
+        if message.role == Role::Operator && context.iter().any(|m| m.role == Role::Client) {
+            let latest_client = context.iter().rev().find(|m| m.role == Role::Client).map(|m| m.id.clone()).unwrap_or_default();
+            let request = Arc::new(HintRequest {
+                request_id: format!("eval-{n}"),
+                dialog: dialogue.key.clone(),
+                client_id: dialogue.client_id.clone(),
+                operator_id: None,
+                channel_id: None,
+                transport: None,
+                message_id: latest_client,
+                external_key: None,
+                context: context.clone(),
+                max_hints: rules.max_hints,
+                deadline_ms: hints_config.request_deadline_ms as u32,
+            });
+            let started = Instant::now();
+            let out = fan_out(&providers, &slots, request.clone(), deadline).await;
+            let merged = merge(&out.results, &rules);
+            let merged_latency = started.elapsed();
+
+            let position = first_match(merged.iter().map(|h| h.text.as_str()), &message.text, args.match_threshold);
+            merged_tally.record(&ks, merged.len(), position, merged_latency);
+            for outcome in &out.outcomes {
+                let own = out.results.iter().find(|r| r.plugin == outcome.plugin);
+                let texts: Vec<&str> = own.map(|r| r.hints.iter().map(|h| h.text.as_str()).collect()).unwrap_or_default();
+                let p = first_match(texts.iter().copied(), &message.text, args.match_threshold);
+                if let Some(t) = plugin_tallies.get_mut(&outcome.plugin) {
+                    t.record(&ks, texts.len(), p, outcome.latency);
+                }
+            }
+            // The operator "chooses" the matching hint: the plugins hear it as in production.
+            if let Some(p) = position {
+                let base = FeedbackBase {
+                    request_id: &request.request_id,
+                    dialog_id: &dialogue.key.dialog_id,
+                    message_id: &request.message_id,
+                    context: &request.context,
+                };
+                for (plugin, fb) in route(&merged, merged[p - 1].id, &base).unwrap_or_default() {
+                    let _ = providers.feedback(&plugin, &fb).await;
+                }
+            }
+        }
+        context.push(message.clone());
+        let at = DialogRef { dialog: dialogue.key.clone(), client_id: Some(dialogue.client_id.clone()) };
+        observe_and_wait(&registry, slots.len() as u64, ConversationEvent::MessageAdded(at, message.clone())).await;
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+
+    let mut systems = vec![merged_tally.report("merged")];
+    let mut names: Vec<&String> = plugin_tallies.keys().collect();
+    names.sort();
+    systems.extend(names.into_iter().map(|name| plugin_tallies[name].report(name)));
+    Ok(EvalReport { dialogues: dialogues.len(), messages: steps.len(), systems })
+}
+
+fn print_table(report: &EvalReport, ks: &[usize]) {
+    println!("{} dialogues, {} messages replayed", report.dialogues, report.messages);
+    let mut header = format!("{:<12} {:>7}", "system", "replies");
+    for k in ks {
+        header.push_str(&format!(" {:>7}", format!("hit@{k}")));
+    }
+    header.push_str(&format!(" {:>6} {:>8} {:>10} {:>8} {:>8} {:>8}", "MRR", "coverage", "acceptance", "p50 ms", "p90 ms", "p99 ms"));
+    println!("{header}");
+    for s in &report.systems {
+        let mut line = format!("{:<12} {:>7}", s.system, s.replies);
+        for k in ks {
+            line.push_str(&format!(" {:>7.3}", s.hit_at.get(&k.to_string()).copied().unwrap_or(0.0)));
+        }
+        line.push_str(&format!(
+            " {:>6.3} {:>8.3} {:>10.3} {:>8.2} {:>8.2} {:>8.2}",
+            s.mrr, s.coverage, s.acceptance, s.latency_ms.p50, s.latency_ms.p90, s.latency_ms.p99
+        ));
+        println!("{line}");
+    }
+}

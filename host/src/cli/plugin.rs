@@ -1,0 +1,158 @@
+//! `hintd plugin check|run`: validate a plugin and try it on a recorded dialogue.
+
+use crate::core::{DialogKey, Message, Source};
+use crate::plugins::{PluginsConfig, Registry};
+use crate::store::StoreConfig;
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// `hintd plugin ...`.
+#[derive(Debug, Args)]
+pub struct PluginArgs {
+    /// What to do with the plugin.
+    #[command(subcommand)]
+    pub command: PluginCommand,
+}
+
+/// Plugin subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Validates that a plugin directory (or a bare .wasm) implements hint-provider; prints
+    /// describe() and the manifest. Exits non-zero with the reason otherwise.
+    Check {
+        /// A plugin directory (with plugin.toml) or a .wasm component.
+        path: PathBuf,
+    },
+    /// Runs suggest() on a recorded dialogue and prints the hints.
+    Run {
+        /// A plugin directory (with plugin.toml) or a .wasm component.
+        path: PathBuf,
+        /// The dialogue, a JSON file like examples/dialogue.json.
+        #[arg(long)]
+        context: PathBuf,
+        /// Print the hints as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a plugin subcommand.
+pub async fn run(args: PluginArgs) -> anyhow::Result<()> {
+    match args.command {
+        PluginCommand::Check { path } => check(&path).await,
+        PluginCommand::Run { path, context, json } => run_dialogue(&path, &context, json).await,
+    }
+}
+
+async fn open(path: &Path) -> anyhow::Result<Registry> {
+    if !path.exists() {
+        bail!("{}: no such file or directory", path.display());
+    }
+    // The CLI keeps nothing: kv goes to an in-memory database and nothing is cached on disk.
+    let store = crate::store::open(&StoreConfig { url: "sqlite::memory:".into(), max_connections: 1, ..StoreConfig::default() })
+        .await
+        .context("opening an in-memory store")?;
+    let config = PluginsConfig { cache: false, hot_reload: false, ..PluginsConfig::default() };
+    Ok(Registry::load_one(path, &config, store).await?)
+}
+
+async fn check(path: &Path) -> anyhow::Result<()> {
+    let registry = open(path).await?;
+    let plugin = registry.enabled().into_iter().next().context("no plugin loaded")?;
+    println!("ok: {} implements hintd:provider/hint-provider@0.1.0", path.display());
+    println!("describe(): {} {} — {}", plugin.info.name, plugin.info.version, plugin.info.description);
+    if path.is_dir() {
+        let manifest = std::fs::read_to_string(path.join(crate::plugins::manifest::MANIFEST_FILE))?;
+        println!("manifest ({}):\n{}", path.join("plugin.toml").display(), manifest.trim_end());
+    } else {
+        println!("manifest: none (a bare component runs with no capabilities)");
+    }
+    Ok(())
+}
+
+/// A recorded dialogue (`examples/dialogue.json`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Dialogue {
+    #[serde(default = "default_source")]
+    source: Source,
+    #[serde(default = "default_account")]
+    account: String,
+    dialog_id: String,
+    client_id: String,
+    #[serde(default)]
+    operator_id: Option<String>,
+    #[serde(default)]
+    channel_id: Option<String>,
+    #[serde(default)]
+    transport: Option<String>,
+    #[serde(default)]
+    message_id: Option<String>,
+    #[serde(default)]
+    external_key: Option<String>,
+    #[serde(default = "default_max_hints")]
+    max_hints: u32,
+    #[serde(default)]
+    deadline_ms: u32,
+    context: Vec<Message>,
+}
+
+fn default_source() -> Source {
+    Source::Api
+}
+fn default_account() -> String {
+    "default".into()
+}
+fn default_max_hints() -> u32 {
+    3
+}
+
+async fn run_dialogue(path: &Path, context: &Path, json: bool) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(context).with_context(|| format!("reading {}", context.display()))?;
+    let dialogue: Dialogue = serde_json::from_str(&text).with_context(|| format!("{}: not a dialogue", context.display()))?;
+    let registry = open(path).await?;
+    let plugin = registry.enabled().into_iter().next().context("no plugin loaded")?;
+    let message_id = dialogue
+        .message_id
+        .clone()
+        .or_else(|| dialogue.context.last().map(|m| m.id.clone()))
+        .unwrap_or_default();
+    let req = crate::plugins::HintRequest {
+        request_id: format!("cli-{}", uuid::Uuid::new_v4()),
+        dialog: DialogKey::new(dialogue.source, dialogue.account, dialogue.dialog_id),
+        client_id: dialogue.client_id,
+        operator_id: dialogue.operator_id,
+        channel_id: dialogue.channel_id,
+        transport: dialogue.transport,
+        message_id,
+        external_key: dialogue.external_key,
+        // Private notes never reach plugins.
+        context: dialogue.context.into_iter().filter(|m| !m.private).collect(),
+        max_hints: dialogue.max_hints,
+        deadline_ms: dialogue.deadline_ms,
+    };
+    let started = std::time::Instant::now();
+    let hints = registry.suggest(&plugin.name, &req).await.map_err(|e| anyhow::anyhow!("{}: suggest failed: {e}", plugin.name))?;
+    let took = started.elapsed();
+    if json {
+        let out: Vec<serde_json::Value> = hints
+            .iter()
+            .map(|h| serde_json::json!({"id": h.id, "text": h.text, "url": h.url, "link": h.link, "relevance": h.relevance}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{} hint(s) from {} in {:.1} ms:", hints.len(), plugin.name, took.as_secs_f64() * 1000.0);
+        for (i, h) in hints.iter().enumerate() {
+            println!("{}. [{}] ({}) {}", i + 1, h.relevance, h.id, h.text);
+            if let Some(url) = &h.url {
+                println!("   url: {url}");
+            }
+            if let Some(link) = &h.link {
+                println!("   link: {link}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! hintd's configuration: one TOML file (see `examples/hintd.toml`) whose sections belong to
+//! the layers that read them, with `HINTD_*` environment overrides applied by the CLI.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Prefix of the generic overrides: `HINTD__SECTION__KEY=value` sets `[section] key`.
+pub const ENV_OVERRIDE_PREFIX: &str = "HINTD__";
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not TOML.
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// An override names a key that cannot be set (e.g. it crosses a non-table value).
+    #[error("override `{key}`: {message}")]
+    Override {
+        /// The dotted key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A key is unknown or has a value of the wrong type.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the configuration: the TOML file (when given), then the generic
+    /// `HINTD__SECTION__KEY=value` overrides found in `env`, then `sets` (dotted keys set by
+    /// command-line flags and the named `HINTD_*` variables), and validates the result.
+    /// Override values are read as TOML values when they parse as one (`8`, `true`,
+    /// `["a","b"]`), else as strings.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        sets: &[(&str, toml::Value)],
+    ) -> Result<Config, ConfigError> {
+        let mut tree = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Syntax { path: path.into(), message: e.message().to_string() })?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix(ENV_OVERRIDE_PREFIX) else { continue };
+            let key = rest.split("__").map(str::to_ascii_lowercase).collect::<Vec<_>>().join(".");
+            set_key(&mut tree, &key, parse_override(&value))?;
+        }
+        for (key, value) in sets {
+            set_key(&mut tree, key, value.clone())?;
+        }
+        let config: Config = toml::Value::Table(tree).try_into().map_err(|e: toml::de::Error| {
+            ConfigError::Invalid(e.message().to_string())
+        })?;
+        config.validate().map_err(ConfigError::Invalid)?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot, for the sections this module owns.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.server.body_limit_bytes < 1024 {
+            return Err("server.body_limit_bytes must be at least 1024".into());
+        }
+        if self.server.admin_key.as_deref().is_some_and(|k| k.len() < 8) {
+            return Err("server.admin_key must be at least 8 characters".into());
+        }
+        self.sources.validate()?;
+        self.context.validate()?;
+        Ok(())
+    }
+}
+
+/// Reads an override value as TOML when it is one, else as a string.
+fn parse_override(value: &str) -> toml::Value {
+    format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()))
+}
+
+/// Sets a dotted key in a TOML tree, creating tables on the way.
+fn set_key(tree: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), ConfigError> {
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(ConfigError::Override { key: key.into(), message: "empty key segment".into() });
+    }
+    let (last, path) = parts.split_last().expect("split yields at least one part");
+    let mut table = tree;
+    for part in path {
+        let entry = table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        table = entry.as_table_mut().ok_or_else(|| ConfigError::Override {
+            key: key.into(),
+            message: format!("`{part}` is not a table"),
+        })?;
+    }
+    table.insert(last.to_string(), value);
+    Ok(())
+}
+
+/// The whole configuration. Every section has defaults, so an empty file is valid.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP server and admin API.
+    pub server: ServerConfig,
+    /// Persistence.
+    pub store: crate::store::StoreConfig,
+    /// Platform webhook endpoints, their secrets and accounts.
+    pub sources: crate::ingest::SourcesConfig,
+    /// Context window per dialog and message retention.
+    pub context: crate::context::ContextConfig,
+    /// Plugin directory and runtime limits.
+    pub plugins: crate::plugins::PluginsConfig,
+    /// Hint pipeline: deadline, merge, delivery.
+    pub hints: crate::hints::HintsConfig,
+    /// Webhook subscriptions and delivery.
+    pub dispatch: crate::dispatch::DispatchConfig,
+}
+
+/// `[server]`: the listener and the admin API.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Bearer key for `/api/v1/*`. Without one the admin API answers 401 to everyone.
+    pub admin_key: Option<String>,
+    /// Largest accepted request body, bytes (larger: 413).
+    pub body_limit_bytes: usize,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: ([127, 0, 0, 1], 8080).into(),
+            admin_key: None,
+            body_limit_bytes: 1024 * 1024,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    // The admin key never reaches logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "***"))
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_env_and_flags_layer_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hintd.toml");
+        std::fs::write(&path, "[server]\nbody_limit_bytes = 2048\n[context]\nmax_messages = 10\n").unwrap();
+        let env = vec![
+            ("HINTD__CONTEXT__MAX_MESSAGES".to_string(), "20".to_string()),
+            ("HINTD__SOURCES__CHAT2DESK__TOKEN".to_string(), "tok en".to_string()),
+            ("UNRELATED".to_string(), "x".to_string()),
+        ];
+        let sets = [("server.listen", toml::Value::String("127.0.0.1:0".into()))];
+        let c = Config::load(Some(&path), env, &sets).unwrap();
+        assert_eq!(c.server.body_limit_bytes, 2048);
+        assert_eq!(c.context.max_messages, 20);
+        assert_eq!(c.sources.chat2desk.unwrap().token.as_deref(), Some("tok en"));
+        assert_eq!(c.server.listen.port(), 0);
+    }
+
+    #[test]
+    fn the_sample_configuration_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hintd.toml");
+        let c = Config::load(Some(&path), Vec::new(), &[]).unwrap();
+        assert!(c.sources.account(crate::core::Source::Chatwoot, Some("shop")).is_ok());
+        assert_eq!(c.context.max_messages, 50);
+    }
+
+    #[test]
+    fn errors_are_precise() {
+        let err = Config::load(None, vec![("HINTD__SERVER__NOPE".into(), "1".into())], &[]).unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
+        let err = Config::load(None, vec![("HINTD__CONTEXT__MAX_MESSAGES".into(), "0".into())], &[]).unwrap_err();
+        assert!(err.to_string().contains("context.max_messages"), "{err}");
+        let err = Config::load(Some(Path::new("/nonexistent/hintd.toml")), Vec::new(), &[]).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }));
+    }
+}

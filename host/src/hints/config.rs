@@ -1,0 +1,108 @@
+//! `[hints]`: the request deadline, merge rules, idempotency and callback retry bounds.
+
+use serde::Deserialize;
+
+/// The most hints an answer may ever carry, whatever the configuration says.
+pub const MAX_HINTS_CEILING: u32 = 20;
+
+/// `[hints]`: request deadline, merge rules, delivery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HintsConfig {
+    /// Milliseconds one hint request may take in total; plugins still running then are left
+    /// out of the answer. Each plugin also has its own `timeout_ms` (the shorter one wins).
+    pub request_deadline_ms: u64,
+    /// Hints whose weighted score (0–100 after normalisation × plugin weight) is below this
+    /// are dropped.
+    pub threshold: f64,
+    /// Hints per answer (1–20).
+    pub max_hints: u32,
+    /// Two hints whose token sets overlap at least this much (Jaccard, 0–1) are duplicates;
+    /// the better one is kept. Hints with the same normalised text are always duplicates.
+    pub dedupe_similarity: f64,
+    /// Seconds a served answer is returned again for the same request instead of recomputing.
+    pub idempotency_ttl_secs: u64,
+    /// Seconds a served answer can still receive the operator's choice (and is kept).
+    pub answer_retention_secs: u64,
+    /// Signing secret (`whsec_…`) for hint callbacks. Without one, callbacks are sent
+    /// unsigned (only `webhook-id`) and a warning is logged once.
+    pub callback_secret: Option<String>,
+    /// Milliseconds one callback POST may take.
+    pub callback_timeout_ms: u64,
+    /// First retry delay of a failed callback; doubled after each failure.
+    pub callback_retry_initial_ms: u64,
+    /// Longest delay between two callback attempts.
+    pub callback_retry_max_ms: u64,
+    /// Milliseconds after which a callback is given up (hints go stale quickly).
+    pub callback_give_up_ms: u64,
+}
+
+impl Default for HintsConfig {
+    fn default() -> Self {
+        HintsConfig {
+            request_deadline_ms: 800,
+            threshold: 5.0,
+            max_hints: 5,
+            dedupe_similarity: 0.8,
+            idempotency_ttl_secs: 600,
+            answer_retention_secs: 7 * 24 * 3600,
+            callback_secret: None,
+            callback_timeout_ms: 5_000,
+            callback_retry_initial_ms: 500,
+            callback_retry_max_ms: 10_000,
+            callback_give_up_ms: 60_000,
+        }
+    }
+}
+
+/// A `[hints]` value out of range.
+#[derive(Debug, thiserror::Error)]
+#[error("[hints] {field}: {reason}")]
+pub struct InvalidHintsConfig {
+    /// The key.
+    pub field: &'static str,
+    /// Why it is rejected.
+    pub reason: String,
+}
+
+impl HintsConfig {
+    /// Checks ranges, so a bad file fails at start with the key named.
+    pub fn validate(&self) -> Result<(), InvalidHintsConfig> {
+        let bad = |field, reason: &str| Err(InvalidHintsConfig { field, reason: reason.into() });
+        if self.request_deadline_ms == 0 || self.request_deadline_ms > 60_000 {
+            return bad("request_deadline_ms", "must be 1..=60000");
+        }
+        if !(0.0..=100.0).contains(&self.threshold) {
+            return bad("threshold", "must be 0..=100");
+        }
+        if self.max_hints == 0 || self.max_hints > MAX_HINTS_CEILING {
+            return bad("max_hints", "must be 1..=20");
+        }
+        if !(0.0..=1.0).contains(&self.dedupe_similarity) || self.dedupe_similarity == 0.0 {
+            return bad("dedupe_similarity", "must be in (0, 1]");
+        }
+        if self.callback_retry_initial_ms == 0 || self.callback_retry_max_ms < self.callback_retry_initial_ms {
+            return bad("callback_retry_initial_ms", "must be > 0 and <= callback_retry_max_ms");
+        }
+        if let Some(secret) = &self.callback_secret
+            && crate::core::signature::SigningSecret::parse(secret).is_err()
+        {
+            return bad("callback_secret", "must be `whsec_` followed by base64 of at least 24 bytes");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_ranges_checked() {
+        HintsConfig::default().validate().unwrap();
+        let c = HintsConfig { max_hints: 21, ..Default::default() };
+        assert_eq!(c.validate().unwrap_err().field, "max_hints");
+        let c = HintsConfig { callback_secret: Some("nope".into()), ..Default::default() };
+        assert_eq!(c.validate().unwrap_err().field, "callback_secret");
+    }
+}

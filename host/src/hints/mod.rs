@@ -1,0 +1,31 @@
+//! Hint requests: fan-out to plugins, merge and rank, feedback, callbacks.
+//!
+//! [`Hints`] is the service the API uses: [`Hints::request`] serves one hints request
+//! (idempotent per platform request id, persisted, announced as `hints.generated`),
+//! [`Hints::choose`] routes an operator's choice back to the plugins (`hint.selected`),
+//! [`Hints::spawn_callback`] delivers an answer to a platform's callback URL. The policy
+//! pieces are pure and tested on their own: [`merge`], [`reply`], [`feedback`], [`callback`].
+
+pub mod answer;
+pub mod callback;
+mod config;
+pub mod context_source;
+mod error;
+pub mod evaluation;
+pub mod feedback;
+pub mod merge;
+pub mod pipeline;
+pub mod providers;
+pub mod reply;
+mod service;
+pub mod text;
+mod writer;
+
+pub use answer::Answer;
+pub use config::{HintsConfig, InvalidHintsConfig, MAX_HINTS_CEILING};
+pub use context_source::{ContextSource, LatestClientMessage, StaticContext};
+pub use error::HintsError;
+pub use merge::{MergeRules, MergedHint, Origin, PluginHints, merge};
+pub use providers::{ProviderFailure, ProviderSlot, Providers};
+pub use reply::{HintsReply, ReplyHint};
+pub use service::{ChoiceOutcome, ChoiceQuery, HintQuery, Hints, Served};

@@ -1,0 +1,5 @@
+//! The `hintd` binary.
+
+fn main() -> anyhow::Result<()> {
+    hintd::cli::main()
+}

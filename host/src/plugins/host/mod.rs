@@ -1,0 +1,138 @@
+//! What a plugin's store holds and the host side of its imports (`log`, `kv`, `http`,
+//! `config`, plus a locked-down WASI). Every import checks the manifest's capabilities first;
+//! a denied call gets the contract's `denied` answer, never a trap.
+
+mod config;
+pub mod http;
+mod kv;
+mod log;
+pub mod stdio;
+
+use super::limits::Limits;
+use super::manifest::{Capability, Manifest};
+use crate::store::Store;
+use std::sync::Arc;
+use std::time::Instant;
+use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
+
+pub use http::{GuardedHttpPolicy, HttpPolicy};
+pub use stdio::CapturedOutput;
+
+/// Everything about one loaded plugin that its imports need; shared by all its instances.
+pub struct PluginContext {
+    /// The plugin's name (tags its log lines, namespaces its kv data).
+    pub name: String,
+    /// Its manifest (capabilities, hosts, config).
+    pub manifest: Manifest,
+    /// The `[config]` table as JSON values.
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// The `[config]` table as one JSON object text.
+    pub config_text: String,
+    /// Host-wide limits.
+    pub limits: Arc<Limits>,
+    /// Where `kv` data lives.
+    pub store: Arc<dyn Store>,
+    /// Decides where `http` may go.
+    pub http: Arc<dyn HttpPolicy>,
+}
+
+impl PluginContext {
+    /// Builds the context of a plugin from its manifest.
+    pub fn new(manifest: Manifest, limits: Arc<Limits>, store: Arc<dyn Store>, http: Arc<dyn HttpPolicy>) -> Self {
+        let config = manifest.config_json();
+        let config_text = serde_json::Value::Object(config.clone()).to_string();
+        PluginContext { name: manifest.name.clone(), manifest, config, config_text, limits, store, http }
+    }
+
+    fn grants(&self, cap: Capability) -> bool {
+        self.manifest.grants(cap)
+    }
+}
+
+/// A call ran out of time inside a host import; raised as a trap so the call ends now.
+#[derive(Debug, thiserror::Error)]
+#[error("the call's deadline passed inside a host call")]
+pub struct DeadlineExceeded;
+
+/// Memory cap of one store, remembering whether it refused a growth so that the resulting
+/// guest abort is reported as out-of-memory rather than a plain trap.
+pub struct MemoryLimiter {
+    max_bytes: usize,
+    /// Set once a `memory.grow` beyond the cap was refused.
+    pub refused: bool,
+}
+
+impl MemoryLimiter {
+    /// A limiter allowing `max_bytes` of linear memory per memory.
+    pub fn new(max_bytes: usize) -> Self {
+        MemoryLimiter { max_bytes, refused: false }
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.refused = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        // Tables hold function references; a plugin never needs more than this.
+        Ok(desired <= 100_000)
+    }
+}
+
+/// The data of one plugin store.
+pub struct HostState {
+    /// The plugin this store runs.
+    pub ctx: Arc<PluginContext>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// The memory cap.
+    pub memory: MemoryLimiter,
+    /// When the current call must be over (bounds `http` waits).
+    pub deadline: Instant,
+    /// Guest stdout.
+    pub stdout: CapturedOutput,
+    /// Guest stderr.
+    pub stderr: CapturedOutput,
+}
+
+impl HostState {
+    /// A state with WASI locked down: no preopens, no environment, no arguments, no sockets,
+    /// no name lookup, stdin closed, stdout/stderr captured.
+    pub fn new(ctx: Arc<PluginContext>) -> Self {
+        let cap = ctx.limits.stdio_capture_bytes;
+        let stdout = CapturedOutput::new(cap);
+        let stderr = CapturedOutput::new(cap);
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(stdout.clone()).stderr(stderr.clone()).allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        let memory = MemoryLimiter::new(ctx.manifest.memory_bytes(&ctx.limits));
+        HostState {
+            ctx,
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            memory,
+            deadline: Instant::now(),
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Writes captured guest output to the log.
+    pub fn flush_stdio(&self) {
+        self.stdout.flush_to_log(&self.ctx.name, "stdout");
+        self.stderr.flush_to_log(&self.ctx.name, "stderr");
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+// The `types` interface has no functions; its host trait only marks the store data.
+impl super::wit::v0_1_0::hintd::provider::types::Host for HostState {}

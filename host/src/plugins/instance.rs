@@ -1,0 +1,178 @@
+//! Running one call in a sandboxed instance: a fresh store per call or one from a bounded
+//! per-account pool, an epoch deadline (stops guest code) plus a wall-clock timeout around
+//! the whole call (stops a host call that hangs), the memory cap, and classification of how
+//! the call ended.
+
+use super::error::CallError;
+use super::host::{DeadlineExceeded, HostState, PluginContext};
+use super::limits::deadline_ticks;
+use super::manifest::InstanceMode;
+use super::wit::v0_1_0::wit;
+use super::wit::{HintProvider, HintProviderPre};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::Store;
+
+/// A call into a plugin's `provider` export.
+pub enum Call {
+    /// `describe()`.
+    Describe,
+    /// `suggest(req)`.
+    Suggest(wit::HintRequest),
+    /// `feedback(fb)`.
+    Feedback(wit::Feedback),
+    /// `observe(event)`.
+    Observe(wit::ConversationEvent),
+}
+
+/// What a call returned.
+pub enum Answer {
+    /// From `describe`.
+    Info(wit::PluginInfo),
+    /// From `suggest`.
+    Hints(Result<Vec<wit::Hint>, wit::ProviderError>),
+    /// From `feedback` and `observe`.
+    Done,
+}
+
+struct Live {
+    store: Store<HostState>,
+    bindings: HintProvider,
+    uses: u32,
+}
+
+/// Creates instances of one plugin and runs calls in them.
+pub struct Runner {
+    pre: HintProviderPre<HostState>,
+    ctx: Arc<PluginContext>,
+    /// Idle reusable instances per account (`reuse` mode only).
+    idle: parking_lot::Mutex<HashMap<String, Vec<Live>>>,
+}
+
+impl Runner {
+    /// A runner of the pre-linked component `pre`.
+    pub fn new(pre: HintProviderPre<HostState>, ctx: Arc<PluginContext>) -> Self {
+        Runner { pre, ctx, idle: parking_lot::Mutex::new(HashMap::new()) }
+    }
+
+    /// Runs `call` within the plugin's deadline (or `timeout_ms` when given). `account`
+    /// selects the reuse pool; `None` always uses a fresh instance.
+    pub async fn run(&self, account: Option<&str>, call: Call, timeout_ms: Option<u32>) -> Result<Answer, CallError> {
+        let limits = &self.ctx.limits;
+        let timeout_ms = timeout_ms.unwrap_or_else(|| self.ctx.manifest.timeout_ms(limits));
+        let timeout = Duration::from_millis(u64::from(timeout_ms));
+        let deadline = Instant::now() + timeout;
+        let wall = timeout + Duration::from_millis(u64::from(limits.wall_clock_grace_ms));
+        let reuse_key = match (self.ctx.manifest.instance, account) {
+            (InstanceMode::Reuse, Some(a)) => Some(a),
+            _ => None,
+        };
+        let work = async {
+            let mut live = match reuse_key.and_then(|a| self.take_idle(a)) {
+                Some(live) => live,
+                None => self.instantiate(deadline).await?,
+            };
+            arm(&mut live.store, deadline);
+            let outcome = invoke(&mut live, call).await;
+            live.store.data().flush_stdio();
+            match outcome {
+                Ok(answer) => {
+                    live.uses += 1;
+                    if let Some(account) = reuse_key {
+                        self.put_idle(account, live);
+                    }
+                    Ok(answer)
+                }
+                Err(e) => Err(classify(e, live.store.data().memory.refused)),
+            }
+        };
+        // Guest code is stopped by the epoch deadline; this bounds everything else (a host
+        // call that does not return). Dropping the future drops the store and its instance.
+        match tokio::time::timeout(wall, work).await {
+            Ok(result) => result,
+            Err(_) => Err(CallError::Timeout),
+        }
+    }
+
+    async fn instantiate(&self, deadline: Instant) -> Result<Live, CallError> {
+        let engine = self.pre.engine();
+        let mut store = Store::new(engine, HostState::new(self.ctx.clone()));
+        store.limiter(|s| &mut s.memory);
+        store.epoch_deadline_trap();
+        arm(&mut store, deadline);
+        match self.pre.instantiate_async(&mut store).await {
+            Ok(bindings) => Ok(Live { store, bindings, uses: 0 }),
+            Err(e) => {
+                store.data().flush_stdio();
+                Err(match classify(e, store.data().memory.refused) {
+                    CallError::Trap(msg) => CallError::Instantiate(msg),
+                    other => other,
+                })
+            }
+        }
+    }
+
+    fn take_idle(&self, account: &str) -> Option<Live> {
+        self.idle.lock().get_mut(account)?.pop()
+    }
+
+    fn put_idle(&self, account: &str, live: Live) {
+        let limits = &self.ctx.limits;
+        if live.uses >= limits.reuse_max_uses {
+            return;
+        }
+        let mut idle = self.idle.lock();
+        let slot = idle.entry(account.to_string()).or_default();
+        if slot.len() < limits.reuse_pool_size {
+            slot.push(live);
+        }
+    }
+}
+
+/// Sets the call's deadline on a store: epoch ticks for guest code, an instant for host calls.
+fn arm(store: &mut Store<HostState>, deadline: Instant) {
+    let left = deadline.saturating_duration_since(Instant::now());
+    store.set_epoch_deadline(deadline_ticks(left.as_millis() as u32));
+    let data = store.data_mut();
+    data.deadline = deadline;
+    data.memory.refused = false;
+}
+
+async fn invoke(live: &mut Live, call: Call) -> wasmtime::Result<Answer> {
+    let provider = live.bindings.hintd_provider_provider();
+    let store = &mut live.store;
+    Ok(match call {
+        Call::Describe => Answer::Info(provider.call_describe(store).await?),
+        Call::Suggest(req) => Answer::Hints(provider.call_suggest(store, &req).await?),
+        Call::Feedback(fb) => {
+            provider.call_feedback(store, &fb).await?;
+            Answer::Done
+        }
+        Call::Observe(ev) => {
+            provider.call_observe(store, &ev).await?;
+            Answer::Done
+        }
+    })
+}
+
+/// Maps a failed call to its outcome.
+fn classify(e: wasmtime::Error, memory_refused: bool) -> CallError {
+    if e.downcast_ref::<DeadlineExceeded>().is_some() {
+        return CallError::Timeout;
+    }
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => CallError::Timeout,
+        Some(wasmtime::Trap::StackOverflow) => CallError::Trap("stack overflow".into()),
+        _ if memory_refused => CallError::OutOfMemory,
+        Some(trap) => CallError::Trap(trap.to_string()),
+        None => {
+            let msg = format!("{e:#}");
+            if msg.contains("memory") && (msg.contains("limit") || msg.contains("grow")) {
+                CallError::OutOfMemory
+            } else {
+                CallError::Trap(msg)
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Checks on what `suggest` returns. Over-limit output is refused whole (the plugin is
+//! misbehaving), never silently cut, except beyond the request's own `max_hints`, which the
+//! contract says is merely wasted work.
+
+use super::error::CallError;
+use super::limits::Limits;
+use super::types::Hint;
+
+/// Longest hint id, bytes.
+const MAX_ID_BYTES: usize = 256;
+/// Longest url or link, bytes.
+const MAX_URL_BYTES: usize = 2048;
+
+/// Validates a plugin's hints and keeps at most `max_hints` of them.
+pub fn check_hints(hints: Vec<Hint>, limits: &Limits, max_hints: u32) -> Result<Vec<Hint>, CallError> {
+    if hints.len() > limits.max_hints {
+        return Err(CallError::InvalidOutput(format!("{} hints, the limit is {}", hints.len(), limits.max_hints)));
+    }
+    for (i, h) in hints.iter().enumerate() {
+        if h.text.len() > limits.max_hint_text_bytes {
+            return Err(CallError::InvalidOutput(format!(
+                "hint {i}: text of {} bytes, the limit is {}",
+                h.text.len(),
+                limits.max_hint_text_bytes
+            )));
+        }
+        if h.id.len() > MAX_ID_BYTES {
+            return Err(CallError::InvalidOutput(format!("hint {i}: id over {MAX_ID_BYTES} bytes")));
+        }
+        for (field, v) in [("url", &h.url), ("link", &h.link)] {
+            if v.as_ref().is_some_and(|v| v.len() > MAX_URL_BYTES) {
+                return Err(CallError::InvalidOutput(format!("hint {i}: {field} over {MAX_URL_BYTES} bytes")));
+            }
+        }
+        if h.relevance > 100 {
+            return Err(CallError::InvalidOutput(format!("hint {i}: relevance {} is over 100", h.relevance)));
+        }
+    }
+    let mut hints = hints;
+    hints.truncate(max_hints as usize);
+    Ok(hints)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hint(text: &str, relevance: u8) -> Hint {
+        Hint { id: "h".into(), text: text.into(), url: None, link: None, relevance }
+    }
+
+    #[test]
+    fn refuses_floods_and_truncates_to_request() {
+        let l = Limits::default();
+        assert!(check_hints(vec![hint("a", 1); l.max_hints + 1], &l, 100).is_err());
+        assert!(check_hints(vec![hint(&"x".repeat(l.max_hint_text_bytes + 1), 1)], &l, 3).is_err());
+        assert!(check_hints(vec![hint("a", 101)], &l, 3).is_err());
+        assert_eq!(check_hints(vec![hint("a", 1); 5], &l, 3).unwrap().len(), 3);
+    }
+}

@@ -1,0 +1,460 @@
+//! The set of loaded plugins: loading at start (broken plugins reported and skipped), hot
+//! reload (debounced, compiled off the request path, swapped atomically; calls in flight
+//! finish on the version they started with), circuit breakers, stats and `observe` delivery.
+
+use super::breaker::Breakers;
+use super::engine::{self, ComponentCache, CacheStats};
+use super::error::{CallError, PluginError};
+use super::host::{GuardedHttpPolicy, HttpPolicy, PluginContext};
+use super::instance::{Answer, Call, Runner};
+use super::limits::Limits;
+use super::manifest::{Capability, InstanceMode, MANIFEST_FILE, Manifest};
+use super::output::check_hints;
+use super::stats::{Outcome, PluginStats, Stats};
+use super::types::{ConversationEvent, Feedback, Hint, HintRequest, PluginInfo};
+use super::wit::HintProviderPre;
+use super::wit::v0_1_0::wit;
+use super::PluginsConfig;
+use crate::store::Store;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+/// A plugin as the other layers see it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PluginSummary {
+    /// Manifest name.
+    pub name: String,
+    /// Weight of its hints in the merge.
+    pub weight: f64,
+    /// Per-call deadline, ms.
+    pub timeout_ms: u32,
+    /// Instance mode.
+    pub instance: InstanceMode,
+    /// Granted capabilities.
+    pub capabilities: Vec<Capability>,
+    /// What `describe()` said.
+    pub info: PluginInfo,
+}
+
+/// One loaded plugin version.
+pub struct LoadedPlugin {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// What `describe()` said at load.
+    pub info: PluginInfo,
+    runner: Runner,
+    fingerprint: [u8; 32],
+}
+
+impl LoadedPlugin {
+    fn summary(&self, limits: &Limits) -> PluginSummary {
+        PluginSummary {
+            name: self.manifest.name.clone(),
+            weight: self.manifest.weight,
+            timeout_ms: self.manifest.timeout_ms(limits),
+            instance: self.manifest.instance,
+            capabilities: self.manifest.capabilities.clone(),
+            info: self.info.clone(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct PluginSet {
+    plugins: BTreeMap<String, Arc<LoadedPlugin>>,
+    failures: Vec<(String, String)>,
+}
+
+struct Inner {
+    config: PluginsConfig,
+    limits: Arc<Limits>,
+    store: Arc<dyn Store>,
+    http: Arc<dyn HttpPolicy>,
+    cache: Arc<ComponentCache>,
+    set: parking_lot::RwLock<Arc<PluginSet>>,
+    stats: Stats,
+    breakers: Breakers,
+    observe_tx: tokio::sync::mpsc::Sender<ConversationEvent>,
+    observe_dropped: AtomicU64,
+    reloading: tokio::sync::Mutex<()>,
+    reloads: AtomicU64,
+}
+
+/// The plugin registry. Cloning is cheap (one `Arc`).
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+/// Keeps the plugin directory watched; dropping it stops hot reload.
+pub struct WatchGuard {
+    _debouncer: notify_debouncer_mini::Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
+}
+
+impl Registry {
+    /// Loads every `<dir>/<name>/plugin.toml` of `config.dir`. A missing or empty directory
+    /// gives zero plugins; a broken plugin is logged, kept in [`Registry::failures`] and
+    /// skipped. Must run inside a tokio runtime (it starts the `observe` delivery task).
+    pub async fn load(config: &PluginsConfig, store: Arc<dyn Store>) -> Result<Registry, PluginError> {
+        Registry::load_with_policy(config, store, Arc::new(GuardedHttpPolicy)).await
+    }
+
+    /// [`Registry::load`] with another outbound HTTP policy.
+    pub async fn load_with_policy(
+        config: &PluginsConfig,
+        store: Arc<dyn Store>,
+        http: Arc<dyn HttpPolicy>,
+    ) -> Result<Registry, PluginError> {
+        let registry = Registry::empty(config, store, http)?;
+        registry.reload().await;
+        Ok(registry)
+    }
+
+    /// A registry holding only the plugin at `path` (a plugin directory, or a bare `.wasm`
+    /// run with no capabilities); its load error is returned instead of being kept. For the
+    /// `plugin check` and `plugin run` commands.
+    pub async fn load_one(path: &Path, config: &PluginsConfig, store: Arc<dyn Store>) -> Result<Registry, PluginError> {
+        let registry = Registry::empty(config, store, Arc::new(GuardedHttpPolicy))?;
+        let inner = &registry.inner;
+        let plugin = if path.is_dir() {
+            inner.load_dir(path, None).await?
+        } else {
+            let name: String = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("plugin")
+                .to_ascii_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+                .collect();
+            let file = path.file_name().map(PathBuf::from).unwrap_or_default();
+            let text = format!("name = {}\nwasm = {}\n", toml_str(&name), toml_str(&file.to_string_lossy()));
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let manifest = Manifest::parse(&text, &dir.join(MANIFEST_FILE), &inner.limits)?;
+            inner.load_manifest(dir, manifest, text.into_bytes(), None).await?
+        };
+        let mut set = PluginSet::default();
+        set.plugins.insert(plugin.manifest.name.clone(), plugin);
+        *inner.set.write() = Arc::new(set);
+        Ok(registry)
+    }
+
+    fn empty(config: &PluginsConfig, store: Arc<dyn Store>, http: Arc<dyn HttpPolicy>) -> Result<Registry, PluginError> {
+        config.validate()?;
+        engine::shared()?;
+        let cache_dir = config.cache.then(|| config.cache_dir.clone());
+        let (observe_tx, observe_rx) = tokio::sync::mpsc::channel(config.observe_queue_size.max(1));
+        let inner = Arc::new(Inner {
+            config: config.clone(),
+            limits: Arc::new(config.limits.clone()),
+            store,
+            http,
+            cache: ComponentCache::new(cache_dir),
+            set: parking_lot::RwLock::new(Arc::new(PluginSet::default())),
+            stats: Stats::default(),
+            breakers: Breakers::new(config.breaker_failures, Duration::from_millis(config.breaker_cooldown_ms)),
+            observe_tx,
+            observe_dropped: AtomicU64::new(0),
+            reloading: tokio::sync::Mutex::new(()),
+            reloads: AtomicU64::new(0),
+        });
+        tokio::spawn(observe_loop(Arc::downgrade(&inner), observe_rx));
+        Ok(Registry { inner })
+    }
+
+    /// Rescans the plugin directory: new and changed plugins are compiled and described,
+    /// unchanged ones kept as they are, removed ones dropped; then the new set replaces the
+    /// old one at once. Calls already running keep the version they started with.
+    pub async fn reload(&self) {
+        self.inner.reload().await;
+    }
+
+    /// The enabled, loaded plugins, by name.
+    pub fn enabled(&self) -> Vec<PluginSummary> {
+        let set = self.inner.set.read().clone();
+        set.plugins.values().map(|p| p.summary(&self.inner.limits)).collect()
+    }
+
+    /// Plugins that failed to load at the last (re)load: (directory or name, error).
+    pub fn failures(&self) -> Vec<(String, String)> {
+        self.inner.set.read().failures.clone()
+    }
+
+    /// Asks plugin `name` for hints. The deadline is the manifest's `timeout_ms`, shortened
+    /// to `req.deadline_ms` when that is smaller (and non-zero).
+    pub async fn suggest(&self, name: &str, req: &HintRequest) -> Result<Vec<Hint>, CallError> {
+        let inner = &self.inner;
+        let plugin = inner.plugin(name)?;
+        let budget = (req.deadline_ms > 0).then_some(req.deadline_ms);
+        let timeout_ms = budget.map_or(plugin.manifest.timeout_ms(&inner.limits), |b| b.min(plugin.manifest.timeout_ms(&inner.limits)));
+        let mut wreq = wit::HintRequest::from(req);
+        wreq.deadline_ms = timeout_ms;
+        inner
+            .guarded(&plugin, async {
+                match plugin.runner.run(Some(&req.dialog.account), Call::Suggest(wreq), Some(timeout_ms)).await? {
+                    Answer::Hints(Ok(hints)) => {
+                        check_hints(hints.into_iter().map(Hint::from).collect(), &inner.limits, req.max_hints)
+                    }
+                    Answer::Hints(Err(e)) => Err(CallError::Provider(e.into())),
+                    _ => Err(CallError::Trap("unexpected answer".into())),
+                }
+            })
+            .await
+    }
+
+    /// Tells plugin `name` what the operator chose.
+    pub async fn feedback(&self, name: &str, fb: &Feedback) -> Result<(), CallError> {
+        let inner = &self.inner;
+        let plugin = inner.plugin(name)?;
+        let call = Call::Feedback(fb.into());
+        inner.guarded(&plugin, async { plugin.runner.run(None, call, None).await.map(|_| ()) }).await
+    }
+
+    /// Queues `event` for every enabled plugin's `observe`; never waits. When the queue is
+    /// full the event is dropped and counted (`hintd_plugin_observe_dropped_total`).
+    pub fn observe(&self, event: ConversationEvent) {
+        if self.inner.observe_tx.try_send(event).is_err() {
+            self.inner.observe_dropped.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("hintd_plugin_observe_dropped_total").increment(1);
+        }
+    }
+
+    /// Events dropped because the observe queue was full.
+    pub fn observe_dropped(&self) -> u64 {
+        self.inner.observe_dropped.load(Ordering::Relaxed)
+    }
+
+    /// Per-plugin call counters, with each plugin's circuit state.
+    pub fn stats(&self) -> Vec<PluginStats> {
+        let mut stats = self.inner.stats.snapshot();
+        for s in &mut stats {
+            s.circuit_open = self.inner.breakers.is_open(&s.plugin);
+        }
+        stats
+    }
+
+    /// Disk cache hits and misses since this registry was created.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.cache.stats()
+    }
+
+    /// Completed (re)loads, the first one included.
+    pub fn reloads(&self) -> u64 {
+        self.inner.reloads.load(Ordering::Relaxed)
+    }
+
+    /// Starts hot reload of the plugin directory: changes are debounced, then
+    /// [`Registry::reload`] runs in a background task. Returns `None` when there is nothing to
+    /// watch (no directory configured or `hot_reload = false`). Dropping the guard stops it.
+    pub fn watch(&self) -> Result<Option<WatchGuard>, PluginError> {
+        let Some(dir) = self.inner.config.dir.clone().filter(|d| d.is_dir()) else { return Ok(None) };
+        if !self.inner.config.hot_reload {
+            return Ok(None);
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let debounce = Duration::from_millis(self.inner.config.reload_debounce_ms.max(10));
+        let watch_err = |e: notify_debouncer_mini::notify::Error| PluginError::Watch { path: dir.clone(), reason: e.to_string() };
+        let mut debouncer = notify_debouncer_mini::new_debouncer(debounce, move |res: notify_debouncer_mini::DebounceEventResult| {
+            match res {
+                Ok(events) if !events.is_empty() => {
+                    let _ = tx.send(());
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "plugin directory watch error"),
+            }
+        })
+        .map_err(watch_err)?;
+        debouncer
+            .watcher()
+            .watch(&dir, notify_debouncer_mini::notify::RecursiveMode::Recursive)
+            .map_err(watch_err)?;
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                while rx.try_recv().is_ok() {}
+                let Some(inner) = weak.upgrade() else { break };
+                inner.reload().await;
+            }
+        });
+        Ok(Some(WatchGuard { _debouncer: debouncer }))
+    }
+}
+
+impl Inner {
+    fn plugin(&self, name: &str) -> Result<Arc<LoadedPlugin>, CallError> {
+        self.set.read().plugins.get(name).cloned().ok_or(CallError::NotFound)
+    }
+
+    /// Runs one call through the breaker, counting its outcome.
+    async fn guarded<T>(
+        &self,
+        plugin: &LoadedPlugin,
+        call: impl std::future::Future<Output = Result<T, CallError>>,
+    ) -> Result<T, CallError> {
+        let name = plugin.manifest.name.as_str();
+        if !self.breakers.allow(name) {
+            self.stats.record(name, Outcome::Skipped, Duration::ZERO);
+            return Err(CallError::CircuitOpen);
+        }
+        let started = Instant::now();
+        let result = call.await;
+        let outcome = result.as_ref().map_or_else(CallError::outcome, |_| Outcome::Ok);
+        self.stats.record(name, outcome, started.elapsed());
+        self.breakers.record(name, result.is_ok());
+        if let Err(e) = &result {
+            tracing::debug!(plugin = name, error = %e, "plugin call failed");
+        }
+        result
+    }
+
+    async fn reload(&self) {
+        let _one_at_a_time = self.reloading.lock().await;
+        let old = self.set.read().clone();
+        let mut next = PluginSet::default();
+        let mut dirs_of: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for dir in self.plugin_dirs(&mut next.failures) {
+            let label = dir.display().to_string();
+            let previous = old.plugins.values().find(|p| p.dir == dir);
+            match self.load_dir(&dir, previous).await {
+                Ok(plugin) => {
+                    let name = plugin.manifest.name.clone();
+                    if let Some(first) = dirs_of.get(&name) {
+                        let e = PluginError::DuplicateName { name, first: first.clone(), second: dir.clone() };
+                        tracing::error!(error = %e, "plugin skipped");
+                        next.failures.push((label, e.to_string()));
+                        continue;
+                    }
+                    dirs_of.insert(name.clone(), dir.clone());
+                    if !plugin.manifest.enabled {
+                        tracing::info!(plugin = %name, "plugin disabled by its manifest");
+                        continue;
+                    }
+                    next.plugins.insert(name, plugin);
+                }
+                Err(e) => {
+                    tracing::error!(dir = %label, error = %e, "plugin skipped");
+                    next.failures.push((label, e.to_string()));
+                }
+            }
+        }
+        let loaded: Vec<&str> = next.plugins.keys().map(String::as_str).collect();
+        tracing::info!(plugins = ?loaded, failures = next.failures.len(), "plugins loaded");
+        *self.set.write() = Arc::new(next);
+        self.reloads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Subdirectories of the plugin directory holding a manifest, sorted.
+    fn plugin_dirs(&self, failures: &mut Vec<(String, String)>) -> Vec<PathBuf> {
+        let Some(root) = &self.config.dir else { return vec![] };
+        let entries = match std::fs::read_dir(root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return vec![],
+            Err(e) => {
+                failures.push((root.display().to_string(), format!("cannot read the plugin directory: {e}")));
+                return vec![];
+            }
+        };
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_dir() && p.join(MANIFEST_FILE).is_file())
+            .collect();
+        dirs.sort();
+        dirs
+    }
+
+    async fn load_dir(&self, dir: &Path, previous: Option<&Arc<LoadedPlugin>>) -> Result<Arc<LoadedPlugin>, PluginError> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read(&path).map_err(|source| PluginError::Io { path: path.clone(), source })?;
+        let text_str = String::from_utf8(text.clone()).map_err(|_| super::manifest::ManifestError::Parse {
+            path: path.clone(),
+            message: "not UTF-8".into(),
+        })?;
+        let manifest = Manifest::parse(&text_str, &path, &self.limits)?;
+        self.load_manifest(dir, manifest, text, previous).await
+    }
+
+    async fn load_manifest(
+        &self,
+        dir: &Path,
+        manifest: Manifest,
+        manifest_bytes: Vec<u8>,
+        previous: Option<&Arc<LoadedPlugin>>,
+    ) -> Result<Arc<LoadedPlugin>, PluginError> {
+        let wasm_path = dir.join(&manifest.wasm);
+        let io = |source| PluginError::Io { path: wasm_path.clone(), source };
+        let size = std::fs::metadata(&wasm_path).map_err(io)?.len();
+        if size > self.limits.max_wasm_bytes {
+            return Err(PluginError::Wasm {
+                path: wasm_path,
+                reason: format!("{size} bytes, the limit is {}", self.limits.max_wasm_bytes),
+            });
+        }
+        let wasm = std::fs::read(&wasm_path).map_err(io)?;
+        let mut h = Sha256::new();
+        h.update((manifest_bytes.len() as u64).to_le_bytes());
+        h.update(&manifest_bytes);
+        h.update(&wasm);
+        let fingerprint: [u8; 32] = h.finalize().into();
+        if let Some(prev) = previous.filter(|p| p.fingerprint == fingerprint) {
+            return Ok(prev.clone());
+        }
+        let shared = engine::shared()?;
+        let cache = self.cache.clone();
+        let origin = wasm_path.clone();
+        // Compiling is CPU-bound and can take seconds: keep it off the async workers.
+        let component = tokio::task::spawn_blocking(move || cache.load(&shared.engine, &wasm, &origin))
+            .await
+            .map_err(|e| PluginError::Engine(format!("compile task failed: {e}")))??;
+        let wrong_world = |e: wasmtime::Error| PluginError::WrongWorld { path: wasm_path.clone(), reason: format!("{e:#}") };
+        let pre = shared.linker.instantiate_pre(&component).map_err(wrong_world)?;
+        let pre = HintProviderPre::new(pre).map_err(wrong_world)?;
+        let name = manifest.name.clone();
+        let ctx = Arc::new(PluginContext::new(manifest.clone(), self.limits.clone(), self.store.clone(), self.http.clone()));
+        let runner = Runner::new(pre, ctx);
+        let info = match runner.run(None, Call::Describe, None).await {
+            Ok(Answer::Info(info)) => PluginInfo::from(info),
+            Ok(_) => return Err(PluginError::Describe { name, error: CallError::Trap("unexpected answer".into()) }),
+            Err(error) => return Err(PluginError::Describe { name, error }),
+        };
+        Ok(Arc::new(LoadedPlugin { dir: dir.to_path_buf(), manifest, info, runner, fingerprint }))
+    }
+}
+
+/// Delivers queued events to every plugin's `observe`, one event at a time, all plugins of an
+/// event concurrently. Ends when the registry is dropped.
+async fn observe_loop(registry: Weak<Inner>, mut rx: tokio::sync::mpsc::Receiver<ConversationEvent>) {
+    while let Some(event) = rx.recv().await {
+        let Some(inner) = registry.upgrade() else { break };
+        let set = inner.set.read().clone();
+        let account = event_account(&event).to_string();
+        let calls = set.plugins.values().map(|plugin| {
+            let call = Call::Observe((&event).into());
+            let inner = &inner;
+            let account = account.as_str();
+            async move {
+                let _ = inner.guarded(plugin, async { plugin.runner.run(Some(account), call, None).await.map(|_| ()) }).await;
+            }
+        });
+        futures::future::join_all(calls).await;
+    }
+}
+
+fn event_account(event: &ConversationEvent) -> &str {
+    use ConversationEvent as E;
+    match event {
+        E::MessageAdded(at, _) | E::MessageUpdated(at, _) | E::MessageDeleted(at, _) => &at.dialog.account,
+        E::DialogOpened(at) | E::DialogClosed(at) | E::DialogTransferred(at, _) => &at.dialog.account,
+    }
+}
+
+/// `s` as a TOML basic string.
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}

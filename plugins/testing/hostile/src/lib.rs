@@ -1,0 +1,103 @@
+//! A plugin that misbehaves on purpose, so the host's containment can be tested. Its
+//! `[config] mode` picks the misbehaviour:
+//!
+//! - `ok`: answers one hint (the control case);
+//! - `loop`: spins forever;
+//! - `memory`: grows its heap until the host refuses, then aborts;
+//! - `recursion`: recurses without end;
+//! - `trap`: panics;
+//! - `flood-hints`: returns 10^6 hints;
+//! - `flood-text`: returns one hint with a 100 MB text;
+//! - `http`: sends `GET [config] url` and reports the outcome as the hint text
+//!   (`status:<code>` or `error:<kind>`), used for forbidden hosts, loopback and hanging peers;
+//! - `kv`: writes `[config] kv_bytes` bytes under key `blob` and reads it back, reporting
+//!   `stored:<len>` or `error:<kind>`;
+//! - `print`: writes `[config] print_bytes` bytes to stdout and stderr, then answers.
+use hintd_plugin::{Hint, HintRequest, PluginInfo, Provider, ProviderError, http, kv, settings};
+use std::hint::black_box;
+
+struct Hostile;
+
+impl Provider for Hostile {
+    fn describe() -> PluginInfo {
+        PluginInfo::new("hostile", env!("CARGO_PKG_VERSION"), "Misbehaves on purpose (tests only)")
+    }
+
+    fn suggest(_req: HintRequest) -> Result<Vec<Hint>, ProviderError> {
+        let mode = settings::get::<String>("mode").unwrap_or_else(|| "ok".into());
+        match mode.as_str() {
+            "ok" => Ok(vec![Hint::new("ok", "still here", 50)]),
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = black_box(n.wrapping_add(1));
+                }
+            }
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    let mut chunk = vec![0u8; 1 << 20];
+                    chunk[0] = 1;
+                    hoard.push(black_box(chunk));
+                }
+            }
+            "recursion" => Ok(vec![Hint::new("deep", format!("{}", recurse(black_box(1))), 1)]),
+            "trap" => panic!("hostile plugin panics on purpose"),
+            "flood-hints" => Ok((0..1_000_000).map(|_| Hint::new("", "", 1)).collect()),
+            "flood-text" => Ok(vec![Hint::new("big", "x".repeat(100 * 1024 * 1024), 1)]),
+            "http" => Ok(vec![Hint::new("http", fetch(), 1)]),
+            "kv" => Ok(vec![Hint::new("kv", store_blob(), 1)]),
+            "print" => {
+                let n = settings::get::<i64>("print_bytes").unwrap_or(1024) as usize;
+                let line = "p".repeat(n);
+                println!("{line}");
+                eprintln!("{line}");
+                Ok(vec![Hint::new("printed", "printed", 1)])
+            }
+            other => Err(ProviderError::Misconfigured(format!("unknown mode `{other}`"))),
+        }
+    }
+}
+
+/// Recursion the optimiser cannot turn into a loop: each frame keeps a live buffer.
+#[inline(never)]
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    let frame = black_box([depth; 64]);
+    let below = recurse(black_box(depth + 1));
+    frame[(depth % 64) as usize].wrapping_add(below)
+}
+
+fn fetch() -> String {
+    let url = settings::get::<String>("url").unwrap_or_default();
+    let timeout_ms = settings::get::<i64>("http_timeout_ms").unwrap_or(60_000) as u32;
+    let req = http::Request { method: "GET".into(), url, headers: vec![], body: vec![], timeout_ms };
+    match http::send(&req) {
+        Ok(resp) => format!("status:{}", resp.status),
+        Err(http::HttpError::Denied(why)) => format!("error:denied:{why}"),
+        Err(http::HttpError::InvalidRequest(why)) => format!("error:invalid:{why}"),
+        Err(http::HttpError::Timeout) => "error:timeout".into(),
+        Err(http::HttpError::TooLarge) => "error:too-large".into(),
+        Err(http::HttpError::Transport(why)) => format!("error:transport:{why}"),
+    }
+}
+
+fn store_blob() -> String {
+    let len = settings::get::<i64>("kv_bytes").unwrap_or(16) as usize;
+    let kv_error = |e: kv::KvError| match e {
+        kv::KvError::Denied => "error:denied".to_string(),
+        kv::KvError::QuotaExceeded => "error:quota-exceeded".to_string(),
+        kv::KvError::InvalidKey => "error:invalid-key".to_string(),
+        kv::KvError::Unavailable(why) => format!("error:unavailable:{why}"),
+    };
+    if let Err(e) = kv::set("blob", &vec![7u8; len]) {
+        return kv_error(e);
+    }
+    match kv::get("blob") {
+        Ok(Some(v)) => format!("stored:{}", v.len()),
+        Ok(None) => "error:missing".into(),
+        Err(e) => kv_error(e),
+    }
+}
+
+hintd_plugin::export_plugin!(Hostile);

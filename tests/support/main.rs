@@ -1,0 +1,6 @@
+//! The real `hintd` entry point, built inside the test package so that tests can spawn it
+//! (`CARGO_BIN_EXE_hintd-under-test`).
+
+fn main() -> anyhow::Result<()> {
+    hintd::cli::main()
+}
