@@ -14,11 +14,17 @@ fn main() {
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=HINTD_RUSTC_VERSION={version}");
 
-    let lock = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("../Cargo.lock");
+    let lock =
+        std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("../Cargo.lock");
     println!("cargo:rerun-if-changed={}", lock.display());
     println!("cargo:rerun-if-changed=build.rs");
-    let wasmtime = std::fs::read_to_string(&lock).ok().and_then(|text| locked_version(&text, "wasmtime"));
-    println!("cargo:rustc-env=HINTD_WASMTIME_VERSION={}", wasmtime.as_deref().unwrap_or("unknown"));
+    let wasmtime = std::fs::read_to_string(&lock)
+        .ok()
+        .and_then(|text| locked_version(&text, "wasmtime"));
+    println!(
+        "cargo:rustc-env=HINTD_WASMTIME_VERSION={}",
+        wasmtime.as_deref().unwrap_or("unknown")
+    );
 }
 
 /// The version of package `name` in a Cargo.lock.
@@ -28,7 +34,11 @@ fn locked_version(lock: &str, name: &str) -> Option<String> {
     while let Some(line) = lines.next() {
         if line.trim() == wanted {
             let next = lines.next()?;
-            return next.trim().strip_prefix("version = \"")?.strip_suffix('"').map(str::to_string);
+            return next
+                .trim()
+                .strip_prefix("version = \"")?
+                .strip_suffix('"')
+                .map(str::to_string);
         }
     }
     None

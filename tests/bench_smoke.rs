@@ -26,9 +26,18 @@ fn bench(args: &[&str]) -> String {
 }
 
 fn assert_table(stdout: &str, section: &str) {
-    assert!(stdout.contains("build) · rustc"), "no run description line:\n{stdout}");
-    assert!(stdout.contains(&format!("== {section} — ")), "no {section} section:\n{stdout}");
-    assert!(stdout.contains("metric") && stdout.contains("median") && stdout.contains("min – max"), "no table:\n{stdout}");
+    assert!(
+        stdout.contains("build) · rustc"),
+        "no run description line:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("== {section} — ")),
+        "no {section} section:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("metric") && stdout.contains("median") && stdout.contains("min – max"),
+        "no table:\n{stdout}"
+    );
 }
 
 #[test]
@@ -54,12 +63,24 @@ fn dispatch_smoke() {
 #[test]
 fn json_report_is_machine_readable() {
     let stdout = bench(&["ingest", "--smoke", "--json"]);
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"));
-    assert!(report["run"]["cores"].as_u64().is_some_and(|c| c >= 1), "{report}");
-    assert!(report["run"]["rustc"].is_string() && report["run"]["wasmtime"].is_string(), "{report}");
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"));
+    assert!(
+        report["run"]["cores"].as_u64().is_some_and(|c| c >= 1),
+        "{report}"
+    );
+    assert!(
+        report["run"]["rustc"].is_string() && report["run"]["wasmtime"].is_string(),
+        "{report}"
+    );
     let sections = report["sections"].as_array().expect("sections");
     assert_eq!(sections[0]["name"], "ingest");
-    assert!(sections[0]["rows"].as_array().is_some_and(|r| !r.is_empty()), "{report}");
+    assert!(
+        sections[0]["rows"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty()),
+        "{report}"
+    );
 }
 
 #[test]

@@ -41,7 +41,9 @@ fn plugins(root: &Path, llm: Option<(&LlmMock, u32)>) -> PathBuf {
 }
 
 fn config(delivery: &str, callback_url: Option<&str>, hints: &str) -> String {
-    let callback = callback_url.map(|u| format!("callback_url = \"{u}\"\n")).unwrap_or_default();
+    let callback = callback_url
+        .map(|u| format!("callback_url = \"{u}\"\n"))
+        .unwrap_or_default();
     format!(
         "[sources.chat2desk]\ntoken = \"{TOKEN}\"\ndelivery = \"{delivery}\"\n{callback}\n\
          [hints]\ncallback_secret = \"{SECRET}\"\ncallback_retry_initial_ms = 100\ncallback_retry_max_ms = 300\n{hints}\n"
@@ -49,7 +51,12 @@ fn config(delivery: &str, callback_url: Option<&str>, hints: &str) -> String {
 }
 
 fn start(dir: &Path, config: String, plugins: PathBuf) -> Server {
-    Server::start(dir, ServerSpec::new(config).plugins(plugins).data(fresh_store_url(dir)))
+    Server::start(
+        dir,
+        ServerSpec::new(config)
+            .plugins(plugins)
+            .data(fresh_store_url(dir)),
+    )
 }
 
 static CLOCK: AtomicU32 = AtomicU32::new(0);
@@ -57,15 +64,29 @@ static CLOCK: AtomicU32 = AtomicU32::new(0);
 /// A fresh, increasing event time.
 fn event_time() -> String {
     let n = CLOCK.fetch_add(1, Ordering::SeqCst);
-    format!("2026-03-02T{:02}:{:02}:{:02}Z", 8 + n / 3600, (n / 60) % 60, n % 60)
+    format!(
+        "2026-03-02T{:02}:{:02}:{:02}Z",
+        8 + n / 3600,
+        (n / 60) % 60,
+        n % 60
+    )
 }
 
 async fn post_c2d(server: &Server, body: &Value) -> reqwest::Response {
-    client().post(server.url(&format!("/webhooks/chat2desk?token={TOKEN}"))).json(body).send().await.unwrap()
+    client()
+        .post(server.url(&format!("/webhooks/chat2desk?token={TOKEN}")))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn message(server: &Server, hook: &str, dialog: u64, message_id: u64, text: &str) {
-    let (kind, operator) = if hook == "inbox" { ("from_client", json!("")) } else { ("to_client", json!(41164)) };
+    let (kind, operator) = if hook == "inbox" {
+        ("from_client", json!(""))
+    } else {
+        ("to_client", json!(41164))
+    };
     let body = json!({
         "message_id": message_id, "type": kind, "text": text, "transport": "telegram",
         "client_id": dialog + 10_000, "operator_id": operator, "dialog_id": dialog, "channel_id": 17,
@@ -73,7 +94,12 @@ async fn message(server: &Server, hook: &str, dialog: u64, message_id: u64, text
         "event_time": event_time(),
     });
     let r = post_c2d(server, &body).await;
-    assert!(r.status().is_success(), "{hook} {message_id}: {} {}", r.status(), r.text().await.unwrap());
+    assert!(
+        r.status().is_success(),
+        "{hook} {message_id}: {} {}",
+        r.status(),
+        r.text().await.unwrap()
+    );
 }
 
 fn hints_request(dialog: u64, request_id: u64, message_id: u64) -> Value {
@@ -89,19 +115,42 @@ fn choice(dialog: u64, message_id: u64, hint_id: i64) -> Value {
 }
 
 fn texts(reply: &Value) -> Vec<String> {
-    reply["hints"].as_array().unwrap().iter().map(|h| h["text"].as_str().unwrap().to_string()).collect()
+    reply["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["text"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn hint_id_of(reply: &Value, starts_with: &str) -> Option<i64> {
-    reply["hints"].as_array()?.iter().find(|h| h["text"].as_str().is_some_and(|t| t.starts_with(starts_with)))?["id"].as_i64()
+    reply["hints"].as_array()?.iter().find(|h| {
+        h["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(starts_with))
+    })?["id"]
+        .as_i64()
 }
 
 async fn api_hints(server: &Server, body: Value) -> reqwest::Response {
-    client().post(server.url("/api/v1/hints")).bearer_auth(ADMIN_KEY).json(&body).send().await.unwrap()
+    client()
+        .post(server.url("/api/v1/hints"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn metrics(server: &Server) -> String {
-    client().get(server.url("/metrics")).send().await.unwrap().text().await.unwrap()
+    client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// The value of a metric line starting with `prefix` (name and labels), 0 when absent.
@@ -114,57 +163,124 @@ fn metric(text: &str, prefix: &str) -> f64 {
 
 fn verify_signature(received: &hintd_tests::receiver::Received) {
     let id = received.header("webhook-id").expect("webhook-id");
-    let ts = received.header("webhook-timestamp").expect("webhook-timestamp");
-    let sig = received.header("webhook-signature").expect("webhook-signature");
-    let key = base64::engine::general_purpose::STANDARD.decode(SECRET.trim_start_matches("whsec_")).unwrap();
+    let ts = received
+        .header("webhook-timestamp")
+        .expect("webhook-timestamp");
+    let sig = received
+        .header("webhook-signature")
+        .expect("webhook-signature");
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(SECRET.trim_start_matches("whsec_"))
+        .unwrap();
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
     mac.update(format!("{id}.{ts}.").as_bytes());
     mac.update(&received.body);
-    let expected = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
-    assert!(sig.split(' ').any(|s| s == expected), "signature {sig} does not verify (expected {expected})");
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    assert!(
+        sig.split(' ').any(|s| s == expected),
+        "signature {sig} does not verify (expected {expected})"
+    );
     let age = (chrono_now() - ts.parse::<i64>().unwrap()).abs();
     assert!(age < 60, "timestamp is current");
 }
 
 fn chrono_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inline_reply_has_the_chat2desk_shape_and_repeats_are_idempotent() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = start(tmp.path(), config("inline", None, ""), plugins(tmp.path(), None));
-    message(&server, "inbox", 331, 8205, "Hi! How long does delivery take to my city?").await;
+    let server = start(
+        tmp.path(),
+        config("inline", None, ""),
+        plugins(tmp.path(), None),
+    );
+    message(
+        &server,
+        "inbox",
+        331,
+        8205,
+        "Hi! How long does delivery take to my city?",
+    )
+    .await;
 
     let r = post_c2d(&server, &hints_request(331, 2343, 8205)).await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let first = r.text().await.unwrap();
     let reply: Value = serde_json::from_str(&first).unwrap();
-    assert_eq!(reply["message_id"], json!(8205), "message id echoed as a number");
+    assert_eq!(
+        reply["message_id"],
+        json!(8205),
+        "message id echoed as a number"
+    );
     let hints = reply["hints"].as_array().unwrap();
     assert!(!hints.is_empty() && hints.len() <= 5);
     for (i, h) in hints.iter().enumerate() {
         assert_eq!(h["id"], json!(i + 1), "ids are 1..k in order");
         assert!(h["relevance"].as_u64().unwrap() <= 100);
-        assert!(h["url"].is_string() && h["link"].is_string(), "url and link are strings: {h}");
-        assert_eq!(h.as_object().unwrap().len(), 5, "exactly id, text, url, relevance, link: {h}");
+        assert!(
+            h["url"].is_string() && h["link"].is_string(),
+            "url and link are strings: {h}"
+        );
+        assert_eq!(
+            h.as_object().unwrap().len(),
+            5,
+            "exactly id, text, url, relevance, link: {h}"
+        );
     }
-    assert!(texts(&reply)[0].starts_with(DELIVERY_ANSWER), "faq answers the delivery question first: {reply}");
-    let relevances: Vec<u64> = hints.iter().map(|h| h["relevance"].as_u64().unwrap()).collect();
-    assert!(relevances.windows(2).all(|w| w[0] >= w[1]), "sorted by relevance: {relevances:?}");
+    assert!(
+        texts(&reply)[0].starts_with(DELIVERY_ANSWER),
+        "faq answers the delivery question first: {reply}"
+    );
+    let relevances: Vec<u64> = hints
+        .iter()
+        .map(|h| h["relevance"].as_u64().unwrap())
+        .collect();
+    assert!(
+        relevances.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by relevance: {relevances:?}"
+    );
 
     // The same request again (a platform retry): the same bytes, not recomputed.
     let r = post_c2d(&server, &hints_request(331, 2343, 8205)).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), first);
     let m = metrics(&server).await;
-    assert_eq!(metric(&m, "hintd_hint_requests_total{source=\"chat2desk\",outcome=\"computed\"}"), 1.0, "{m}");
-    assert_eq!(metric(&m, "hintd_hint_requests_total{source=\"chat2desk\",outcome=\"replayed\"}"), 1.0);
+    assert_eq!(
+        metric(
+            &m,
+            "hintd_hint_requests_total{source=\"chat2desk\",outcome=\"computed\"}"
+        ),
+        1.0,
+        "{m}"
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "hintd_hint_requests_total{source=\"chat2desk\",outcome=\"replayed\"}"
+        ),
+        1.0
+    );
     assert!(m.contains("hintd_hint_request_duration_seconds_bucket"));
     assert!(m.contains("hintd_plugin_calls_total"));
     assert!(metric(&m, "hintd_hints_shown_total{plugin=\"faq\"}") >= 1.0);
-    assert!(m.contains("hintd_ingest_events_total"), "ingest counters are exported too");
+    assert!(
+        m.contains("hintd_ingest_events_total"),
+        "ingest counters are exported too"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,8 +288,19 @@ async fn callback_is_signed_and_retried_after_a_failure() {
     let receiver = Receiver::start().await;
     receiver.script([Reply::Status(500)]);
     let tmp = tempfile::tempdir().unwrap();
-    let server = start(tmp.path(), config("callback", Some(&receiver.url("/hints")), ""), plugins(tmp.path(), None));
-    message(&server, "inbox", 400, 9001, "Which payment methods do you accept?").await;
+    let server = start(
+        tmp.path(),
+        config("callback", Some(&receiver.url("/hints")), ""),
+        plugins(tmp.path(), None),
+    );
+    message(
+        &server,
+        "inbox",
+        400,
+        9001,
+        "Which payment methods do you accept?",
+    )
+    .await;
 
     let started = Instant::now();
     let r = post_c2d(&server, &hints_request(400, 7001, 9001)).await;
@@ -183,30 +310,49 @@ async fn callback_is_signed_and_retried_after_a_failure() {
     let got = receiver.wait_for(2, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 2, "one failure, then one retry that succeeds");
     assert_eq!(got[0].path, "/hints");
-    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"), "retries keep the message id");
+    assert_eq!(
+        got[0].header("webhook-id"),
+        got[1].header("webhook-id"),
+        "retries keep the message id"
+    );
     assert_eq!(got[0].body, got[1].body);
     for received in &got {
         verify_signature(received);
     }
     let reply = got[1].json();
     assert_eq!(reply["message_id"], json!(9001));
-    assert!(texts(&reply)[0].starts_with("We accept credit and debit cards"), "{reply}");
+    assert!(
+        texts(&reply)[0].starts_with("We accept credit and debit cards"),
+        "{reply}"
+    );
     let m = metrics(&server).await;
-    assert_eq!(metric(&m, "hintd_hint_callbacks_total{outcome=\"sent\"}"), 1.0, "{m}");
+    assert_eq!(
+        metric(&m, "hintd_hint_callbacks_total{outcome=\"sent\"}"),
+        1.0,
+        "{m}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_answers_inline_and_posts_the_same_body() {
     let receiver = Receiver::start().await;
     let tmp = tempfile::tempdir().unwrap();
-    let server = start(tmp.path(), config("both", Some(&receiver.url("/cb")), ""), plugins(tmp.path(), None));
+    let server = start(
+        tmp.path(),
+        config("both", Some(&receiver.url("/cb")), ""),
+        plugins(tmp.path(), None),
+    );
     message(&server, "inbox", 401, 9101, "How do I return a product?").await;
     let r = post_c2d(&server, &hints_request(401, 7101, 9101)).await;
     assert_eq!(r.status(), 200);
     let inline = r.bytes().await.unwrap();
     let got = receiver.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].body, inline.to_vec(), "the callback carries the inline body");
+    assert_eq!(
+        got[0].body,
+        inline.to_vec(),
+        "the callback carries the inline body"
+    );
     verify_signature(&got[0]);
 }
 
@@ -218,7 +364,11 @@ async fn a_newer_client_message_suppresses_the_callback() {
     let tmp = tempfile::tempdir().unwrap();
     let server = start(
         tmp.path(),
-        config("callback", Some(&receiver.url("/cb")), "request_deadline_ms = 2000\n"),
+        config(
+            "callback",
+            Some(&receiver.url("/cb")),
+            "request_deadline_ms = 2000\n",
+        ),
         plugins(tmp.path(), Some((&mock, 1500))),
     );
     message(&server, "inbox", 402, 9201, "Where is my order?").await;
@@ -234,7 +384,10 @@ async fn a_newer_client_message_suppresses_the_callback() {
     })
     .await
     .expect("the callback is counted as suppressed");
-    assert_eq!(metric(&m, "hintd_hint_callbacks_total{outcome=\"sent\"}"), 0.0);
+    assert_eq!(
+        metric(&m, "hintd_hint_callbacks_total{outcome=\"sent\"}"),
+        0.0
+    );
     assert!(receiver.requests().is_empty(), "stale hints are not sent");
     assert_eq!(mock.requests().len(), 1, "the llm plugin was asked");
 }
@@ -257,37 +410,85 @@ async fn a_slow_plugin_does_not_delay_the_answer_past_the_deadline() {
     let reply: Value = r.json().await.unwrap();
     // Deadline 300 ms; a generous bound so a loaded CI machine never flakes.
     assert!(took < Duration::from_millis(1500), "answered in {took:?}");
-    assert!(texts(&reply)[0].starts_with(DELIVERY_ANSWER), "the others' hints still come: {reply}");
+    assert!(
+        texts(&reply)[0].starts_with(DELIVERY_ANSWER),
+        "the others' hints still come: {reply}"
+    );
     assert!(!texts(&reply).iter().any(|t| t.contains("Too late")));
     let m = metrics(&server).await;
     // Cut off by the request deadline, or by its own call deadline shortened to it (then the
     // plugin sees its http call time out and reports an upstream error): either way, left out.
-    assert!(metric(&m, "hintd_hint_provider_results_total{plugin=\"llm\"") >= 1.0, "{m}");
-    assert_eq!(metric(&m, "hintd_hint_provider_results_total{plugin=\"llm\",outcome=\"ok\"}"), 0.0, "{m}");
+    assert!(
+        metric(&m, "hintd_hint_provider_results_total{plugin=\"llm\"") >= 1.0,
+        "{m}"
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "hintd_hint_provider_results_total{plugin=\"llm\",outcome=\"ok\"}"
+        ),
+        0.0,
+        "{m}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn llm_plugin_turns_a_completion_into_hints() {
-    let mock = LlmMock::start(&["Sure, I can help with that.", "Could you share your order number?", "x", "y"]).await;
+    let mock = LlmMock::start(&[
+        "Sure, I can help with that.",
+        "Could you share your order number?",
+        "x",
+        "y",
+    ])
+    .await;
     let tmp = tempfile::tempdir().unwrap();
-    let server = start(tmp.path(), config("inline", None, ""), plugins(tmp.path(), Some((&mock, 2000))));
-    message(&server, "inbox", 404, 9401, "I have a problem with my purchase").await;
-    let reply: Value = post_c2d(&server, &hints_request(404, 7401, 9401)).await.json().await.unwrap();
+    let server = start(
+        tmp.path(),
+        config("inline", None, ""),
+        plugins(tmp.path(), Some((&mock, 2000))),
+    );
+    message(
+        &server,
+        "inbox",
+        404,
+        9401,
+        "I have a problem with my purchase",
+    )
+    .await;
+    let reply: Value = post_c2d(&server, &hints_request(404, 7401, 9401))
+        .await
+        .json()
+        .await
+        .unwrap();
     let t = texts(&reply);
-    assert!(t.contains(&"Sure, I can help with that.".to_string()), "{reply}");
+    assert!(
+        t.contains(&"Sure, I can help with that.".to_string()),
+        "{reply}"
+    );
     assert!(t.contains(&"Could you share your order number?".to_string()));
-    assert!(!t.contains(&"x".to_string()), "max_hints = 2 of the plugin's config is respected");
+    assert!(
+        !t.contains(&"x".to_string()),
+        "max_hints = 2 of the plugin's config is respected"
+    );
     let (headers, body) = &mock.requests()[0];
     assert_eq!(headers["authorization"], "Bearer sk-test");
     assert_eq!(body["model"], "test-model");
     let messages = body["messages"].as_array().unwrap();
-    assert!(messages.iter().any(|m| m["role"] == "user" && m["content"] == "I have a problem with my purchase"));
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["role"] == "user" && m["content"] == "I have a problem with my purchase")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_choice_reaches_the_plugin_and_changes_the_next_ranking_of_replies() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = start(tmp.path(), config("inline", None, ""), plugins(tmp.path(), None));
+    let server = start(
+        tmp.path(),
+        config("inline", None, ""),
+        plugins(tmp.path(), None),
+    );
     const A: &str = "Sorry, we do not take bitcoin.";
     const B: &str = "No bitcoin for now, but card and PIX work fine.";
     // Two dialogues teach `replies` two answers to similar questions.
@@ -299,15 +500,29 @@ async fn a_choice_reaches_the_plugin_and_changes_the_next_ranking_of_replies() {
 
     // `observe` runs off the request path: wait until both replies are learnt.
     eventually(Duration::from_secs(10), || async {
-        let r: Value = api_hints(&server, json!({"source": "chat2desk", "dialog_id": 503})).await.json().await.ok()?;
+        let r: Value = api_hints(&server, json!({"source": "chat2desk", "dialog_id": 503}))
+            .await
+            .json()
+            .await
+            .ok()?;
         (hint_id_of(&r, A).is_some() && hint_id_of(&r, B).is_some()).then_some(())
     })
     .await
     .expect("replies learnt both answers");
 
-    let first: Value = post_c2d(&server, &hints_request(503, 8001, 5)).await.json().await.unwrap();
-    let (a, b) = (hint_id_of(&first, A).unwrap(), hint_id_of(&first, B).unwrap());
-    assert!(a < b, "the closer question ranks first before any feedback: {first}");
+    let first: Value = post_c2d(&server, &hints_request(503, 8001, 5))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (a, b) = (
+        hint_id_of(&first, A).unwrap(),
+        hint_id_of(&first, B).unwrap(),
+    );
+    assert!(
+        a < b,
+        "the closer question ranks first before any feedback: {first}"
+    );
 
     // The operator picks B (form 2).
     let chosen_id = b;
@@ -316,19 +531,34 @@ async fn a_choice_reaches_the_plugin_and_changes_the_next_ranking_of_replies() {
     let chosen: Value = r.json().await.unwrap();
     assert_eq!(chosen["choice"]["plugin"], "replies");
     assert_eq!(chosen["choice"]["position"], json!(b));
-    let told: Vec<(String, String)> = serde_json::from_value(chosen["choice"]["feedback"].clone()).unwrap();
+    let told: Vec<(String, String)> =
+        serde_json::from_value(chosen["choice"]["feedback"].clone()).unwrap();
     assert!(told.contains(&("replies".into(), "ok".into())), "{told:?}");
 
     // The next request ranks B above A.
-    message(&server, "inbox", 503, 6, "So can I pay with bitcoin here or not?").await;
+    message(
+        &server,
+        "inbox",
+        503,
+        6,
+        "So can I pay with bitcoin here or not?",
+    )
+    .await;
     let next: Value = eventually(Duration::from_secs(10), || async {
-        let r: Value = post_c2d(&server, &hints_request(503, 8002, 6)).await.json().await.ok()?;
+        let r: Value = post_c2d(&server, &hints_request(503, 8002, 6))
+            .await
+            .json()
+            .await
+            .ok()?;
         hint_id_of(&r, B).is_some().then_some(r)
     })
     .await
     .unwrap();
     let (a, b) = (hint_id_of(&next, A), hint_id_of(&next, B).unwrap());
-    assert!(a.is_none_or(|a| b < a), "the chosen reply now ranks higher: {next}");
+    assert!(
+        a.is_none_or(|a| b < a),
+        "the chosen reply now ranks higher: {next}"
+    );
 
     let stats: Value = client()
         .get(server.url("/api/v1/hints/stats"))
@@ -340,55 +570,110 @@ async fn a_choice_reaches_the_plugin_and_changes_the_next_ranking_of_replies() {
         .await
         .unwrap();
     assert_eq!(stats["answers_chosen"], json!(1), "{stats}");
-    let replies = stats["plugins"].as_array().unwrap().iter().find(|p| p["plugin"] == "replies").unwrap();
+    let replies = stats["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["plugin"] == "replies")
+        .unwrap();
     assert_eq!(replies["chosen"], json!(1));
     assert!(replies["acceptance_rate"].as_f64().unwrap() > 0.0);
     assert_eq!(stats["chosen_positions"], json!([[chosen_id, 1]]));
     let m = metrics(&server).await;
-    assert_eq!(metric(&m, "hintd_hints_chosen_total{plugin=\"replies\"}"), 1.0);
+    assert_eq!(
+        metric(&m, "hintd_hints_chosen_total{plugin=\"replies\"}"),
+        1.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_choices_get_404_and_bad_api_requests_400() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = start(tmp.path(), config("inline", None, ""), plugins(tmp.path(), None));
+    let server = start(
+        tmp.path(),
+        config("inline", None, ""),
+        plugins(tmp.path(), None),
+    );
     let r = post_c2d(&server, &choice(600, 424242, 1)).await;
     assert_eq!(r.status(), 404);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "unknown_message");
-    assert!(e["error"]["message"].as_str().unwrap().contains("424242"), "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("424242"),
+        "{e}"
+    );
 
     message(&server, "inbox", 600, 9601, "How can I cancel my order?").await;
-    let reply: Value = post_c2d(&server, &hints_request(600, 7601, 9601)).await.json().await.unwrap();
+    let reply: Value = post_c2d(&server, &hints_request(600, 7601, 9601))
+        .await
+        .json()
+        .await
+        .unwrap();
     let n = reply["hints"].as_array().unwrap().len() as i64;
     let r = post_c2d(&server, &choice(600, 9601, n + 5)).await;
     assert_eq!(r.status(), 404);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "unknown_hint");
     assert_eq!(e["error"]["field"], "hint_id");
-    let stats: Value =
-        client().get(server.url("/api/v1/hints/stats")).bearer_auth(ADMIN_KEY).send().await.unwrap().json().await.unwrap();
-    assert_eq!(stats["answers_chosen"], json!(0), "nothing was recorded: {stats}");
+    let stats: Value = client()
+        .get(server.url("/api/v1/hints/stats"))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stats["answers_chosen"],
+        json!(0),
+        "nothing was recorded: {stats}"
+    );
 
     // The generic API: precise 400s, 401 without the key.
     for (body, field) in [
         (json!({"dialog_id": 1}), "source"),
         (json!({"source": "nope", "dialog_id": 1}), "source"),
         (json!({"source": "chat2desk"}), "dialog_id"),
-        (json!({"source": "chat2desk", "dialog_id": [1]}), "dialog_id"),
-        (json!({"source": "chat2desk", "dialog_id": 1, "max_hints": 50}), "max_hints"),
-        (json!({"source": "chat2desk", "dialog_id": 77777}), "message_id"),
+        (
+            json!({"source": "chat2desk", "dialog_id": [1]}),
+            "dialog_id",
+        ),
+        (
+            json!({"source": "chat2desk", "dialog_id": 1, "max_hints": 50}),
+            "max_hints",
+        ),
+        (
+            json!({"source": "chat2desk", "dialog_id": 77777}),
+            "message_id",
+        ),
     ] {
         let r = api_hints(&server, body.clone()).await;
         assert_eq!(r.status(), 400, "{body}");
         let e: Value = r.json().await.unwrap();
         assert_eq!(e["error"]["field"], field, "{body} → {e}");
     }
-    let r = client().post(server.url("/api/v1/hints")).json(&json!({})).send().await.unwrap();
+    let r = client()
+        .post(server.url("/api/v1/hints"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let ok: Value = api_hints(&server, json!({"source": "chat2desk", "dialog_id": 600, "max_hints": 1})).await.json().await.unwrap();
+    let ok: Value = api_hints(
+        &server,
+        json!({"source": "chat2desk", "dialog_id": 600, "max_hints": 1}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(ok["hints"].as_array().unwrap().len(), 1);
-    assert_eq!(ok["message_id"], json!(9601), "the latest client message is answered by default");
+    assert_eq!(
+        ok["message_id"],
+        json!(9601),
+        "the latest client message is answered by default"
+    );
 }
 
 fn eval(plugins: &Path) -> Value {
@@ -401,7 +686,11 @@ fn eval(plugins: &Path) -> Value {
         .args(["--k", "1,3", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "eval failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "eval failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -416,13 +705,24 @@ fn eval_on_the_example_dialogues_gives_stable_numbers() {
             .unwrap()
             .iter()
             .map(|s| {
-                (s["system"].as_str().unwrap().to_string(), s["hit_at"].clone(), s["mrr"].clone(), s["coverage"].clone(), s["acceptance"].clone())
+                (
+                    s["system"].as_str().unwrap().to_string(),
+                    s["hit_at"].clone(),
+                    s["mrr"].clone(),
+                    s["coverage"].clone(),
+                    s["acceptance"].clone(),
+                )
             })
             .collect()
     };
     assert_eq!(quality(&a), quality(&b), "two runs agree");
     assert_eq!(a["dialogues"], json!(20));
-    let systems: Vec<&str> = a["systems"].as_array().unwrap().iter().map(|s| s["system"].as_str().unwrap()).collect();
+    let systems: Vec<&str> = a["systems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["system"].as_str().unwrap())
+        .collect();
     assert_eq!(systems, ["merged", "faq", "replies"]);
     let merged = &a["systems"][0];
     assert_eq!(merged["replies"], json!(40));
@@ -430,7 +730,10 @@ fn eval_on_the_example_dialogues_gives_stable_numbers() {
     assert!(merged["hit_at"]["3"].as_f64().unwrap() >= merged["hit_at"]["1"].as_f64().unwrap());
     assert!(merged["coverage"].as_f64().unwrap() >= 0.9);
     let replies = &a["systems"][2];
-    assert!(replies["mrr"].as_f64().unwrap() > 0.3, "replies learns from the earlier dialogues: {replies}");
+    assert!(
+        replies["mrr"].as_f64().unwrap() > 0.3,
+        "replies learns from the earlier dialogues: {replies}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -439,7 +742,11 @@ async fn hint_events_reach_webhook_subscribers() {
     let tmp = tempfile::tempdir().unwrap();
     let dispatch = "\n[dispatch]\nsecret_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\npoll_interval = \"50ms\"\n\
                     allowed_cidrs = [\"127.0.0.0/8\"]\n";
-    let server = start(tmp.path(), config("inline", None, "") + dispatch, plugins(tmp.path(), None));
+    let server = start(
+        tmp.path(),
+        config("inline", None, "") + dispatch,
+        plugins(tmp.path(), None),
+    );
     let r = client()
         .post(server.url("/api/v1/webhooks"))
         .bearer_auth(ADMIN_KEY)
@@ -449,42 +756,96 @@ async fn hint_events_reach_webhook_subscribers() {
         .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 
-    message(&server, "inbox", 700, 9701, "Which payment methods do you accept?").await;
-    let reply: Value = post_c2d(&server, &hints_request(700, 7701, 9701)).await.json().await.unwrap();
+    message(
+        &server,
+        "inbox",
+        700,
+        9701,
+        "Which payment methods do you accept?",
+    )
+    .await;
+    let reply: Value = post_c2d(&server, &hints_request(700, 7701, 9701))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(post_c2d(&server, &choice(700, 9701, 1)).await.status(), 200);
 
     let got = receiver.wait_for(2, Duration::from_secs(15)).await;
-    assert_eq!(got.len(), 2, "one hints.generated and one hint.selected, nothing else");
+    assert_eq!(
+        got.len(),
+        2,
+        "one hints.generated and one hint.selected, nothing else"
+    );
     let bodies: Vec<Value> = got.iter().map(|r| r.json()).collect();
-    let generated = bodies.iter().find(|b| b["type"] == "hints.generated").expect("hints.generated");
+    let generated = bodies
+        .iter()
+        .find(|b| b["type"] == "hints.generated")
+        .expect("hints.generated");
     assert_eq!(generated["source"], "hintd");
     assert_eq!(generated["data"]["message_id"], "9701");
-    assert_eq!(generated["data"]["hints"][0]["text"], reply["hints"][0]["text"]);
+    assert_eq!(
+        generated["data"]["hints"][0]["text"],
+        reply["hints"][0]["text"]
+    );
     assert_eq!(generated["data"]["hints"][0]["plugin"], "faq");
-    let selected = bodies.iter().find(|b| b["type"] == "hint.selected").expect("hint.selected");
+    let selected = bodies
+        .iter()
+        .find(|b| b["type"] == "hint.selected")
+        .expect("hint.selected");
     assert_eq!(selected["data"]["hint_id"], json!(1));
     assert_eq!(selected["data"]["plugin"], "faq");
-    assert_eq!(selected["data"]["answer_id"], generated["data"]["answer_id"]);
+    assert_eq!(
+        selected["data"]["answer_id"],
+        generated["data"]["answer_id"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_survive_a_restart_for_replays_and_choices() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut server = start(tmp.path(), config("inline", None, ""), plugins(tmp.path(), None));
+    let mut server = start(
+        tmp.path(),
+        config("inline", None, ""),
+        plugins(tmp.path(), None),
+    );
     message(&server, "inbox", 800, 9801, "How do I return a product?").await;
-    let first = post_c2d(&server, &hints_request(800, 7801, 9801)).await.text().await.unwrap();
+    let first = post_c2d(&server, &hints_request(800, 7801, 9801))
+        .await
+        .text()
+        .await
+        .unwrap();
     // Statistics are read after everything queued is written.
-    let stats: Value =
-        client().get(server.url("/api/v1/hints/stats")).bearer_auth(ADMIN_KEY).send().await.unwrap().json().await.unwrap();
+    let stats: Value = client()
+        .get(server.url("/api/v1/hints/stats"))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stats["answers_shown"], json!(1), "{stats}");
     tokio::task::block_in_place(|| server.restart());
 
-    let again = post_c2d(&server, &hints_request(800, 7801, 9801)).await.text().await.unwrap();
-    assert_eq!(again, first, "the stored answer is replayed after a restart");
+    let again = post_c2d(&server, &hints_request(800, 7801, 9801))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        again, first,
+        "the stored answer is replayed after a restart"
+    );
     let r = post_c2d(&server, &choice(800, 9801, 1)).await;
     assert_eq!(r.status(), 200);
     let chosen: Value = r.json().await.unwrap();
     assert_eq!(chosen["choice"]["plugin"], "faq");
-    let told: Vec<(String, String)> = serde_json::from_value(chosen["choice"]["feedback"].clone()).unwrap();
-    assert!(told.iter().any(|(p, outcome)| p == "faq" && outcome == "ok"), "{told:?}");
+    let told: Vec<(String, String)> =
+        serde_json::from_value(chosen["choice"]["feedback"].clone()).unwrap();
+    assert!(
+        told.iter()
+            .any(|(p, outcome)| p == "faq" && outcome == "ok"),
+        "{told:?}"
+    );
 }

@@ -7,7 +7,8 @@ use hintd::core::{DialogKey, Message, Role, Source};
 use hintd::plugins::{CallError, HintRequest, PluginsConfig, Registry};
 use hintd::store::{Store, StoreConfig};
 use hintd_tests::plugins::{
-    guest_wasm, install_example, install_hostile, install_plugin, ok_listener, repo_root, silent_listener,
+    guest_wasm, install_example, install_hostile, install_plugin, ok_listener, repo_root,
+    silent_listener,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +16,12 @@ use std::time::{Duration, Instant};
 
 async fn store(dir: &Path) -> Arc<dyn Store> {
     let url = format!("sqlite://{}/hintd.db", dir.display());
-    hintd::store::open(&StoreConfig { url, ..StoreConfig::default() }).await.unwrap()
+    hintd::store::open(&StoreConfig {
+        url,
+        ..StoreConfig::default()
+    })
+    .await
+    .unwrap()
 }
 
 fn config(root: &Path) -> PluginsConfig {
@@ -53,21 +59,30 @@ fn request(text: &str) -> HintRequest {
 }
 
 /// Calls `name`, returns the result and how long it took.
-async fn timed(registry: &Registry, name: &str) -> (Result<Vec<hintd::plugins::Hint>, CallError>, Duration) {
+async fn timed(
+    registry: &Registry,
+    name: &str,
+) -> (Result<Vec<hintd::plugins::Hint>, CallError>, Duration) {
     let started = Instant::now();
     let result = registry.suggest(name, &request("where is my order?")).await;
     (result, started.elapsed())
 }
 
 async fn assert_example_answers(registry: &Registry) {
-    let hints = registry.suggest("example", &request("where is my order?")).await.expect("example answers");
+    let hints = registry
+        .suggest("example", &request("where is my order?"))
+        .await
+        .expect("example answers");
     assert_eq!(hints.len(), 2, "{hints:?}");
     assert!(hints[1].text.contains("where is my order"), "{hints:?}");
 }
 
 /// The hint text a successful hostile probe (`http`, `kv`) reports.
 async fn probe(registry: &Registry, name: &str) -> String {
-    let hints = registry.suggest(name, &request("x")).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    let hints = registry
+        .suggest(name, &request("x"))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     hints[0].text.clone()
 }
 
@@ -78,11 +93,20 @@ async fn hostile_plugins_are_contained_and_the_host_keeps_serving() {
     let silent = silent_listener();
     install_example(&plugins, "example", "");
     let base = "timeout_ms = 200\nmemory_mb = 64\ncapabilities = [\"config\", \"log\"]";
-    for mode in ["loop", "memory", "recursion", "trap"] {
+    for mode in ["loop", "recursion", "trap"] {
         install_hostile(&plugins, mode, mode, base, "");
     }
+    // Growing to the cap takes tens of milliseconds, more on a loaded machine: a long deadline
+    // makes sure the memory cap, not the clock, is what stops it.
+    install_hostile(
+        &plugins,
+        "memory",
+        "memory",
+        "timeout_ms = 5000\nmemory_mb = 64\ncapabilities = [\"config\", \"log\"]",
+        "",
+    );
     // Room to build the flood in guest memory, so the host's output cap is what stops it.
-    let roomy = "timeout_ms = 2000\nmemory_mb = 256\ncapabilities = [\"config\"]";
+    let roomy = "timeout_ms = 10000\nmemory_mb = 256\ncapabilities = [\"config\"]";
     install_hostile(&plugins, "flood-hints", "flood-hints", roomy, "");
     install_hostile(&plugins, "flood-text", "flood-text", roomy, "");
     install_hostile(&plugins, "flood-text-small", "flood-text", base, "");
@@ -93,19 +117,30 @@ async fn hostile_plugins_are_contained_and_the_host_keeps_serving() {
         "timeout_ms = 200\ncapabilities = [\"config\", \"http\"]\nallowed_hosts = [\"127.0.0.1\"]\nallow_private_network = true",
         &format!("url = \"http://127.0.0.1:{silent}/never\"\nhttp_timeout_ms = 60000"),
     );
-    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await).await.unwrap();
+    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await)
+        .await
+        .unwrap();
     assert!(registry.failures().is_empty(), "{:?}", registry.failures());
     assert_eq!(registry.enabled().len(), 9);
 
+    // Generous bounds (10x the 200 ms deadline) so a loaded CI machine never flakes; the
+    // printed times and the benchmark show the real overrun (about 1-5 ms).
+    let bound = Duration::from_secs(2);
     let cases: &[(&str, Duration, fn(&CallError) -> bool)] = &[
-        ("loop", Duration::from_secs(1), |e| *e == CallError::Timeout),
-        ("memory", Duration::from_secs(1), |e| *e == CallError::OutOfMemory),
-        ("recursion", Duration::from_secs(1), |e| matches!(e, CallError::Trap(_))),
-        ("trap", Duration::from_secs(1), |e| matches!(e, CallError::Trap(_))),
-        ("hang", Duration::from_secs(1), |e| *e == CallError::Timeout),
-        ("flood-hints", Duration::from_secs(5), |e| matches!(e, CallError::InvalidOutput(_))),
-        ("flood-text", Duration::from_secs(5), |e| matches!(e, CallError::InvalidOutput(_))),
-        ("flood-text-small", Duration::from_secs(1), |e| *e == CallError::OutOfMemory),
+        ("loop", bound, |e| *e == CallError::Timeout),
+        ("memory", Duration::from_secs(6), |e| {
+            *e == CallError::OutOfMemory
+        }),
+        ("recursion", bound, |e| matches!(e, CallError::Trap(_))),
+        ("trap", bound, |e| matches!(e, CallError::Trap(_))),
+        ("hang", bound, |e| *e == CallError::Timeout),
+        ("flood-hints", Duration::from_secs(15), |e| {
+            matches!(e, CallError::InvalidOutput(_))
+        }),
+        ("flood-text", Duration::from_secs(15), |e| {
+            matches!(e, CallError::InvalidOutput(_))
+        }),
+        ("flood-text-small", bound, |e| *e == CallError::OutOfMemory),
     ];
     for (name, bound, expected) in cases {
         let (result, took) = timed(&registry, name).await;
@@ -119,17 +154,18 @@ async fn hostile_plugins_are_contained_and_the_host_keeps_serving() {
 
     // Several hostile calls at once, beside a good one.
     let started = Instant::now();
+    let (x, hi) = (request("x"), request("hi"));
     let (a, b, c, good) = tokio::join!(
-        registry.suggest("loop", &request("x")),
-        registry.suggest("hang", &request("x")),
-        registry.suggest("memory", &request("x")),
-        registry.suggest("example", &request("hi")),
+        registry.suggest("loop", &x),
+        registry.suggest("hang", &x),
+        registry.suggest("memory", &x),
+        registry.suggest("example", &hi),
     );
     assert_eq!(a.unwrap_err(), CallError::Timeout);
     assert_eq!(b.unwrap_err(), CallError::Timeout);
     assert_eq!(c.unwrap_err(), CallError::OutOfMemory);
     assert!(good.is_ok());
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(started.elapsed() < bound, "{:?}", started.elapsed());
 
     let stats = registry.stats();
     let of = |n: &str| stats.iter().find(|s| s.plugin == n).cloned().unwrap();
@@ -146,26 +182,82 @@ async fn outbound_http_is_fenced() {
     let plugins = tmp.path().join("plugins");
     let ok = ok_listener();
     let local = format!("url = \"http://127.0.0.1:{ok}/\"");
-    let http = "capabilities = [\"config\", \"http\"]";
-    install_hostile(&plugins, "forbidden-host", "http", &format!("{http}\nallowed_hosts = [\"api.example.com\"]"), "url = \"http://forbidden.example.net/\"");
-    install_hostile(&plugins, "loopback", "http", &format!("{http}\nallowed_hosts = [\"127.0.0.1\"]"), &local);
-    install_hostile(&plugins, "metadata", "http", &format!("{http}\nallowed_hosts = [\"*\"]"), "url = \"http://169.254.169.254/latest/meta-data/\"");
-    install_hostile(&plugins, "loopback-allowed", "http", &format!("{http}\nallowed_hosts = [\"127.0.0.1\"]\nallow_private_network = true"), &local);
-    install_hostile(&plugins, "no-http", "http", "capabilities = [\"config\"]", &local);
-    install_hostile(&plugins, "bad-scheme", "http", &format!("{http}\nallowed_hosts = [\"*\"]"), "url = \"file:///etc/passwd\"");
+    // This test is about what is allowed, not about time: a long deadline keeps a loaded machine
+    // from turning an allowed request into a timeout.
+    let http = "timeout_ms = 5000\ncapabilities = [\"config\", \"http\"]";
+    install_hostile(
+        &plugins,
+        "forbidden-host",
+        "http",
+        &format!("{http}\nallowed_hosts = [\"api.example.com\"]"),
+        "url = \"http://forbidden.example.net/\"",
+    );
+    install_hostile(
+        &plugins,
+        "loopback",
+        "http",
+        &format!("{http}\nallowed_hosts = [\"127.0.0.1\"]"),
+        &local,
+    );
+    install_hostile(
+        &plugins,
+        "metadata",
+        "http",
+        &format!("{http}\nallowed_hosts = [\"*\"]"),
+        "url = \"http://169.254.169.254/latest/meta-data/\"",
+    );
+    install_hostile(
+        &plugins,
+        "loopback-allowed",
+        "http",
+        &format!("{http}\nallowed_hosts = [\"127.0.0.1\"]\nallow_private_network = true"),
+        &local,
+    );
+    install_hostile(
+        &plugins,
+        "no-http",
+        "http",
+        "capabilities = [\"config\"]",
+        &local,
+    );
+    install_hostile(
+        &plugins,
+        "bad-scheme",
+        "http",
+        &format!("{http}\nallowed_hosts = [\"*\"]"),
+        "url = \"file:///etc/passwd\"",
+    );
     install_example(&plugins, "example", "");
-    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await).await.unwrap();
+    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await)
+        .await
+        .unwrap();
 
     let forbidden = probe(&registry, "forbidden-host").await;
-    assert!(forbidden.starts_with("error:denied:") && forbidden.contains("allowed_hosts"), "{forbidden}");
+    assert!(
+        forbidden.starts_with("error:denied:") && forbidden.contains("allowed_hosts"),
+        "{forbidden}"
+    );
     let loopback = probe(&registry, "loopback").await;
-    assert!(loopback.starts_with("error:denied:") && loopback.contains("loopback"), "{loopback}");
+    assert!(
+        loopback.starts_with("error:denied:") && loopback.contains("loopback"),
+        "{loopback}"
+    );
     let metadata = probe(&registry, "metadata").await;
-    assert!(metadata.starts_with("error:denied:") && metadata.contains("metadata"), "{metadata}");
+    assert!(
+        metadata.starts_with("error:denied:") && metadata.contains("metadata"),
+        "{metadata}"
+    );
     assert_eq!(probe(&registry, "loopback-allowed").await, "status:200");
     let no_http = probe(&registry, "no-http").await;
-    assert!(no_http.starts_with("error:denied:") && no_http.contains("does not grant"), "{no_http}");
-    assert!(probe(&registry, "bad-scheme").await.starts_with("error:invalid:"));
+    assert!(
+        no_http.starts_with("error:denied:") && no_http.contains("does not grant"),
+        "{no_http}"
+    );
+    assert!(
+        probe(&registry, "bad-scheme")
+            .await
+            .starts_with("error:invalid:")
+    );
     assert_example_answers(&registry).await;
 }
 
@@ -176,13 +268,25 @@ async fn kv_is_granted_by_manifest_and_bounded_by_quota() {
     let kv = "capabilities = [\"config\", \"kv\"]";
     install_hostile(&plugins, "small", "kv", kv, "kv_bytes = 1000");
     install_hostile(&plugins, "too-big", "kv", kv, "kv_bytes = 2000000");
-    install_hostile(&plugins, "no-kv", "kv", "capabilities = [\"config\"]", "kv_bytes = 10");
+    install_hostile(
+        &plugins,
+        "no-kv",
+        "kv",
+        "capabilities = [\"config\"]",
+        "kv_bytes = 10",
+    );
     let store = store(tmp.path()).await;
-    let registry = Registry::load(&config(tmp.path()), store.clone()).await.unwrap();
+    let registry = Registry::load(&config(tmp.path()), store.clone())
+        .await
+        .unwrap();
     assert_eq!(probe(&registry, "small").await, "stored:1000");
     assert_eq!(store.kv_usage("small").await.unwrap(), 1004);
     assert_eq!(probe(&registry, "too-big").await, "error:quota-exceeded");
-    assert_eq!(store.kv_usage("too-big").await.unwrap(), 0, "nothing half-stored");
+    assert_eq!(
+        store.kv_usage("too-big").await.unwrap(),
+        0,
+        "nothing half-stored"
+    );
     assert_eq!(probe(&registry, "no-kv").await, "error:denied");
 }
 
@@ -190,8 +294,16 @@ async fn kv_is_granted_by_manifest_and_bounded_by_quota() {
 async fn guest_stdio_is_captured_not_inherited() {
     let tmp = tempfile::tempdir().unwrap();
     let plugins = tmp.path().join("plugins");
-    install_hostile(&plugins, "print", "print", "capabilities = [\"config\"]", "print_bytes = 1000000");
-    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await).await.unwrap();
+    install_hostile(
+        &plugins,
+        "print",
+        "print",
+        "capabilities = [\"config\"]",
+        "print_bytes = 1000000",
+    );
+    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await)
+        .await
+        .unwrap();
     // A megabyte of output is truncated on the host side; the plugin does not fail.
     assert_eq!(probe(&registry, "print").await, "printed");
 }
@@ -202,32 +314,72 @@ async fn broken_plugins_are_skipped_with_a_clear_error() {
     let plugins = tmp.path().join("plugins");
     install_example(&plugins, "example", "");
     let corrupt = install_example(&plugins, "corrupt", "");
-    std::fs::write(corrupt.join("corrupt.wasm"), b"\0asm garbage that is not a component").unwrap();
+    std::fs::write(
+        corrupt.join("corrupt.wasm"),
+        b"\0asm garbage that is not a component",
+    )
+    .unwrap();
     // A core module is valid wasm but not a component.
     let core = install_example(&plugins, "core-module", "");
     std::fs::write(core.join("core-module.wasm"), b"\0asm\x01\0\0\0").unwrap();
     let bad_manifest = plugins.join("bad-manifest");
     std::fs::create_dir_all(&bad_manifest).unwrap();
-    std::fs::write(bad_manifest.join("plugin.toml"), "name = \"bad\"\nwasm = \"bad.wasm\"\ntimeout_ms = \"soon\"\n").unwrap();
+    std::fs::write(
+        bad_manifest.join("plugin.toml"),
+        "name = \"bad\"\nwasm = \"bad.wasm\"\ntimeout_ms = \"soon\"\n",
+    )
+    .unwrap();
     let missing = plugins.join("missing-wasm");
     std::fs::create_dir_all(&missing).unwrap();
-    std::fs::write(missing.join("plugin.toml"), "name = \"missing\"\nwasm = \"missing.wasm\"\n").unwrap();
+    std::fs::write(
+        missing.join("plugin.toml"),
+        "name = \"missing\"\nwasm = \"missing.wasm\"\n",
+    )
+    .unwrap();
     install_example(&plugins, "disabled", "enabled = false");
 
-    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await).await.unwrap();
+    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await)
+        .await
+        .unwrap();
     let names: Vec<String> = registry.enabled().into_iter().map(|p| p.name).collect();
     assert_eq!(names, ["example"]);
     let failures = registry.failures();
     let failure = |dir: &str| {
-        failures.iter().find(|(d, _)| d.ends_with(dir)).map(|(_, e)| e.clone()).unwrap_or_else(|| panic!("{dir}: {failures:?}"))
+        failures
+            .iter()
+            .find(|(d, _)| d.ends_with(dir))
+            .map(|(_, e)| e.clone())
+            .unwrap_or_else(|| panic!("{dir}: {failures:?}"))
     };
-    assert!(failure("corrupt").contains("not a valid WebAssembly component"), "{}", failure("corrupt"));
-    assert!(failure("core-module").contains("not a valid WebAssembly component"), "{}", failure("core-module"));
-    assert!(failure("bad-manifest").contains("timeout_ms"), "{}", failure("bad-manifest"));
-    assert!(failure("missing-wasm").contains("missing.wasm"), "{}", failure("missing-wasm"));
+    assert!(
+        failure("corrupt").contains("not a valid WebAssembly component"),
+        "{}",
+        failure("corrupt")
+    );
+    assert!(
+        failure("core-module").contains("not a valid WebAssembly component"),
+        "{}",
+        failure("core-module")
+    );
+    assert!(
+        failure("bad-manifest").contains("timeout_ms"),
+        "{}",
+        failure("bad-manifest")
+    );
+    assert!(
+        failure("missing-wasm").contains("missing.wasm"),
+        "{}",
+        failure("missing-wasm")
+    );
     assert_eq!(failures.len(), 4, "{failures:?}");
     assert_example_answers(&registry).await;
-    assert_eq!(registry.suggest("corrupt", &request("x")).await.unwrap_err(), CallError::NotFound);
+    assert_eq!(
+        registry
+            .suggest("corrupt", &request("x"))
+            .await
+            .unwrap_err(),
+        CallError::NotFound
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,18 +389,32 @@ async fn compiled_components_are_cached_on_disk_and_reused() {
     let cfg = config(tmp.path());
     let first = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
     assert_eq!(first.cache_stats().misses, 1);
-    let files: Vec<_> = std::fs::read_dir(tmp.path().join("cache")).unwrap().flatten().collect();
+    let files: Vec<_> = std::fs::read_dir(tmp.path().join("cache"))
+        .unwrap()
+        .flatten()
+        .collect();
     assert_eq!(files.len(), 1);
     let mtime = files[0].metadata().unwrap().modified().unwrap();
     drop(first);
 
     let second = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
-    assert_eq!((second.cache_stats().hits, second.cache_stats().misses), (1, 0));
-    assert_eq!(files[0].metadata().unwrap().modified().unwrap(), mtime, "cache file rewritten");
+    assert_eq!(
+        (second.cache_stats().hits, second.cache_stats().misses),
+        (1, 0)
+    );
+    assert_eq!(
+        files[0].metadata().unwrap().modified().unwrap(),
+        mtime,
+        "cache file rewritten"
+    );
     assert_example_answers(&second).await;
 
     // A changed component compiles anew.
-    std::fs::copy(guest_wasm("hintd-hostile"), tmp.path().join("plugins/example/example.wasm")).unwrap();
+    std::fs::copy(
+        guest_wasm("hintd-hostile"),
+        tmp.path().join("plugins/example/example.wasm"),
+    )
+    .unwrap();
     let third = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
     assert_eq!(third.cache_stats().misses, 1);
 }
@@ -266,7 +432,11 @@ async fn hot_reload_swaps_a_plugin_while_calls_run() {
         "timeout_ms = 3000\ncapabilities = [\"config\", \"http\"]\nallowed_hosts = [\"127.0.0.1\"]\nallow_private_network = true",
         &format!("url = \"http://127.0.0.1:{silent}/\"\nhttp_timeout_ms = 300"),
     );
-    let cfg = PluginsConfig { hot_reload: true, reload_debounce_ms: 50, ..config(tmp.path()) };
+    let cfg = PluginsConfig {
+        hot_reload: true,
+        reload_debounce_ms: 50,
+        ..config(tmp.path())
+    };
     let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
     let _watch = registry.watch().unwrap().expect("watching");
 
@@ -278,15 +448,25 @@ async fn hot_reload_swaps_a_plugin_while_calls_run() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    install_plugin(&plugins, "swap", "hintd-example", "capabilities = [\"config\"]");
+    install_plugin(
+        &plugins,
+        "swap",
+        "hintd-example",
+        "capabilities = [\"config\"]",
+    );
     for call in in_flight {
         let hints = call.await.unwrap().expect("in-flight call finishes");
-        assert_eq!(hints[0].text, "error:timeout", "answered by the old version");
+        assert_eq!(
+            hints[0].text, "error:timeout",
+            "answered by the old version"
+        );
     }
 
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let answer = registry.suggest("swap", &request("where is my order?")).await;
+        let answer = registry
+            .suggest("swap", &request("where is my order?"))
+            .await;
         if let Ok(h) = &answer
             && h.len() == 2
         {
@@ -302,13 +482,29 @@ async fn hot_reload_swaps_a_plugin_while_calls_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn circuit_opens_after_repeated_failures() {
     let tmp = tempfile::tempdir().unwrap();
-    install_hostile(&tmp.path().join("plugins"), "trap", "trap", "capabilities = [\"config\"]", "");
-    let cfg = PluginsConfig { breaker_failures: 3, breaker_cooldown_ms: 60_000, ..config(tmp.path()) };
+    install_hostile(
+        &tmp.path().join("plugins"),
+        "trap",
+        "trap",
+        "capabilities = [\"config\"]",
+        "",
+    );
+    let cfg = PluginsConfig {
+        breaker_failures: 3,
+        breaker_cooldown_ms: 60_000,
+        ..config(tmp.path())
+    };
     let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
     for _ in 0..3 {
-        assert!(matches!(registry.suggest("trap", &request("x")).await, Err(CallError::Trap(_))));
+        assert!(matches!(
+            registry.suggest("trap", &request("x")).await,
+            Err(CallError::Trap(_))
+        ));
     }
-    assert_eq!(registry.suggest("trap", &request("x")).await.unwrap_err(), CallError::CircuitOpen);
+    assert_eq!(
+        registry.suggest("trap", &request("x")).await.unwrap_err(),
+        CallError::CircuitOpen
+    );
     let stats = registry.stats();
     assert!(stats[0].circuit_open);
     assert_eq!((stats[0].trap, stats[0].skipped), (3, 1));
@@ -317,8 +513,14 @@ async fn circuit_opens_after_repeated_failures() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reused_instances_serve_repeated_calls() {
     let tmp = tempfile::tempdir().unwrap();
-    install_example(&tmp.path().join("plugins"), "example", "instance = \"reuse\"");
-    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await).await.unwrap();
+    install_example(
+        &tmp.path().join("plugins"),
+        "example",
+        "instance = \"reuse\"",
+    );
+    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await)
+        .await
+        .unwrap();
     for _ in 0..50 {
         assert_example_answers(&registry).await;
     }
@@ -326,7 +528,10 @@ async fn reused_instances_serve_repeated_calls() {
 }
 
 fn hintd(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_hintd-under-test")).args(args).output().expect("runs")
+    std::process::Command::new(env!("CARGO_BIN_EXE_hintd-under-test"))
+        .args(args)
+        .output()
+        .expect("runs")
 }
 
 #[test]
@@ -337,28 +542,99 @@ fn plugin_cli_checks_and_runs() {
 
     let out = hintd(&["plugin", "check", dir]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("describe(): example"), "{stdout}");
     assert!(stdout.contains("greeting"), "{stdout}");
 
     let dialogue = repo_root().join("examples/dialogue.json");
-    let out = hintd(&["plugin", "run", dir, "--context", dialogue.to_str().unwrap()]);
+    let out = hintd(&[
+        "plugin",
+        "run",
+        dir,
+        "--context",
+        dialogue.to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("Olá!") && stdout.contains("qual o prazo de entrega"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Olá!") && stdout.contains("qual o prazo de entrega"),
+        "{stdout}"
+    );
 
     let corrupt = tmp.path().join("corrupt.wasm");
     std::fs::write(&corrupt, b"not wasm").unwrap();
     let out = hintd(&["plugin", "check", corrupt.to_str().unwrap()]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not a valid WebAssembly component"), "{stderr}");
+    assert!(
+        stderr.contains("not a valid WebAssembly component"),
+        "{stderr}"
+    );
 
-    let out = hintd(&["plugin", "check", tmp.path().join("absent").to_str().unwrap()]);
+    let out = hintd(&[
+        "plugin",
+        "check",
+        tmp.path().join("absent").to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
 
     // A bare component is accepted too.
-    let out = hintd(&["plugin", "check", guest_wasm("hintd-example").to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = hintd(&[
+        "plugin",
+        "check",
+        guest_wasm("hintd-example").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_is_delivered_off_the_request_path_and_drops_are_counted() {
+    use hintd::plugins::{ConversationEvent, DialogRef};
+    let tmp = tempfile::tempdir().unwrap();
+    install_example(&tmp.path().join("plugins"), "example", "");
+    let cfg = PluginsConfig {
+        observe_queue_size: 4,
+        ..config(tmp.path())
+    };
+    let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let at = DialogRef {
+        dialog: DialogKey::new(Source::Chatwoot, "1", "42"),
+        client_id: Some("c".into()),
+    };
+    let started = Instant::now();
+    for _ in 0..1000 {
+        registry.observe(ConversationEvent::DialogClosed(at.clone()));
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "observe blocked: {:?}",
+        started.elapsed()
+    );
+    assert!(registry.observe_dropped() > 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let delivered = registry.stats().first().map_or(0, |s| s.ok);
+        if delivered + registry.observe_dropped() == 1000 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "delivered {delivered}, dropped {}",
+            registry.observe_dropped()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

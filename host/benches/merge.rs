@@ -27,8 +27,18 @@ fn results(plugins: usize, per_plugin: usize) -> Vec<PluginHints> {
             hints: (0..per_plugin)
                 .map(|i| {
                     let base = TEXTS[(i + p) % TEXTS.len()];
-                    let text = if (i + p) % 3 == 0 { format!("{base}!") } else { format!("{base} (#{i})") };
-                    Hint { id: format!("{p}-{i}"), text, url: None, link: None, relevance: (95 - (i * 7) % 60) as u8 }
+                    let text = if (i + p) % 3 == 0 {
+                        format!("{base}!")
+                    } else {
+                        format!("{base} (#{i})")
+                    };
+                    Hint {
+                        id: format!("{p}-{i}"),
+                        text,
+                        url: None,
+                        link: None,
+                        relevance: (95 - (i * 7) % 60) as u8,
+                    }
                 })
                 .collect(),
         })
@@ -36,16 +46,28 @@ fn results(plugins: usize, per_plugin: usize) -> Vec<PluginHints> {
 }
 
 fn merging(c: &mut Criterion) {
-    let rules = MergeRules { threshold: 5.0, max_hints: 5, dedupe_similarity: 0.8 };
+    let rules = MergeRules {
+        threshold: 5.0,
+        max_hints: 5,
+        dedupe_similarity: 0.8,
+    };
     let mut group = c.benchmark_group("merge");
-    for (name, plugins, per) in [("3 plugins × 3 hints", 3, 3), ("3 plugins × 10 hints", 3, 10), ("5 plugins × 50 hints", 5, 50)] {
+    for (name, plugins, per) in [
+        ("3 plugins × 3 hints", 3, 3),
+        ("3 plugins × 10 hints", 3, 10),
+        ("5 plugins × 50 hints", 5, 50),
+    ] {
         let input = results(plugins, per);
-        group.bench_function(name, |b| b.iter(|| merge(black_box(&input), black_box(&rules))));
+        group.bench_function(name, |b| {
+            b.iter(|| merge(black_box(&input), black_box(&rules)))
+        });
     }
     group.finish();
 
     let merged = merge(&results(3, 3), &rules);
-    c.bench_function("reply/chat2desk json", |b| b.iter(|| HintsReply::new(black_box("8205"), black_box(&merged)).to_json()));
+    c.bench_function("reply/chat2desk json", |b| {
+        b.iter(|| HintsReply::new(black_box("8205"), black_box(&merged)).to_json())
+    });
 }
 
 criterion_group!(benches, merging);

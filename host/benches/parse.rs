@@ -8,10 +8,26 @@ use hintd::ingest::parse;
 use std::hint::black_box;
 
 const CASES: &[(&str, Source, &[u8])] = &[
-    ("chat2desk/inbox", Source::Chat2desk, include_bytes!("../../examples/payloads/chat2desk/inbox.json")),
-    ("chat2desk/ai_hints_requested", Source::Chat2desk, include_bytes!("../../examples/payloads/chat2desk/ai_hints_requested.json")),
-    ("chatwoot/message_created", Source::Chatwoot, include_bytes!("../../examples/payloads/chatwoot/message_created.json")),
-    ("whazing/message_received", Source::Whazing, include_bytes!("../../examples/payloads/whazing/message_received.json")),
+    (
+        "chat2desk/inbox",
+        Source::Chat2desk,
+        include_bytes!("../../examples/payloads/chat2desk/inbox.json"),
+    ),
+    (
+        "chat2desk/ai_hints_requested",
+        Source::Chat2desk,
+        include_bytes!("../../examples/payloads/chat2desk/ai_hints_requested.json"),
+    ),
+    (
+        "chatwoot/message_created",
+        Source::Chatwoot,
+        include_bytes!("../../examples/payloads/chatwoot/message_created.json"),
+    ),
+    (
+        "whazing/message_received",
+        Source::Whazing,
+        include_bytes!("../../examples/payloads/whazing/message_received.json"),
+    ),
 ];
 
 fn parsing(c: &mut Criterion) {
@@ -20,7 +36,16 @@ fn parsing(c: &mut Criterion) {
         // A sample that no longer parses would measure the error path: refuse to.
         parse(*source, "default", body, 0).unwrap_or_else(|e| panic!("{name}: {e}"));
         group.throughput(Throughput::Bytes(body.len() as u64));
-        group.bench_function(*name, |b| b.iter(|| parse(black_box(*source), "default", black_box(body), 1_700_000_000_000)));
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                parse(
+                    black_box(*source),
+                    "default",
+                    black_box(body),
+                    1_700_000_000_000,
+                )
+            })
+        });
     }
     group.finish();
 }

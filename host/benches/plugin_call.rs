@@ -21,20 +21,33 @@ mod logic;
 const GREETING: &str = "Hello! How can I help you?";
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Builds the guest workspace and returns the example component.
 fn example_wasm() -> PathBuf {
     let root = repo_root();
-    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(&root)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "plugins/Cargo.toml", "--target-dir", "target/wasm"])
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .status()
-        .expect("cargo runs");
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&root)
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+                "plugins/Cargo.toml",
+                "--target-dir",
+                "target/wasm",
+            ])
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET")
+            .status()
+            .expect("cargo runs");
     assert!(status.success(), "building plugins/ failed");
     root.join("target/wasm/wasm32-wasip2/release/hintd_example.wasm")
 }
@@ -64,8 +77,24 @@ fn request() -> HintRequest {
         message_id: "m2".into(),
         external_key: None,
         context: vec![
-            Message { id: "m1".into(), role: Role::Operator, text: "Hello, how can I help?".into(), sent_at_ms: 1, private: false, media_type: None, media_url: None },
-            Message { id: "m2".into(), role: Role::Client, text: "Where is my order?".into(), sent_at_ms: 2, private: false, media_type: None, media_url: None },
+            Message {
+                id: "m1".into(),
+                role: Role::Operator,
+                text: "Hello, how can I help?".into(),
+                sent_at_ms: 1,
+                private: false,
+                media_type: None,
+                media_url: None,
+            },
+            Message {
+                id: "m2".into(),
+                role: Role::Client,
+                text: "Where is my order?".into(),
+                sent_at_ms: 2,
+                private: false,
+                media_type: None,
+                media_url: None,
+            },
         ],
         max_hints: 3,
         deadline_ms: 0,
@@ -78,9 +107,17 @@ fn bench(c: &mut Criterion) {
     let plugins = tmp.path().join("plugins");
     install(&plugins, "fresh", &wasm, "fresh");
     install(&plugins, "reuse", &wasm, "reuse");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let store_url = format!("sqlite://{}/bench.db", tmp.path().display());
-    let store = rt.block_on(hintd::store::open(&StoreConfig { url: store_url, ..StoreConfig::default() })).unwrap();
+    let store = rt
+        .block_on(hintd::store::open(&StoreConfig {
+            url: store_url,
+            ..StoreConfig::default()
+        }))
+        .unwrap();
     let config = PluginsConfig {
         dir: Some(plugins),
         cache_dir: tmp.path().join("cache"),
@@ -93,14 +130,25 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("suggest");
     group.bench_function("wasm_fresh_instance", |b| {
-        b.iter(|| rt.block_on(registry.suggest("fresh", black_box(&req))).unwrap())
+        b.iter(|| {
+            rt.block_on(registry.suggest("fresh", black_box(&req)))
+                .unwrap()
+        })
     });
     group.bench_function("wasm_reused_instance", |b| {
-        b.iter(|| rt.block_on(registry.suggest("reuse", black_box(&req))).unwrap())
+        b.iter(|| {
+            rt.block_on(registry.suggest("reuse", black_box(&req)))
+                .unwrap()
+        })
     });
     group.bench_function("native", |b| {
         b.iter(|| {
-            let last = black_box(&req).context.iter().rev().find(|m| m.role == Role::Client).map(|m| m.text.as_str());
+            let last = black_box(&req)
+                .context
+                .iter()
+                .rev()
+                .find(|m| m.role == Role::Client)
+                .map(|m| m.text.as_str());
             logic::suggest(last, black_box(GREETING))
         })
     });
@@ -108,12 +156,19 @@ fn bench(c: &mut Criterion) {
 
     // Where a fresh call's time goes, step by step, without the registry around it.
     let shared = hintd::plugins::engine::shared().unwrap();
-    let component = wasmtime::component::Component::new(&shared.engine, std::fs::read(&wasm).unwrap()).unwrap();
+    let component =
+        wasmtime::component::Component::new(&shared.engine, std::fs::read(&wasm).unwrap()).unwrap();
     let pre = HintProviderPre::new(shared.linker.instantiate_pre(&component).unwrap()).unwrap();
     let limits = Arc::new(Limits::default());
-    let manifest_text = std::fs::read_to_string(tmp.path().join("plugins/fresh/plugin.toml")).unwrap();
+    let manifest_text =
+        std::fs::read_to_string(tmp.path().join("plugins/fresh/plugin.toml")).unwrap();
     let manifest = Manifest::parse(&manifest_text, Path::new("plugin.toml"), &limits).unwrap();
-    let ctx = Arc::new(PluginContext::new(manifest, limits, store, Arc::new(GuardedHttpPolicy)));
+    let ctx = Arc::new(PluginContext::new(
+        manifest,
+        limits,
+        store,
+        Arc::new(GuardedHttpPolicy),
+    ));
     let wreq = wit::HintRequest::from(&req);
     let new_store = || {
         let mut store = wasmtime::Store::new(&shared.engine, HostState::new(ctx.clone()));
@@ -124,7 +179,9 @@ fn bench(c: &mut Criterion) {
     };
 
     let mut group = c.benchmark_group("fresh_breakdown");
-    group.bench_function("host_state_with_wasi_ctx", |b| b.iter(|| HostState::new(ctx.clone())));
+    group.bench_function("host_state_with_wasi_ctx", |b| {
+        b.iter(|| HostState::new(ctx.clone()))
+    });
     group.bench_function("store_new", |b| b.iter(new_store));
     group.bench_function("store_and_instantiate", |b| {
         b.iter(|| {
@@ -138,14 +195,25 @@ fn bench(c: &mut Criterion) {
             let mut store = new_store();
             rt.block_on(async {
                 let inst = pre.instantiate_async(&mut store).await.unwrap();
-                inst.hintd_provider_provider().call_suggest(&mut store, &wreq).await.unwrap().unwrap()
+                inst.hintd_provider_provider()
+                    .call_suggest(&mut store, &wreq)
+                    .await
+                    .unwrap()
+                    .unwrap()
             })
         })
     });
     let mut store = new_store();
     let inst = rt.block_on(pre.instantiate_async(&mut store)).unwrap();
     group.bench_function("call_on_live_instance", |b| {
-        b.iter(|| rt.block_on(inst.hintd_provider_provider().call_suggest(&mut store, &wreq)).unwrap().unwrap())
+        b.iter(|| {
+            rt.block_on(
+                inst.hintd_provider_provider()
+                    .call_suggest(&mut store, &wreq),
+            )
+            .unwrap()
+            .unwrap()
+        })
     });
     group.finish();
 }

@@ -15,11 +15,26 @@ fn signing(c: &mut Criterion) {
     let mut group = c.benchmark_group("standard-webhooks");
     for (name, b) in [("sign", &body), ("sign 16x body", &big)] {
         group.throughput(Throughput::Bytes(b.len() as u64));
-        group.bench_function(name, |bench| bench.iter(|| secret.sign(black_box("msg_2Kf8"), black_box(1_700_000_000), black_box(b))));
+        group.bench_function(name, |bench| {
+            bench.iter(|| {
+                secret.sign(
+                    black_box("msg_2Kf8"),
+                    black_box(1_700_000_000),
+                    black_box(b),
+                )
+            })
+        });
     }
     group.throughput(Throughput::Bytes(body.len() as u64));
     group.bench_function("headers, 2 secrets (rotation)", |bench| {
-        bench.iter(|| headers(black_box(&[&secret, &old]), black_box("msg_2Kf8"), 1_700_000_000, black_box(&body)))
+        bench.iter(|| {
+            headers(
+                black_box(&[&secret, &old]),
+                black_box("msg_2Kf8"),
+                1_700_000_000,
+                black_box(&body),
+            )
+        })
     });
     group.finish();
 
@@ -28,7 +43,15 @@ fn signing(c: &mut Criterion) {
     let ts_text = ts.to_string();
     verify_signature("chatwoot-secret", &sig, Some(&ts_text), &body, ts).expect("valid signature");
     c.bench_function("chatwoot/verify", |bench| {
-        bench.iter(|| verify_signature(black_box("chatwoot-secret"), black_box(&sig), Some(&ts_text), black_box(&body), ts))
+        bench.iter(|| {
+            verify_signature(
+                black_box("chatwoot-secret"),
+                black_box(&sig),
+                Some(&ts_text),
+                black_box(&body),
+                ts,
+            )
+        })
     });
 }
 

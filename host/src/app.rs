@@ -41,17 +41,35 @@ impl App {
         let store = crate::store::open(&config.store).await?;
         let context = ContextService::new(config.context.clone(), store.clone());
         context.check_pending_dialogs().await?;
-        let dispatch = crate::dispatch::Dispatcher::new(&config.dispatch, &config.store.url, store.clone())?;
+        let dispatch =
+            crate::dispatch::Dispatcher::new(&config.dispatch, &config.store.url, store.clone())?;
         let plugins = crate::plugins::Registry::load(&config.plugins, store.clone()).await?;
-        let hints = crate::hints::Hints::new(config.hints.clone(), Arc::new(plugins.clone()), Arc::new(context.clone()), store.clone())?;
-        Ok(App { config: Arc::new(config), store, context, dispatch, plugins, hints })
+        let hints = crate::hints::Hints::new(
+            config.hints.clone(),
+            Arc::new(plugins.clone()),
+            Arc::new(context.clone()),
+            store.clone(),
+        )?;
+        hints.load_replay_index().await?;
+        Ok(App {
+            config: Arc::new(config),
+            store,
+            context,
+            dispatch,
+            plugins,
+            hints,
+        })
     }
 
     /// Accepts one parsed platform event: its raw body and conversation changes are stored in
     /// one transaction (nothing on error), then memory is updated and plugins observe it off
     /// the request path. `event` may gain its dialog id (Chat2Desk messages that name only
     /// their client).
-    pub async fn accept(&self, raw_body: Vec<u8>, event: &mut Event) -> Result<Accepted, ContextError> {
+    pub async fn accept(
+        &self,
+        raw_body: Vec<u8>,
+        event: &mut Event,
+    ) -> Result<Accepted, ContextError> {
         let received_at_ms = crate::core::now_ms();
         self.context.resolve_dialog(event).await?;
         let appended = self.context.record(event, raw_body, received_at_ms).await?;

@@ -53,23 +53,35 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut tree = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.into(),
+                    source,
+                })?;
                 text.parse::<toml::Table>()
-                    .map_err(|e| ConfigError::Syntax { path: path.into(), message: e.message().to_string() })?
+                    .map_err(|e| ConfigError::Syntax {
+                        path: path.into(),
+                        message: e.message().to_string(),
+                    })?
             }
             None => toml::Table::new(),
         };
         for (name, value) in env {
-            let Some(rest) = name.strip_prefix(ENV_OVERRIDE_PREFIX) else { continue };
-            let key = rest.split("__").map(str::to_ascii_lowercase).collect::<Vec<_>>().join(".");
+            let Some(rest) = name.strip_prefix(ENV_OVERRIDE_PREFIX) else {
+                continue;
+            };
+            let key = rest
+                .split("__")
+                .map(str::to_ascii_lowercase)
+                .collect::<Vec<_>>()
+                .join(".");
             set_key(&mut tree, &key, parse_override(&value))?;
         }
         for (key, value) in sets {
             set_key(&mut tree, key, value.clone())?;
         }
-        let config: Config = toml::Value::Table(tree).try_into().map_err(|e: toml::de::Error| {
-            ConfigError::Invalid(e.message().to_string())
-        })?;
+        let config: Config = toml::Value::Table(tree)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
         config.validate().map_err(ConfigError::Invalid)?;
         Ok(config)
     }
@@ -79,11 +91,21 @@ impl Config {
         if self.server.body_limit_bytes < 1024 {
             return Err("server.body_limit_bytes must be at least 1024".into());
         }
-        if self.server.admin_key.as_deref().is_some_and(|k| k.len() < 8) {
+        if self
+            .server
+            .admin_key
+            .as_deref()
+            .is_some_and(|k| k.len() < 8)
+        {
             return Err("server.admin_key must be at least 8 characters".into());
         }
         self.sources.validate()?;
         self.context.validate()?;
+        // Each layer checks its own section again when it is built; checking here too makes a
+        // bad value fail at load time with the same message, before anything starts.
+        self.plugins.validate().map_err(|e| e.to_string())?;
+        self.hints.validate().map_err(|e| e.to_string())?;
+        self.dispatch.validate().map_err(|e| e.to_string())?;
         Ok(())
     }
 }
@@ -101,12 +123,17 @@ fn parse_override(value: &str) -> toml::Value {
 fn set_key(tree: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), ConfigError> {
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
-        return Err(ConfigError::Override { key: key.into(), message: "empty key segment".into() });
+        return Err(ConfigError::Override {
+            key: key.into(),
+            message: "empty key segment".into(),
+        });
     }
     let (last, path) = parts.split_last().expect("split yields at least one part");
     let mut table = tree;
     for part in path {
-        let entry = table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = table
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         table = entry.as_table_mut().ok_or_else(|| ConfigError::Override {
             key: key.into(),
             message: format!("`{part}` is not a table"),
@@ -192,17 +219,27 @@ mod tests {
     fn file_env_and_flags_layer_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hintd.toml");
-        std::fs::write(&path, "[server]\nbody_limit_bytes = 2048\n[context]\nmax_messages = 10\n").unwrap();
+        std::fs::write(
+            &path,
+            "[server]\nbody_limit_bytes = 2048\n[context]\nmax_messages = 10\n",
+        )
+        .unwrap();
         let env = vec![
             ("HINTD__CONTEXT__MAX_MESSAGES".to_string(), "20".to_string()),
-            ("HINTD__SOURCES__CHAT2DESK__TOKEN".to_string(), "tok en".to_string()),
+            (
+                "HINTD__SOURCES__CHAT2DESK__TOKEN".to_string(),
+                "tok en".to_string(),
+            ),
             ("UNRELATED".to_string(), "x".to_string()),
         ];
         let sets = [("server.listen", toml::Value::String("127.0.0.1:0".into()))];
         let c = Config::load(Some(&path), env, &sets).unwrap();
         assert_eq!(c.server.body_limit_bytes, 2048);
         assert_eq!(c.context.max_messages, 20);
-        assert_eq!(c.sources.chat2desk.unwrap().token.as_deref(), Some("tok en"));
+        assert_eq!(
+            c.sources.chat2desk.unwrap().token.as_deref(),
+            Some("tok en")
+        );
         assert_eq!(c.server.listen.port(), 0);
     }
 
@@ -210,17 +247,28 @@ mod tests {
     fn the_sample_configuration_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hintd.toml");
         let c = Config::load(Some(&path), Vec::new(), &[]).unwrap();
-        assert!(c.sources.account(crate::core::Source::Chatwoot, Some("shop")).is_ok());
+        assert!(
+            c.sources
+                .account(crate::core::Source::Chatwoot, Some("shop"))
+                .is_ok()
+        );
         assert_eq!(c.context.max_messages, 50);
     }
 
     #[test]
     fn errors_are_precise() {
-        let err = Config::load(None, vec![("HINTD__SERVER__NOPE".into(), "1".into())], &[]).unwrap_err();
+        let err =
+            Config::load(None, vec![("HINTD__SERVER__NOPE".into(), "1".into())], &[]).unwrap_err();
         assert!(err.to_string().contains("nope"), "{err}");
-        let err = Config::load(None, vec![("HINTD__CONTEXT__MAX_MESSAGES".into(), "0".into())], &[]).unwrap_err();
+        let err = Config::load(
+            None,
+            vec![("HINTD__CONTEXT__MAX_MESSAGES".into(), "0".into())],
+            &[],
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("context.max_messages"), "{err}");
-        let err = Config::load(Some(Path::new("/nonexistent/hintd.toml")), Vec::new(), &[]).unwrap_err();
+        let err =
+            Config::load(Some(Path::new("/nonexistent/hintd.toml")), Vec::new(), &[]).unwrap_err();
         assert!(matches!(err, ConfigError::Read { .. }));
     }
 }

@@ -1,9 +1,9 @@
 //! Shared helpers of hintd's end-to-end tests: building plugins from source, starting the real
 //! program on loopback ports, receiving webhooks.
 
+pub mod chat2desk;
+pub mod llm_mock;
 pub mod plugins;
+pub mod receiver;
 pub mod server;
 pub mod store;
-pub mod receiver;
-pub mod llm_mock;
-pub mod chat2desk;

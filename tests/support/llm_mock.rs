@@ -29,7 +29,9 @@ impl LlmMock {
     pub async fn start(suggestions: &[&str]) -> LlmMock {
         let shared = Arc::new(Shared::default());
         *shared.suggestions.lock().unwrap() = suggestions.iter().map(|s| s.to_string()).collect();
-        let app = Router::new().route("/v1/chat/completions", post(complete)).with_state(shared.clone());
+        let app = Router::new()
+            .route("/v1/chat/completions", post(complete))
+            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
@@ -60,7 +62,11 @@ impl Drop for LlmMock {
     }
 }
 
-async fn complete(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: axum::body::Bytes) -> axum::Json<serde_json::Value> {
+async fn complete(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::Json<serde_json::Value> {
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     shared.requests.lock().unwrap().push((headers, json));
     let delay = *shared.delay.lock().unwrap();

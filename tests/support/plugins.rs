@@ -7,7 +7,10 @@ use std::sync::OnceLock;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// Path of the built component of guest crate `crate_name` (e.g. `hintd-example`), building
@@ -21,7 +24,13 @@ pub fn guest_wasm(crate_name: &str) -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .current_dir(&root)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
             .arg(root.join("plugins").join("Cargo.toml"))
             .arg("--target-dir")
             .arg(&target_dir)
@@ -55,30 +64,61 @@ pub fn install_plugin(root: &Path, name: &str, crate_name: &str, manifest_rest: 
 /// override for a test).
 pub fn install_shipped(root: &Path, name: &str, extra_config: &str) -> PathBuf {
     let src = repo_root().join("plugins").join(name).join("plugin.toml");
-    let manifest = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    let manifest =
+        std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
     // In the repository a manifest points at the build output; installed, the wasm sits beside it.
     let manifest = manifest
         .lines()
-        .map(|l| if l.trim_start().starts_with("wasm =") { format!("wasm = \"{name}.wasm\"") } else { l.to_string() })
+        .map(|l| {
+            if l.trim_start().starts_with("wasm =") {
+                format!("wasm = \"{name}.wasm\"")
+            } else {
+                l.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n");
     let dir = root.join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(guest_wasm(&format!("hintd-{name}")), dir.join(format!("{name}.wasm"))).unwrap();
-    std::fs::write(dir.join("plugin.toml"), format!("{manifest}\n{extra_config}\n")).unwrap();
+    std::fs::copy(
+        guest_wasm(&format!("hintd-{name}")),
+        dir.join(format!("{name}.wasm")),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("plugin.toml"),
+        format!("{manifest}\n{extra_config}\n"),
+    )
+    .unwrap();
     dir
 }
 
 /// Installs the hostile test plugin as `<root>/<name>` with `[config] mode = <mode>`;
 /// `manifest_rest` goes before the `[config]` table (capabilities, timeout, ...) and
 /// `config_rest` inside it (e.g. `url = "..."`).
-pub fn install_hostile(root: &Path, name: &str, mode: &str, manifest_rest: &str, config_rest: &str) -> PathBuf {
-    install_plugin(root, name, "hintd-hostile", &format!("{manifest_rest}\n[config]\nmode = \"{mode}\"\n{config_rest}\n"))
+pub fn install_hostile(
+    root: &Path,
+    name: &str,
+    mode: &str,
+    manifest_rest: &str,
+    config_rest: &str,
+) -> PathBuf {
+    install_plugin(
+        root,
+        name,
+        "hintd-hostile",
+        &format!("{manifest_rest}\n[config]\nmode = \"{mode}\"\n{config_rest}\n"),
+    )
 }
 
 /// Installs the example plugin as `<root>/<name>` with its shipped capabilities.
 pub fn install_example(root: &Path, name: &str, manifest_rest: &str) -> PathBuf {
-    install_plugin(root, name, "hintd-example", &format!("capabilities = [\"log\", \"config\"]\n{manifest_rest}"))
+    install_plugin(
+        root,
+        name,
+        "hintd-example",
+        &format!("capabilities = [\"log\", \"config\"]\n{manifest_rest}"),
+    )
 }
 
 /// A loopback TCP listener that accepts connections and never answers. Returns its port;
@@ -105,7 +145,9 @@ pub fn ok_listener() -> u16 {
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 let _ = conn.read(&mut buf);
-                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                );
             });
         }
     });

@@ -122,23 +122,53 @@ impl Drop for Receiver {
     }
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let at = Instant::now();
     let headers = headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or_default().to_string()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                v.to_str().unwrap_or_default().to_string(),
+            )
+        })
         .collect();
-    shared.received.lock().unwrap().push(Received { path: uri.path().to_string(), headers, body: body.to_vec(), at });
-    let reply = shared.script.lock().unwrap().pop_front().or_else(|| shared.default.lock().unwrap().clone());
+    shared.received.lock().unwrap().push(Received {
+        path: uri.path().to_string(),
+        headers,
+        body: body.to_vec(),
+        at,
+    });
+    let reply = shared
+        .script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .or_else(|| shared.default.lock().unwrap().clone());
     match reply.unwrap_or(Reply::Status(200)) {
-        Reply::Status(s) => (StatusCode::from_u16(s).unwrap(), format!("status {s}")).into_response(),
+        Reply::Status(s) => {
+            (StatusCode::from_u16(s).unwrap(), format!("status {s}")).into_response()
+        }
         Reply::Delayed(d, s) => {
             tokio::time::sleep(d).await;
             (StatusCode::from_u16(s).unwrap(), "late").into_response()
         }
-        Reply::TooManyRequests(secs) => {
-            (StatusCode::TOO_MANY_REQUESTS, [("retry-after", secs.to_string())], "slow down").into_response()
-        }
-        Reply::Redirect(s, to) => (StatusCode::from_u16(s).unwrap(), [("location", to)], "moved").into_response(),
+        Reply::TooManyRequests(secs) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", secs.to_string())],
+            "slow down",
+        )
+            .into_response(),
+        Reply::Redirect(s, to) => (
+            StatusCode::from_u16(s).unwrap(),
+            [("location", to)],
+            "moved",
+        )
+            .into_response(),
     }
 }

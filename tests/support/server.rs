@@ -27,7 +27,13 @@ pub struct ServerSpec {
 impl ServerSpec {
     /// A server with the given extra config.
     pub fn new(config: impl Into<String>) -> Self {
-        ServerSpec { config: config.into(), plugins: None, data: None, args: vec![], env: vec![] }
+        ServerSpec {
+            config: config.into(),
+            plugins: None,
+            data: None,
+            args: vec![],
+            env: vec![],
+        }
     }
 
     /// Sets the plugin directory.
@@ -71,14 +77,22 @@ impl Server {
         if spec.data.is_none() {
             spec.data = Some(crate::store::fresh_store_url(dir));
         }
-        let mut server = Server { child: None, spec, dir: dir.to_path_buf(), base: String::new() };
+        let mut server = Server {
+            child: None,
+            spec,
+            dir: dir.to_path_buf(),
+            base: String::new(),
+        };
         server.launch();
         server
     }
 
     fn launch(&mut self) {
         let config_path = self.dir.join("hintd.toml");
-        let config = format!("[server]\nadmin_key = \"{ADMIN_KEY}\"\n\n{}\n", self.spec.config);
+        let config = format!(
+            "[server]\nadmin_key = \"{ADMIN_KEY}\"\n\n{}\n",
+            self.spec.config
+        );
         std::fs::write(&config_path, config).unwrap();
         let data = self
             .spec
@@ -88,7 +102,13 @@ impl Server {
         // A restart must find the same data: remember the URL chosen on first launch.
         self.spec.data = Some(data.clone());
         let mut cmd = Command::new(binary());
-        cmd.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--config").arg(&config_path).arg("--data").arg(&data);
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--config")
+            .arg(&config_path)
+            .arg("--data")
+            .arg(&data);
         if let Some(p) = &self.spec.plugins {
             cmd.arg("--plugins").arg(p);
         }
@@ -96,7 +116,10 @@ impl Server {
         for (k, v) in &self.spec.env {
             cmd.env(k, v);
         }
-        cmd.env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,hintd=info".into()));
+        cmd.env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,hintd=info".into()),
+        );
         cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("hintd starts");
         let stdout = child.stdout.take().unwrap();
@@ -112,10 +135,12 @@ impl Server {
             // Keep draining so the child never blocks on a full pipe.
             for _ in lines {}
         });
-        let addr = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
-            let status = child.try_wait();
-            panic!("hintd did not report its address within 60 s (exit: {status:?})")
-        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                let status = child.try_wait();
+                panic!("hintd did not report its address within 60 s (exit: {status:?})")
+            });
         self.base = format!("http://{addr}");
         self.child = Some(child);
     }
@@ -142,8 +167,13 @@ impl Server {
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited with
     /// status 0 within `timeout`.
     pub fn terminate(&mut self, timeout: Duration) -> bool {
-        let Some(mut child) = self.child.take() else { return false };
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let end = std::time::Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = child.try_wait() {
@@ -183,15 +213,27 @@ pub fn binary() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("the test executable has a path");
-    let dir = exe.parent().expect("deps/").parent().expect("target profile directory");
+    let dir = exe
+        .parent()
+        .expect("deps/")
+        .parent()
+        .expect("target profile directory");
     let path = dir.join(format!("hintd-under-test{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "{} not built (run through cargo test -p hintd-tests)", path.display());
+    assert!(
+        path.exists(),
+        "{} not built (run through cargo test -p hintd-tests)",
+        path.display()
+    );
     path
 }
 
 /// An HTTP client for tests (no proxy, short timeouts).
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap()
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 /// Polls `check` every 50 ms until it returns `Some` or `timeout` passes.

@@ -6,7 +6,8 @@ use std::path::Path;
 
 /// The PostgreSQL server tests use: `HINTD_TEST_POSTGRES_URL`, or the local default.
 pub fn postgres_base_url() -> String {
-    std::env::var("HINTD_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("HINTD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// Whether this run targets PostgreSQL.
@@ -16,7 +17,11 @@ pub fn is_postgres() -> bool {
 
 /// A fresh store URL for one test: an SQLite file in `dir`, or a new PostgreSQL schema.
 pub fn fresh_store_url(dir: &Path) -> String {
-    if is_postgres() { fresh_postgres_schema() } else { format!("sqlite://{}", dir.join("hintd.db").display()) }
+    if is_postgres() {
+        fresh_postgres_schema()
+    } else {
+        format!("sqlite://{}", dir.join("hintd.db").display())
+    }
 }
 
 /// Creates an empty schema `hintd_t_<random>` and returns a URL whose connections use it.
@@ -28,12 +33,15 @@ pub fn fresh_postgres_schema() -> String {
     // Tests call this from inside their own runtime; the schema is made on a separate thread
     // with a runtime of its own so no runtime is ever blocked on.
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&url)
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL at {url} (set HINTD_TEST_POSTGRES_URL): {e}"));
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL at {url} (set HINTD_TEST_POSTGRES_URL): {e}")
+            });
             sqlx::query(&create).execute(&mut conn).await.unwrap();
         })
     })
@@ -45,6 +53,9 @@ pub fn fresh_postgres_schema() -> String {
 
 fn uuid_like() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{:x}{:x}", nanos, std::process::id())
 }

@@ -39,10 +39,13 @@ impl FromRequestParts<App> for Admin {
 /// Checks the bearer key against the configured one.
 pub fn check(admin_key: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = admin_key else {
-        return Err(ApiError::unauthorized("the admin API is disabled: set server.admin_key (or HINTD_ADMIN_KEY)"));
+        return Err(ApiError::unauthorized(
+            "the admin API is disabled: set server.admin_key (or HINTD_ADMIN_KEY)",
+        ));
     };
     let sent = bearer(headers).ok_or_else(|| {
-        ApiError::unauthorized("missing `Authorization: Bearer <admin key>`").with_field("Authorization")
+        ApiError::unauthorized("missing `Authorization: Bearer <admin key>`")
+            .with_field("Authorization")
     })?;
     if !constant_time_eq(expected.as_bytes(), sent.as_bytes()) {
         return Err(ApiError::unauthorized("invalid admin key").with_field("Authorization"));
@@ -54,7 +57,10 @@ pub fn check(admin_key: Option<&str>, headers: &HeaderMap) -> Result<(), ApiErro
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -37,7 +37,12 @@ struct Inner<'a> {
 impl ApiError {
     /// An error with any status.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// Names the field at fault.
@@ -73,7 +78,11 @@ impl ApiError {
 
     /// 413.
     pub fn too_large(limit: usize) -> Self {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("request body exceeds {limit} bytes"))
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request body exceeds {limit} bytes"),
+        )
     }
 
     /// 503.
@@ -84,16 +93,28 @@ impl ApiError {
     /// 500. The detail goes to the log, not to the client.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {detail}");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body { error: Inner { code: self.code, message: &self.message, field: self.field.as_deref() } };
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+            },
+        };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -106,7 +127,9 @@ impl From<StoreError> for ApiError {
                 tracing::warn!("{e}");
                 ApiError::unavailable("the store is unavailable; retry later")
             }
-            StoreError::NotFound(what) => ApiError::not_found("not_found", format!("not found: {what}")),
+            StoreError::NotFound(what) => {
+                ApiError::not_found("not_found", format!("not found: {what}"))
+            }
             StoreError::Conflict(what) => ApiError::conflict(what.clone()),
             _ => ApiError::internal(e),
         }

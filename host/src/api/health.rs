@@ -10,7 +10,9 @@ use serde_json::json;
 
 /// The health routes (no admin key).
 pub fn routes() -> Router<App> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -26,11 +28,21 @@ async fn readyz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>)
         Ok(Err(e)) => reasons.push(format!("store: {e}")),
         Err(_) => reasons.push("store: no answer within 1 s".to_string()),
     }
-    let warnings: Vec<String> =
-        app.plugins.failures().into_iter().map(|(plugin, error)| format!("plugin {plugin} not loaded: {error}")).collect();
+    let warnings: Vec<String> = app
+        .plugins
+        .failures()
+        .into_iter()
+        .map(|(plugin, error)| format!("plugin {plugin} not loaded: {error}"))
+        .collect();
     if reasons.is_empty() {
-        (StatusCode::OK, Json(json!({"status": "ready", "warnings": warnings})))
+        (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "warnings": warnings})),
+        )
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not_ready", "reasons": reasons, "warnings": warnings})))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not_ready", "reasons": reasons, "warnings": warnings})),
+        )
     }
 }

@@ -20,7 +20,8 @@ use std::time::Duration;
 /// Latency buckets, seconds: fine below a millisecond (host overhead) up to a few seconds
 /// (slow plugins, callbacks).
 const LATENCY_BUCKETS: &[f64] = &[
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1.0, 2.5, 5.0, 10.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1.0,
+    2.5, 5.0, 10.0,
 ];
 
 /// Installs the process-wide recorder on first use; `None` when another recorder was
@@ -57,16 +58,41 @@ pub fn install() -> Option<&'static PrometheusHandle> {
 
 fn describe() {
     use metrics::{describe_counter, describe_histogram};
-    describe_counter!("hintd_hint_requests_total", "Hint requests by source and outcome (computed, replayed, invalid, error)");
-    describe_histogram!("hintd_hint_request_duration_seconds", metrics::Unit::Seconds, "Hint request latency");
-    describe_counter!("hintd_hint_provider_results_total", "Per-plugin results within hint requests (ok, error, timeout, trap, deadline, ...)");
+    describe_counter!(
+        "hintd_hint_requests_total",
+        "Hint requests by source and outcome (computed, replayed, invalid, error)"
+    );
+    describe_histogram!(
+        "hintd_hint_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Hint request latency"
+    );
+    describe_counter!(
+        "hintd_hint_provider_results_total",
+        "Per-plugin results within hint requests (ok, error, timeout, trap, deadline, ...)"
+    );
     describe_counter!("hintd_hints_shown_total", "Hints shown, by plugin");
-    describe_counter!("hintd_hints_chosen_total", "Hints chosen by operators, by plugin");
-    describe_counter!("hintd_hint_answers_total", "Answers served, with hints or empty");
+    describe_counter!(
+        "hintd_hints_chosen_total",
+        "Hints chosen by operators, by plugin"
+    );
+    describe_counter!(
+        "hintd_hint_answers_total",
+        "Answers served, with hints or empty"
+    );
     describe_counter!("hintd_hint_choices_total", "Operator choices by outcome");
-    describe_counter!("hintd_hint_feedback_calls_total", "Plugin feedback calls by outcome");
-    describe_counter!("hintd_hint_callbacks_total", "Hint callbacks: sent, failed, suppressed (stale)");
-    describe_counter!("hintd_hint_callback_attempts_failed_total", "Failed hint callback attempts (retried or not)");
+    describe_counter!(
+        "hintd_hint_feedback_calls_total",
+        "Plugin feedback calls by outcome"
+    );
+    describe_counter!(
+        "hintd_hint_callbacks_total",
+        "Hint callbacks: sent, failed, suppressed (stale)"
+    );
+    describe_counter!(
+        "hintd_hint_callback_attempts_failed_total",
+        "Failed hint callback attempts (retried or not)"
+    );
 }
 
 /// `GET /metrics` (no admin key: scrapers rarely carry one and nothing secret is exported).
@@ -79,11 +105,16 @@ async fn render() -> Response {
     match install() {
         Some(handle) => {
             let mut response = handle.render().into_response();
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
             response
         }
-        None => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "metrics recorder not installed\n").into_response(),
+        None => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "metrics recorder not installed\n",
+        )
+            .into_response(),
     }
 }

@@ -102,14 +102,17 @@ fn id_text(v: &serde_json::Value) -> Option<String> {
 fn parse_time(v: &serde_json::Value) -> Option<i64> {
     match v {
         serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis()),
+        serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.timestamp_millis()),
         _ => None,
     }
 }
 
 /// Reads the dialogues and orders every message in time (file order breaks ties).
 fn read_dialogues(path: &PathBuf) -> anyhow::Result<(Vec<Dialogue>, Vec<Step>)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut dialogues = Vec::new();
     let mut steps = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -117,16 +120,23 @@ fn read_dialogues(path: &PathBuf) -> anyhow::Result<(Vec<Dialogue>, Vec<Step>)> 
         if line.trim().is_empty() || line.trim_start().starts_with("//") {
             continue;
         }
-        let d: DialogueLine =
-            serde_json::from_str(line).with_context(|| format!("{}:{line_no}: not a dialogue", path.display()))?;
-        let dialog_id = id_text(&d.dialog_id)
-            .with_context(|| format!("{}:{line_no}: dialog_id must be a non-empty string or number", path.display()))?;
+        let d: DialogueLine = serde_json::from_str(line)
+            .with_context(|| format!("{}:{line_no}: not a dialogue", path.display()))?;
+        let dialog_id = id_text(&d.dialog_id).with_context(|| {
+            format!(
+                "{}:{line_no}: dialog_id must be a non-empty string or number",
+                path.display()
+            )
+        })?;
         let index = dialogues.len();
         let account = d.account.unwrap_or_else(|| "eval".into());
         for (i, m) in d.messages.into_iter().enumerate() {
             let sent_at_ms = match &m.at {
                 Some(v) => parse_time(v).with_context(|| {
-                    format!("{}:{line_no}: messages[{i}].at must be RFC 3339 or unix ms", path.display())
+                    format!(
+                        "{}:{line_no}: messages[{i}].at must be RFC 3339 or unix ms",
+                        path.display()
+                    )
                 })?,
                 // Without times, dialogues are replayed one after the other in file order.
                 None => (line_no as i64) * 3_600_000 + i as i64 * 1_000,
@@ -134,11 +144,26 @@ fn read_dialogues(path: &PathBuf) -> anyhow::Result<(Vec<Dialogue>, Vec<Step>)> 
             let id = m.id.unwrap_or_else(|| format!("{dialog_id}-{i}"));
             steps.push(Step {
                 dialog: index,
-                message: Message { id, role: m.role, text: m.text, sent_at_ms, private: false, media_type: None, media_url: None },
+                message: Message {
+                    id,
+                    role: m.role,
+                    text: m.text,
+                    sent_at_ms,
+                    private: false,
+                    media_type: None,
+                    media_url: None,
+                },
             });
         }
-        let client_id = d.client_id.as_ref().and_then(id_text).unwrap_or_else(|| format!("client-{dialog_id}"));
-        dialogues.push(Dialogue { key: DialogKey::new(Source::Api, account, dialog_id), client_id });
+        let client_id = d
+            .client_id
+            .as_ref()
+            .and_then(id_text)
+            .unwrap_or_else(|| format!("client-{dialog_id}"));
+        dialogues.push(Dialogue {
+            key: DialogKey::new(Source::Api, account, dialog_id),
+            client_id,
+        });
     }
     // Stable: equal times keep file order.
     steps.sort_by_key(|s| s.message.sent_at_ms);
@@ -148,7 +173,11 @@ fn read_dialogues(path: &PathBuf) -> anyhow::Result<(Vec<Dialogue>, Vec<Step>)> 
 /// Total calls the registry has made (observe calls included), to wait for `observe` to
 /// finish before the next request — the replay must be deterministic.
 fn calls_made(registry: &Registry) -> u64 {
-    registry.stats().iter().map(|s| s.ok + s.error + s.timeout + s.trap + s.oom + s.rejected + s.skipped).sum()
+    registry
+        .stats()
+        .iter()
+        .map(|s| s.ok + s.error + s.timeout + s.trap + s.oom + s.rejected + s.skipped)
+        .sum()
 }
 
 async fn observe_and_wait(registry: &Registry, plugins: u64, event: ConversationEvent) {
@@ -184,7 +213,10 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
             let c = Config::load(Some(path), std::iter::empty(), &[])?;
             (c.hints, c.plugins)
         }
-        None => (HintsConfig::default(), crate::plugins::PluginsConfig::default()),
+        None => (
+            HintsConfig::default(),
+            crate::plugins::PluginsConfig::default(),
+        ),
     };
     hints_config.validate()?;
     if !args.plugins.is_dir() {
@@ -193,10 +225,16 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
     plugins_config.dir = Some(args.plugins.clone());
     plugins_config.hot_reload = false;
     // An in-memory store: every run starts from nothing, so results are reproducible.
-    let store = crate::store::open(&StoreConfig { url: "sqlite::memory:".into(), max_connections: 1, ..StoreConfig::default() })
+    let store = crate::store::open(&StoreConfig {
+        url: "sqlite::memory:".into(),
+        max_connections: 1,
+        ..StoreConfig::default()
+    })
+    .await
+    .context("in-memory store")?;
+    let registry = Registry::load(&plugins_config, store)
         .await
-        .context("in-memory store")?;
-    let registry = Registry::load(&plugins_config, store).await.context("loading plugins")?;
+        .context("loading plugins")?;
     for (dir, error) in registry.failures() {
         eprintln!("warning: plugin {dir} skipped: {error}");
     }
@@ -217,13 +255,18 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
     ks.sort_unstable();
     ks.dedup();
     let mut merged_tally = Tally::default();
-    let mut plugin_tallies: HashMap<String, Tally> = slots.iter().map(|s| (s.name.clone(), Tally::default())).collect();
+    let mut plugin_tallies: HashMap<String, Tally> = slots
+        .iter()
+        .map(|s| (s.name.clone(), Tally::default()))
+        .collect();
     let mut contexts: Vec<Vec<Message>> = dialogues.iter().map(|_| Vec::new()).collect();
 
     let progress = indicatif::ProgressBar::new(steps.len() as u64);
     progress.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} messages, {elapsed} elapsed, {eta} left")
-            .expect("valid template"),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} messages, {elapsed} elapsed, {eta} left",
+        )
+        .expect("valid template"),
     );
     if args.json || steps.len() < 200 {
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -234,7 +277,12 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
         let context = &mut contexts[step.dialog];
         let message = &step.message;
         if message.role == Role::Operator && context.iter().any(|m| m.role == Role::Client) {
-            let latest_client = context.iter().rev().find(|m| m.role == Role::Client).map(|m| m.id.clone()).unwrap_or_default();
+            let latest_client = context
+                .iter()
+                .rev()
+                .find(|m| m.role == Role::Client)
+                .map(|m| m.id.clone())
+                .unwrap_or_default();
             let request = Arc::new(HintRequest {
                 request_id: format!("eval-{n}"),
                 dialog: dialogue.key.clone(),
@@ -253,11 +301,17 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
             let merged = merge(&out.results, &rules);
             let merged_latency = started.elapsed();
 
-            let position = first_match(merged.iter().map(|h| h.text.as_str()), &message.text, args.match_threshold);
+            let position = first_match(
+                merged.iter().map(|h| h.text.as_str()),
+                &message.text,
+                args.match_threshold,
+            );
             merged_tally.record(&ks, merged.len(), position, merged_latency);
             for outcome in &out.outcomes {
                 let own = out.results.iter().find(|r| r.plugin == outcome.plugin);
-                let texts: Vec<&str> = own.map(|r| r.hints.iter().map(|h| h.text.as_str()).collect()).unwrap_or_default();
+                let texts: Vec<&str> = own
+                    .map(|r| r.hints.iter().map(|h| h.text.as_str()).collect())
+                    .unwrap_or_default();
                 let p = first_match(texts.iter().copied(), &message.text, args.match_threshold);
                 if let Some(t) = plugin_tallies.get_mut(&outcome.plugin) {
                     t.record(&ks, texts.len(), p, outcome.latency);
@@ -277,8 +331,16 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
             }
         }
         context.push(message.clone());
-        let at = DialogRef { dialog: dialogue.key.clone(), client_id: Some(dialogue.client_id.clone()) };
-        observe_and_wait(&registry, slots.len() as u64, ConversationEvent::MessageAdded(at, message.clone())).await;
+        let at = DialogRef {
+            dialog: dialogue.key.clone(),
+            client_id: Some(dialogue.client_id.clone()),
+        };
+        observe_and_wait(
+            &registry,
+            slots.len() as u64,
+            ConversationEvent::MessageAdded(at, message.clone()),
+        )
+        .await;
         progress.inc(1);
     }
     progress.finish_and_clear();
@@ -286,22 +348,39 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
     let mut systems = vec![merged_tally.report("merged")];
     let mut names: Vec<&String> = plugin_tallies.keys().collect();
     names.sort();
-    systems.extend(names.into_iter().map(|name| plugin_tallies[name].report(name)));
-    Ok(EvalReport { dialogues: dialogues.len(), messages: steps.len(), systems })
+    systems.extend(
+        names
+            .into_iter()
+            .map(|name| plugin_tallies[name].report(name)),
+    );
+    Ok(EvalReport {
+        dialogues: dialogues.len(),
+        messages: steps.len(),
+        systems,
+    })
 }
 
 fn print_table(report: &EvalReport, ks: &[usize]) {
-    println!("{} dialogues, {} messages replayed", report.dialogues, report.messages);
+    println!(
+        "{} dialogues, {} messages replayed",
+        report.dialogues, report.messages
+    );
     let mut header = format!("{:<12} {:>7}", "system", "replies");
     for k in ks {
         header.push_str(&format!(" {:>7}", format!("hit@{k}")));
     }
-    header.push_str(&format!(" {:>6} {:>8} {:>10} {:>8} {:>8} {:>8}", "MRR", "coverage", "acceptance", "p50 ms", "p90 ms", "p99 ms"));
+    header.push_str(&format!(
+        " {:>6} {:>8} {:>10} {:>8} {:>8} {:>8}",
+        "MRR", "coverage", "acceptance", "p50 ms", "p90 ms", "p99 ms"
+    ));
     println!("{header}");
     for s in &report.systems {
         let mut line = format!("{:<12} {:>7}", s.system, s.replies);
         for k in ks {
-            line.push_str(&format!(" {:>7.3}", s.hit_at.get(&k.to_string()).copied().unwrap_or(0.0)));
+            line.push_str(&format!(
+                " {:>7.3}",
+                s.hit_at.get(&k.to_string()).copied().unwrap_or(0.0)
+            ));
         }
         line.push_str(&format!(
             " {:>6.3} {:>8.3} {:>10.3} {:>8.2} {:>8.2} {:>8.2}",

@@ -42,7 +42,11 @@ pub enum PluginCommand {
 pub async fn run(args: PluginArgs) -> anyhow::Result<()> {
     match args.command {
         PluginCommand::Check { path } => check(&path).await,
-        PluginCommand::Run { path, context, json } => run_dialogue(&path, &context, json).await,
+        PluginCommand::Run {
+            path,
+            context,
+            json,
+        } => run_dialogue(&path, &context, json).await,
     }
 }
 
@@ -51,21 +55,43 @@ async fn open(path: &Path) -> anyhow::Result<Registry> {
         bail!("{}: no such file or directory", path.display());
     }
     // The CLI keeps nothing: kv goes to an in-memory database and nothing is cached on disk.
-    let store = crate::store::open(&StoreConfig { url: "sqlite::memory:".into(), max_connections: 1, ..StoreConfig::default() })
-        .await
-        .context("opening an in-memory store")?;
-    let config = PluginsConfig { cache: false, hot_reload: false, ..PluginsConfig::default() };
+    let store = crate::store::open(&StoreConfig {
+        url: "sqlite::memory:".into(),
+        max_connections: 1,
+        ..StoreConfig::default()
+    })
+    .await
+    .context("opening an in-memory store")?;
+    let config = PluginsConfig {
+        cache: false,
+        hot_reload: false,
+        ..PluginsConfig::default()
+    };
     Ok(Registry::load_one(path, &config, store).await?)
 }
 
 async fn check(path: &Path) -> anyhow::Result<()> {
     let registry = open(path).await?;
-    let plugin = registry.enabled().into_iter().next().context("no plugin loaded")?;
-    println!("ok: {} implements hintd:provider/hint-provider@0.1.0", path.display());
-    println!("describe(): {} {} — {}", plugin.info.name, plugin.info.version, plugin.info.description);
+    let plugin = registry
+        .enabled()
+        .into_iter()
+        .next()
+        .context("no plugin loaded")?;
+    println!(
+        "ok: {} implements hintd:provider/hint-provider@0.1.0",
+        path.display()
+    );
+    println!(
+        "describe(): {} {} — {}",
+        plugin.info.name, plugin.info.version, plugin.info.description
+    );
     if path.is_dir() {
         let manifest = std::fs::read_to_string(path.join(crate::plugins::manifest::MANIFEST_FILE))?;
-        println!("manifest ({}):\n{}", path.join("plugin.toml").display(), manifest.trim_end());
+        println!(
+            "manifest ({}):\n{}",
+            path.join("plugin.toml").display(),
+            manifest.trim_end()
+        );
     } else {
         println!("manifest: none (a bare component runs with no capabilities)");
     }
@@ -110,10 +136,16 @@ fn default_max_hints() -> u32 {
 }
 
 async fn run_dialogue(path: &Path, context: &Path, json: bool) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(context).with_context(|| format!("reading {}", context.display()))?;
-    let dialogue: Dialogue = serde_json::from_str(&text).with_context(|| format!("{}: not a dialogue", context.display()))?;
+    let text = std::fs::read_to_string(context)
+        .with_context(|| format!("reading {}", context.display()))?;
+    let dialogue: Dialogue = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a dialogue", context.display()))?;
     let registry = open(path).await?;
-    let plugin = registry.enabled().into_iter().next().context("no plugin loaded")?;
+    let plugin = registry
+        .enabled()
+        .into_iter()
+        .next()
+        .context("no plugin loaded")?;
     let message_id = dialogue
         .message_id
         .clone()
@@ -129,12 +161,19 @@ async fn run_dialogue(path: &Path, context: &Path, json: bool) -> anyhow::Result
         message_id,
         external_key: dialogue.external_key,
         // Private notes never reach plugins.
-        context: dialogue.context.into_iter().filter(|m| !m.private).collect(),
+        context: dialogue
+            .context
+            .into_iter()
+            .filter(|m| !m.private)
+            .collect(),
         max_hints: dialogue.max_hints,
         deadline_ms: dialogue.deadline_ms,
     };
     let started = std::time::Instant::now();
-    let hints = registry.suggest(&plugin.name, &req).await.map_err(|e| anyhow::anyhow!("{}: suggest failed: {e}", plugin.name))?;
+    let hints = registry
+        .suggest(&plugin.name, &req)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: suggest failed: {e}", plugin.name))?;
     let took = started.elapsed();
     if json {
         let out: Vec<serde_json::Value> = hints
@@ -143,7 +182,12 @@ async fn run_dialogue(path: &Path, context: &Path, json: bool) -> anyhow::Result
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!("{} hint(s) from {} in {:.1} ms:", hints.len(), plugin.name, took.as_secs_f64() * 1000.0);
+        println!(
+            "{} hint(s) from {} in {:.1} ms:",
+            hints.len(),
+            plugin.name,
+            took.as_secs_f64() * 1000.0
+        );
         for (i, h) in hints.iter().enumerate() {
             println!("{}. [{}] ({}) {}", i + 1, h.relevance, h.id, h.text);
             if let Some(url) = &h.url {

@@ -61,15 +61,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     if config.server.admin_key.is_none() {
-        tracing::warn!("no admin key configured (server.admin_key or HINTD_ADMIN_KEY): /api/v1 answers 401");
+        tracing::warn!(
+            "no admin key configured (server.admin_key or HINTD_ADMIN_KEY): /api/v1 answers 401"
+        );
     }
     let listen = config.server.listen;
     let app = App::build(config).await.context("cannot start")?;
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
 
     let retention = crate::context::spawn_retention(app.context.clone());
-    app.dispatch.start().await.context("cannot start webhook delivery")?;
+    app.dispatch
+        .start()
+        .await
+        .context("cannot start webhook delivery")?;
+    // Held for the life of the server: dropping the guard stops hot reload.
+    let _plugin_watch = app
+        .plugins
+        .watch()
+        .context("cannot watch the plugin directory")?;
 
     {
         let mut out = std::io::stdout().lock();
@@ -111,18 +123,27 @@ fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
         sets.push(("store.url", toml::Value::String(store_url(data))));
     }
     if let Some(dir) = &args.plugins {
-        sets.push(("plugins.dir", toml::Value::String(dir.display().to_string())));
+        sets.push((
+            "plugins.dir",
+            toml::Value::String(dir.display().to_string()),
+        ));
     }
     if let Some(schedule) = &args.retry_schedule {
         let delays = crate::dispatch::parse_duration_list(schedule).context("--retry-schedule")?;
-        let texts = delays.into_iter().map(|d| toml::Value::String(crate::dispatch::duration::format_duration(d))).collect();
+        let texts = delays
+            .into_iter()
+            .map(|d| toml::Value::String(crate::dispatch::duration::format_duration(d)))
+            .collect();
         sets.push(("dispatch.retry_schedule", toml::Value::Array(texts)));
     }
     if let Ok(key) = std::env::var("HINTD_ADMIN_KEY") {
         sets.push(("server.admin_key", toml::Value::String(key)));
     }
     if let Ok(format) = std::env::var("HINTD_LOG_FORMAT") {
-        sets.push(("server.log_format", toml::Value::String(format.to_ascii_lowercase())));
+        sets.push((
+            "server.log_format",
+            toml::Value::String(format.to_ascii_lowercase()),
+        ));
     }
     Config::load(args.config.as_deref(), std::env::vars(), &sets).context("configuration")
 }
@@ -140,7 +161,9 @@ fn store_url(data: &str) -> String {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second initialisation (tests running several servers in one process) is harmless.
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),

@@ -17,7 +17,11 @@ pub(crate) struct KnownRow<'a> {
 }
 
 /// The stored changes `event` causes on dialog `key`.
-pub(crate) fn changes_for(event: &Event, key: &DialogKey, known: KnownRow<'_>) -> Vec<ConversationChange> {
+pub(crate) fn changes_for(
+    event: &Event,
+    key: &DialogKey,
+    known: KnownRow<'_>,
+) -> Vec<ConversationChange> {
     let meta = &event.meta;
     let mut out = Vec::with_capacity(2);
     let status = match &event.kind {
@@ -25,16 +29,31 @@ pub(crate) fn changes_for(event: &Event, key: &DialogKey, known: KnownRow<'_>) -
         _ if meta.opens_dialog => Some(DialogStatus::Open),
         EventKind::DialogClosed => Some(DialogStatus::Closed),
         // A client writing into a closed dialog reopens it (platforms open a new request).
-        EventKind::MessageAdded { message } if message.role == Role::Client && known.closed => Some(DialogStatus::Open),
+        // When memory does not know the row, the database decides: writing `open` is then
+        // right whatever the row said.
+        EventKind::MessageAdded { message }
+            if message.role == Role::Client && (known.closed || !known.written) =>
+        {
+            Some(DialogStatus::Open)
+        }
         _ => None,
     };
-    let operator_changed = meta.operator_id.as_deref().is_some_and(|o| Some(o) != known.operator_id);
-    if !known.written || status.is_some() || operator_changed || matches!(event.kind, EventKind::DialogTransferred { .. }) {
+    let operator_changed = meta
+        .operator_id
+        .as_deref()
+        .is_some_and(|o| Some(o) != known.operator_id);
+    if !known.written
+        || status.is_some()
+        || operator_changed
+        || matches!(event.kind, EventKind::DialogTransferred { .. })
+    {
         out.push(ConversationChange::Dialog(DialogChange {
             key: key.clone(),
             client_id: meta.client_id.clone(),
             operator_id: match &event.kind {
-                EventKind::DialogTransferred { to_operator } => to_operator.clone().or(meta.operator_id.clone()),
+                EventKind::DialogTransferred { to_operator } => {
+                    to_operator.clone().or(meta.operator_id.clone())
+                }
                 _ => meta.operator_id.clone(),
             },
             channel_id: meta.channel_id.clone(),
@@ -84,22 +103,62 @@ mod tests {
 
     fn message(role: Role) -> EventKind {
         EventKind::MessageAdded {
-            message: Message { id: "m".into(), role, text: "t".into(), sent_at_ms: 1, private: false, media_type: None, media_url: None },
+            message: Message {
+                id: "m".into(),
+                role,
+                text: "t".into(),
+                sent_at_ms: 1,
+                private: false,
+                media_type: None,
+                media_url: None,
+            },
         }
     }
 
     #[test]
     fn rows_are_written_only_when_they_change() {
         let key = DialogKey::new(Source::Chat2desk, "default", "1");
-        let known = KnownRow { written: true, closed: false, operator_id: Some("7") };
-        assert_eq!(changes_for(&event(message(Role::Client), None), &key, known).len(), 1);
-        assert_eq!(changes_for(&event(message(Role::Operator), Some("7")), &key, known).len(), 1);
-        assert_eq!(changes_for(&event(message(Role::Operator), Some("8")), &key, known).len(), 2);
-        assert_eq!(changes_for(&event(message(Role::Client), None), &key, KnownRow::default()).len(), 2);
-        let reopen = changes_for(&event(message(Role::Client), None), &key, KnownRow { closed: true, ..known });
-        assert!(matches!(&reopen[0], ConversationChange::Dialog(d) if d.status == Some(DialogStatus::Open)));
+        let known = KnownRow {
+            written: true,
+            closed: false,
+            operator_id: Some("7"),
+        };
+        assert_eq!(
+            changes_for(&event(message(Role::Client), None), &key, known).len(),
+            1
+        );
+        assert_eq!(
+            changes_for(&event(message(Role::Operator), Some("7")), &key, known).len(),
+            1
+        );
+        assert_eq!(
+            changes_for(&event(message(Role::Operator), Some("8")), &key, known).len(),
+            2
+        );
+        assert_eq!(
+            changes_for(
+                &event(message(Role::Client), None),
+                &key,
+                KnownRow::default()
+            )
+            .len(),
+            2
+        );
+        let reopen = changes_for(
+            &event(message(Role::Client), None),
+            &key,
+            KnownRow {
+                closed: true,
+                ..known
+            },
+        );
+        assert!(
+            matches!(&reopen[0], ConversationChange::Dialog(d) if d.status == Some(DialogStatus::Open))
+        );
         let closed = changes_for(&event(EventKind::DialogClosed, None), &key, known);
-        assert!(matches!(&closed[..], [ConversationChange::Dialog(d)] if d.status == Some(DialogStatus::Closed)));
+        assert!(
+            matches!(&closed[..], [ConversationChange::Dialog(d)] if d.status == Some(DialogStatus::Closed))
+        );
         assert!(changes_for(&event(EventKind::Typing { on: true }, None), &key, known).is_empty());
     }
 }

@@ -61,7 +61,9 @@ impl ContextConfig {
             return Err("context.max_chars must be at least 1".into());
         }
         if self.write_batch_max == 0 || self.write_queue == 0 {
-            return Err("context.write_batch_max and context.write_queue must be at least 1".into());
+            return Err(
+                "context.write_batch_max and context.write_queue must be at least 1".into(),
+            );
         }
         if self.purge_interval_secs == 0 {
             return Err("context.purge_interval_secs must be at least 1".into());

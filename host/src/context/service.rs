@@ -83,7 +83,11 @@ impl ContextService {
     /// Looks once whether the store holds pending (`client:`) dialogs, so that the common
     /// path skips merging when none do.
     pub async fn check_pending_dialogs(&self) -> Result<(), ContextError> {
-        let any = self.inner.store.has_dialogs_with_prefix(PENDING_DIALOG_PREFIX).await?;
+        let any = self
+            .inner
+            .store
+            .has_dialogs_with_prefix(PENDING_DIALOG_PREFIX)
+            .await?;
         self.inner.pending_dialogs.store(any, Ordering::Relaxed);
         Ok(())
     }
@@ -98,25 +102,49 @@ impl ContextService {
     /// when an event first names both.
     pub async fn resolve_dialog(&self, event: &mut Event) -> Result<(), ContextError> {
         // Only Chat2Desk sends messages without their dialog; the others' parsers require it.
-        let Some(source) = event.meta.source.filter(|s| *s == Source::Chat2desk) else { return Ok(()) };
-        let Some(client) = event.meta.client_id.clone() else { return Ok(()) };
+        let Some(source) = event.meta.source.filter(|s| *s == Source::Chat2desk) else {
+            return Ok(());
+        };
+        let Some(client) = event.meta.client_id.clone() else {
+            return Ok(());
+        };
         let account = event.meta.account.clone();
-        let index_key = (source, Box::<str>::from(account.as_str()), Box::<str>::from(client.as_str()));
+        let index_key = (
+            source,
+            Box::<str>::from(account.as_str()),
+            Box::<str>::from(client.as_str()),
+        );
         match event.meta.dialog_id.clone() {
             Some(dialog) => {
-                let known = self.inner.client_dialogs.get(&index_key).map(|d| &**d.value() == dialog.as_str());
+                let known = self
+                    .inner
+                    .client_dialogs
+                    .get(&index_key)
+                    .map(|d| &**d.value() == dialog.as_str());
                 if known != Some(true) {
-                    self.inner.client_dialogs.insert(index_key, dialog.as_str().into());
+                    self.inner
+                        .client_dialogs
+                        .insert(index_key, dialog.as_str().into());
                     if self.inner.pending_dialogs.load(Ordering::Relaxed) {
-                        self.merge_pending(source, &account, &client, &dialog).await?;
+                        self.merge_pending(source, &account, &client, &dialog)
+                            .await?;
                     }
                 }
             }
             None if is_message(&event.kind) => {
-                let cached = self.inner.client_dialogs.get(&index_key).map(|d| d.value().to_string());
+                let cached = self
+                    .inner
+                    .client_dialogs
+                    .get(&index_key)
+                    .map(|d| d.value().to_string());
                 let dialog = match cached {
                     Some(d) => d,
-                    None => match self.inner.store.dialog_of_client(source.as_str(), &account, &client).await? {
+                    None => match self
+                        .inner
+                        .store
+                        .dialog_of_client(source.as_str(), &account, &client)
+                        .await?
+                    {
                         Some(d) => d,
                         None => {
                             self.inner.pending_dialogs.store(true, Ordering::Relaxed);
@@ -124,7 +152,9 @@ impl ContextService {
                         }
                     },
                 };
-                self.inner.client_dialogs.insert(index_key, dialog.as_str().into());
+                self.inner
+                    .client_dialogs
+                    .insert(index_key, dialog.as_str().into());
                 event.meta.dialog_id = Some(dialog);
             }
             None => {}
@@ -132,7 +162,13 @@ impl ContextService {
         Ok(())
     }
 
-    async fn merge_pending(&self, source: Source, account: &str, client: &str, dialog: &str) -> Result<(), ContextError> {
+    async fn merge_pending(
+        &self,
+        source: Source,
+        account: &str,
+        client: &str,
+        dialog: &str,
+    ) -> Result<(), ContextError> {
         let pending = DialogKey::new(source, account, format!("{PENDING_DIALOG_PREFIX}{client}"));
         let in_memory = self.inner.dialogs.contains_key(&pending);
         if !in_memory && self.inner.store.dialog(&pending).await?.is_none() {
@@ -150,12 +186,21 @@ impl ContextService {
 
     /// Stores an ingested event (raw payload + conversation changes, one transaction) and
     /// then applies it to memory. Duplicates change nothing.
-    pub async fn record(&self, event: &Event, payload: Vec<u8>, received_at_ms: i64) -> Result<Appended, ContextError> {
+    pub async fn record(
+        &self,
+        event: &Event,
+        payload: Vec<u8>,
+        received_at_ms: i64,
+    ) -> Result<Appended, ContextError> {
         let key = event.meta.dialog_key();
         let changes = match &key {
             Some(key) => {
                 // With other writers, memory's view of the row may be stale: always write it.
-                let known = if self.inner.shared_store { None } else { self.inner.dialogs.get(key) };
+                let known = if self.inner.shared_store {
+                    None
+                } else {
+                    self.inner.dialogs.get(key)
+                };
                 let row = known.as_deref().map_or(KnownRow::default(), |w| KnownRow {
                     written: w.row_written,
                     closed: w.closed,
@@ -167,7 +212,11 @@ impl ContextService {
         };
         let record = IngestRecord {
             event: NewEvent {
-                source: event.meta.source.map_or("hintd", |s| s.as_str()).to_string(),
+                source: event
+                    .meta
+                    .source
+                    .map_or("hintd", |s| s.as_str())
+                    .to_string(),
                 account: event.meta.account.clone(),
                 event_type: event.meta.event_type.clone(),
                 dialog_id: event.meta.dialog_id.clone(),
@@ -204,12 +253,18 @@ impl ContextService {
                 if message.role == crate::core::Role::Client || event.meta.opens_dialog {
                     w.closed = false;
                 }
-                w.upsert(message.clone(), matches!(event.kind, EventKind::MessageUpdated { .. }), max);
+                w.upsert(
+                    message.clone(),
+                    matches!(event.kind, EventKind::MessageUpdated { .. }),
+                    max,
+                );
             }
             EventKind::MessageDeleted { message_id } => w.delete(message_id),
             EventKind::DialogClosed => w.closed = true,
             EventKind::DialogOpened => w.closed = false,
-            EventKind::DialogTransferred { to_operator: Some(op) } => w.operator_id = Some(op.as_str().into()),
+            EventKind::DialogTransferred {
+                to_operator: Some(op),
+            } => w.operator_id = Some(op.as_str().into()),
             _ => {}
         }
     }
@@ -220,7 +275,11 @@ impl ContextService {
         if !self.inner.shared_store && self.inner.dialogs.get(key).is_some_and(|w| w.complete) {
             return Ok(());
         }
-        let loaded = self.inner.store.recent_messages(key, self.inner.config.max_messages as u32).await?;
+        let loaded = self
+            .inner
+            .store
+            .recent_messages(key, self.inner.config.max_messages as u32)
+            .await?;
         if loaded.is_empty() && !self.inner.dialogs.contains_key(key) {
             // Unknown dialog: nothing to cache.
             return Ok(());
@@ -239,11 +298,19 @@ impl ContextService {
     /// character budget, oldest first. Empty for an unknown dialog.
     pub async fn window(&self, key: &DialogKey) -> Result<Vec<Message>, ContextError> {
         self.ensure_loaded(key).await?;
-        Ok(self.inner.dialogs.get(key).map(|w| w.visible(self.inner.config.max_chars)).unwrap_or_default())
+        Ok(self
+            .inner
+            .dialogs
+            .get(key)
+            .map(|w| w.visible(self.inner.config.max_chars))
+            .unwrap_or_default())
     }
 
     /// The newest client message of a dialog, if any.
-    pub async fn latest_client_message(&self, key: &DialogKey) -> Result<Option<ClientMessageRef>, ContextError> {
+    pub async fn latest_client_message(
+        &self,
+        key: &DialogKey,
+    ) -> Result<Option<ClientMessageRef>, ContextError> {
         self.ensure_loaded(key).await?;
         Ok(self
             .inner
@@ -254,7 +321,10 @@ impl ContextService {
     }
 
     /// The dialog as the conversations API shows it; `None` when hintd knows nothing of it.
-    pub async fn conversation(&self, key: &DialogKey) -> Result<Option<Conversation>, ContextError> {
+    pub async fn conversation(
+        &self,
+        key: &DialogKey,
+    ) -> Result<Option<Conversation>, ContextError> {
         let dialog = self.inner.store.dialog(key).await?;
         self.ensure_loaded(key).await?;
         let (messages, context) = match self.inner.dialogs.get(key) {
@@ -264,17 +334,38 @@ impl ContextService {
         if dialog.is_none() && messages.is_empty() {
             return Ok(None);
         }
-        Ok(Some(Conversation { dialog, messages, context }))
+        Ok(Some(Conversation {
+            dialog,
+            messages,
+            context,
+        }))
     }
 
     /// Erases a client everywhere: stored dialogs, messages and raw payloads, and memory.
-    pub async fn erase_client(&self, source: Source, account: &str, client_id: &str) -> Result<Erasure, ContextError> {
-        let erasure = self.inner.store.erase_client(source.as_str(), account, client_id).await?;
+    pub async fn erase_client(
+        &self,
+        source: Source,
+        account: &str,
+        client_id: &str,
+    ) -> Result<Erasure, ContextError> {
+        let erasure = self
+            .inner
+            .store
+            .erase_client(source.as_str(), account, client_id)
+            .await?;
         for dialog_id in &erasure.dialog_ids {
-            self.inner.dialogs.remove(&DialogKey::new(source, account, dialog_id.as_str()));
+            self.inner
+                .dialogs
+                .remove(&DialogKey::new(source, account, dialog_id.as_str()));
         }
-        self.inner.dialogs.remove(&DialogKey::new(source, account, format!("{PENDING_DIALOG_PREFIX}{client_id}")));
-        self.inner.client_dialogs.remove(&(source, Box::from(account), Box::from(client_id)));
+        self.inner.dialogs.remove(&DialogKey::new(
+            source,
+            account,
+            format!("{PENDING_DIALOG_PREFIX}{client_id}"),
+        ));
+        self.inner
+            .client_dialogs
+            .remove(&(source, Box::from(account), Box::from(client_id)));
         Ok(erasure)
     }
 
@@ -286,12 +377,16 @@ impl ContextService {
         if cfg.retention_days > 0 {
             let cutoff = now_ms - i64::from(cfg.retention_days) * 86_400_000;
             deleted = self.inner.store.purge_messages_before(cutoff).await?;
-            self.inner.dialogs.retain(|_, w| w.purge_before(cutoff) || w.row_written);
+            self.inner
+                .dialogs
+                .retain(|_, w| w.purge_before(cutoff) || w.row_written);
         }
         if cfg.idle_evict_secs > 0 {
             let now_s = self.inner.started.elapsed().as_secs();
             let idle = cfg.idle_evict_secs;
-            self.inner.dialogs.retain(|_, w| now_s.saturating_sub(u64::from(w.touched_s)) < idle);
+            self.inner
+                .dialogs
+                .retain(|_, w| now_s.saturating_sub(u64::from(w.touched_s)) < idle);
         }
         Ok(deleted)
     }
@@ -303,5 +398,10 @@ impl ContextService {
 }
 
 fn is_message(kind: &EventKind) -> bool {
-    matches!(kind, EventKind::MessageAdded { .. } | EventKind::MessageUpdated { .. } | EventKind::MessageDeleted { .. })
+    matches!(
+        kind,
+        EventKind::MessageAdded { .. }
+            | EventKind::MessageUpdated { .. }
+            | EventKind::MessageDeleted { .. }
+    )
 }

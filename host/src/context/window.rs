@@ -31,7 +31,10 @@ const MAX_DELETED: usize = 64;
 impl Compact {
     fn from_message(m: Message) -> Self {
         let media = (m.media_type.is_some() || m.media_url.is_some()).then(|| {
-            Box::new(Media { kind: m.media_type.map(String::into_boxed_str), url: m.media_url.map(String::into_boxed_str) })
+            Box::new(Media {
+                kind: m.media_type.map(String::into_boxed_str),
+                url: m.media_url.map(String::into_boxed_str),
+            })
         });
         let mut data = String::with_capacity(m.id.len() + m.text.len());
         data.push_str(&m.id);
@@ -62,8 +65,14 @@ impl Compact {
             text: self.text().to_string(),
             sent_at_ms: self.sent_at_ms,
             private: self.private,
-            media_type: self.media.as_ref().and_then(|m| m.kind.as_deref().map(str::to_string)),
-            media_url: self.media.as_ref().and_then(|m| m.url.as_deref().map(str::to_string)),
+            media_type: self
+                .media
+                .as_ref()
+                .and_then(|m| m.kind.as_deref().map(str::to_string)),
+            media_url: self
+                .media
+                .as_ref()
+                .and_then(|m| m.url.as_deref().map(str::to_string)),
         }
     }
 }
@@ -110,10 +119,15 @@ impl DialogWindow {
             self.messages.remove(pos);
         }
         // Messages mostly arrive in order: search from the back.
-        let at = self.messages.iter().rposition(|m| m.sent_at_ms <= compact.sent_at_ms).map_or(0, |p| p + 1);
+        let at = self
+            .messages
+            .iter()
+            .rposition(|m| m.sent_at_ms <= compact.sent_at_ms)
+            .map_or(0, |p| p + 1);
         if self.messages.len() == self.messages.capacity() {
             // Grow by a quarter rather than doubling: memory holds many small windows.
-            self.messages.reserve_exact((self.messages.len() / 4).max(2));
+            self.messages
+                .reserve_exact((self.messages.len() / 4).max(2));
         }
         self.messages.insert(at, compact);
         while self.messages.len() > max {
@@ -181,7 +195,15 @@ impl DialogWindow {
             if used + len > max_chars {
                 if out.is_empty() {
                     let mut cut = m.to_message();
-                    cut.text = m.text().chars().rev().take(max_chars).collect::<Vec<_>>().into_iter().rev().collect();
+                    cut.text = m
+                        .text()
+                        .chars()
+                        .rev()
+                        .take(max_chars)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect();
                     out.push(cut);
                 }
                 break;
@@ -195,7 +217,11 @@ impl DialogWindow {
 
     /// The newest client message (not a private note): its id and time.
     pub(crate) fn latest_client(&self) -> Option<(String, i64)> {
-        self.messages.iter().rev().find(|m| m.role == Role::Client && !m.private).map(|m| (m.id().to_string(), m.sent_at_ms))
+        self.messages
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::Client && !m.private)
+            .map(|m| (m.id().to_string(), m.sent_at_ms))
     }
 
     /// Number of messages held.
@@ -210,7 +236,15 @@ mod tests {
     use super::*;
 
     fn msg(id: &str, role: Role, text: &str, at: i64) -> Message {
-        Message { id: id.into(), role, text: text.into(), sent_at_ms: at, private: false, media_type: None, media_url: None }
+        Message {
+            id: id.into(),
+            role,
+            text: text.into(),
+            sent_at_ms: at,
+            private: false,
+            media_type: None,
+            media_url: None,
+        }
     }
 
     fn ids(v: &[Message]) -> Vec<&str> {
@@ -229,7 +263,10 @@ mod tests {
 
     #[test]
     fn edits_and_deletions() {
-        let mut w = DialogWindow { complete: true, ..Default::default() };
+        let mut w = DialogWindow {
+            complete: true,
+            ..Default::default()
+        };
         w.upsert(msg("a", Role::Client, "hello", 1), false, 10);
         w.upsert(msg("b", Role::Operator, "hi", 2), false, 10);
         w.upsert(msg("a", Role::Client, "hello there", 1), true, 10);
@@ -268,7 +305,14 @@ mod tests {
         w.upsert(msg("3", Role::Client, "new", 3), false, 10);
         w.upsert(msg("2", Role::Client, "edited", 2), true, 10);
         w.delete("1");
-        w.merge_loaded(vec![msg("0", Role::Client, "old", 0), msg("1", Role::Client, "gone", 1), msg("2", Role::Client, "orig", 2)], 10);
+        w.merge_loaded(
+            vec![
+                msg("0", Role::Client, "old", 0),
+                msg("1", Role::Client, "gone", 1),
+                msg("2", Role::Client, "orig", 2),
+            ],
+            10,
+        );
         assert!(w.complete);
         let all = w.all();
         assert_eq!(ids(&all), ["0", "2", "3"]);
@@ -277,7 +321,11 @@ mod tests {
 
     #[test]
     fn compact_messages_stay_small() {
-        assert!(std::mem::size_of::<Compact>() <= 40, "{}", std::mem::size_of::<Compact>());
+        assert!(
+            std::mem::size_of::<Compact>() <= 40,
+            "{}",
+            std::mem::size_of::<Compact>()
+        );
     }
 
     #[test]

@@ -33,14 +33,17 @@ impl Writer {
             .send(Job { record, reply })
             .await
             .map_err(|_| StoreError::Unavailable("the event writer has stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Unavailable("the event writer has stopped".into()))?
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the event writer has stopped".into()))?
     }
 }
 
 async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     let mut jobs = Vec::with_capacity(max_batch);
     while rx.recv_many(&mut jobs, max_batch).await > 0 {
-        let (records, replies): (Vec<_>, Vec<_>) = jobs.drain(..).map(|j| (j.record, j.reply)).unzip();
+        let (records, replies): (Vec<_>, Vec<_>) =
+            jobs.drain(..).map(|j| (j.record, j.reply)).unzip();
         metrics::histogram!("hintd_ingest_batch_size").record(records.len() as f64);
         match store.ingest_batch(&records).await {
             Ok(outcomes) => {
@@ -53,9 +56,17 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, max_batch: usiz
             }
             Err(e) => {
                 // One bad record must not fail its neighbours: retry each alone.
-                tracing::debug!("batch of {} events failed ({e}); retrying one by one", records.len());
+                tracing::debug!(
+                    "batch of {} events failed ({e}); retrying one by one",
+                    records.len()
+                );
                 for (record, reply) in records.iter().zip(replies) {
-                    let _ = reply.send(store.ingest_batch(std::slice::from_ref(record)).await.map(|mut o| o.remove(0)));
+                    let _ = reply.send(
+                        store
+                            .ingest_batch(std::slice::from_ref(record))
+                            .await
+                            .map(|mut o| o.remove(0)),
+                    );
                 }
             }
         }

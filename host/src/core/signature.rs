@@ -67,9 +67,22 @@ impl SigningSecret {
 
 /// The three Standard Webhooks headers of one delivery. Several secrets (during rotation)
 /// give several space-separated signatures.
-pub fn headers(secrets: &[&SigningSecret], msg_id: &str, timestamp: i64, body: &[u8]) -> [(&'static str, String); 3] {
-    let signature = secrets.iter().map(|s| s.sign(msg_id, timestamp, body)).collect::<Vec<_>>().join(" ");
-    [("webhook-id", msg_id.to_string()), ("webhook-timestamp", timestamp.to_string()), ("webhook-signature", signature)]
+pub fn headers(
+    secrets: &[&SigningSecret],
+    msg_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> [(&'static str, String); 3] {
+    let signature = secrets
+        .iter()
+        .map(|s| s.sign(msg_id, timestamp, body))
+        .collect::<Vec<_>>()
+        .join(" ");
+    [
+        ("webhook-id", msg_id.to_string()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+    ]
 }
 
 #[cfg(test)]
@@ -80,7 +93,11 @@ mod tests {
     fn matches_the_specification_example() {
         // Test vector from the Standard Webhooks specification repository.
         let secret = SigningSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
-        let sig = secret.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#);
+        let sig = secret.sign(
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        );
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 

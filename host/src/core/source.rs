@@ -72,7 +72,11 @@ pub struct DialogKey {
 impl DialogKey {
     /// Builds a key.
     pub fn new(source: Source, account: impl Into<String>, dialog_id: impl Into<String>) -> Self {
-        DialogKey { source, account: account.into(), dialog_id: dialog_id.into() }
+        DialogKey {
+            source,
+            account: account.into(),
+            dialog_id: dialog_id.into(),
+        }
     }
 }
 

@@ -41,14 +41,29 @@ pub const CHATWOOT_EVENTS: &[&str] = &[
 ];
 
 /// Whazing `Type`s; its message events carry no `Type` and are logged as `message`.
-pub const WHAZING_EVENTS: &[&str] = &["NewTicketUserCreate", "NewTicket", "TransferTicket", "ClosedTicket", "message"];
+pub const WHAZING_EVENTS: &[&str] = &[
+    "NewTicketUserCreate",
+    "NewTicket",
+    "TransferTicket",
+    "ClosedTicket",
+    "message",
+];
 
 /// hintd's own events (see `envelope` for their schemas).
-pub const HINTD_EVENTS: &[&str] = &["hints.generated", "hint.selected", "plugin.failed", "webhook.disabled"];
+pub const HINTD_EVENTS: &[&str] = &[
+    "hints.generated",
+    "hint.selected",
+    "plugin.failed",
+    "webhook.disabled",
+];
 
 /// Names a platform actually sends for a catalog name (Chat2Desk's documentation shows
 /// `delete_tag_to_client` as the `hook_type` of `delete_tag_from_client`).
-const ALIASES: &[(&str, &str, &str)] = &[("chat2desk", "delete_tag_from_client", "delete_tag_to_client")];
+const ALIASES: &[(&str, &str, &str)] = &[(
+    "chat2desk",
+    "delete_tag_from_client",
+    "delete_tag_to_client",
+)];
 
 /// Every source with its catalog.
 pub const SOURCES: &[(&str, &[&str])] = &[
@@ -88,7 +103,9 @@ pub struct UnknownEvent {
 impl EventPattern {
     /// Parses one pattern against the catalog.
     pub fn parse(text: &str) -> Result<EventPattern, UnknownEvent> {
-        let unknown = || UnknownEvent { pattern: text.to_string() };
+        let unknown = || UnknownEvent {
+            pattern: text.to_string(),
+        };
         if text == "*" {
             return Ok(EventPattern::All);
         }
@@ -99,7 +116,10 @@ impl EventPattern {
                 return Ok(EventPattern::AllOf { source });
             }
             let name = names.iter().find(|n| **n == rest).ok_or_else(unknown)?;
-            return Ok(EventPattern::Named { source: Some(source), name });
+            return Ok(EventPattern::Named {
+                source: Some(source),
+                name,
+            });
         }
         let mut owners = SOURCES.iter().filter(|(_, names)| names.contains(&text));
         let (_, names) = owners.next().ok_or_else(unknown)?;
@@ -113,14 +133,17 @@ impl EventPattern {
             EventPattern::All => true,
             EventPattern::AllOf { source: s } => *s == source,
             EventPattern::Named { source: s, name } => {
-                s.is_none_or(|s| s == source) && (*name == event_type || is_alias(source, name, event_type))
+                s.is_none_or(|s| s == source)
+                    && (*name == event_type || is_alias(source, name, event_type))
             }
         }
     }
 }
 
 fn is_alias(source: &str, name: &str, event_type: &str) -> bool {
-    ALIASES.iter().any(|(s, n, a)| *s == source && *n == name && *a == event_type)
+    ALIASES
+        .iter()
+        .any(|(s, n, a)| *s == source && *n == name && *a == event_type)
 }
 
 /// Every valid pattern, for the error message that lists them.
@@ -143,7 +166,11 @@ pub struct EventFilter(Vec<EventPattern>);
 impl EventFilter {
     /// Parses every pattern; the first unknown one is the error.
     pub fn parse<S: AsRef<str>>(patterns: &[S]) -> Result<EventFilter, UnknownEvent> {
-        patterns.iter().map(|p| EventPattern::parse(p.as_ref())).collect::<Result<_, _>>().map(EventFilter)
+        patterns
+            .iter()
+            .map(|p| EventPattern::parse(p.as_ref()))
+            .collect::<Result<_, _>>()
+            .map(EventFilter)
     }
 
     /// Whether the event is covered by any pattern.
@@ -158,7 +185,8 @@ mod tests {
 
     #[test]
     fn bare_and_qualified_names() {
-        let f = EventFilter::parse(&["inbox", "chatwoot.message_created", "hints.generated"]).unwrap();
+        let f =
+            EventFilter::parse(&["inbox", "chatwoot.message_created", "hints.generated"]).unwrap();
         assert!(f.matches("chat2desk", "inbox"));
         assert!(!f.matches("chat2desk", "outbox"));
         assert!(f.matches("chatwoot", "message_created"));
@@ -169,7 +197,11 @@ mod tests {
 
     #[test]
     fn wildcards() {
-        assert!(EventFilter::parse(&["*"]).unwrap().matches("chatwoot", "anything_new"));
+        assert!(
+            EventFilter::parse(&["*"])
+                .unwrap()
+                .matches("chatwoot", "anything_new")
+        );
         let f = EventFilter::parse(&["whazing.*", "hintd.*"]).unwrap();
         assert!(f.matches("whazing", "SomethingNew"));
         assert!(f.matches("hintd", "webhook.disabled"));
@@ -178,10 +210,21 @@ mod tests {
 
     #[test]
     fn unknown_names_are_rejected() {
-        for bad in ["", "inbx", "chatwoot.inbox", "slack.*", "hintd.inbox", "**", "chat2desk."] {
+        for bad in [
+            "",
+            "inbx",
+            "chatwoot.inbox",
+            "slack.*",
+            "hintd.inbox",
+            "**",
+            "chat2desk.",
+        ] {
             assert!(EventPattern::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(EventFilter::parse(&["inbox", "nope"]).unwrap_err().pattern, "nope");
+        assert_eq!(
+            EventFilter::parse(&["inbox", "nope"]).unwrap_err().pattern,
+            "nope"
+        );
     }
 
     #[test]

@@ -76,7 +76,11 @@ impl Default for DispatchConfig {
         DispatchConfig {
             enabled: true,
             max_webhooks_per_account: 5,
-            retry_schedule: vec![Duration::from_secs(10), Duration::from_secs(300), Duration::from_secs(7200)],
+            retry_schedule: vec![
+                Duration::from_secs(10),
+                Duration::from_secs(300),
+                Duration::from_secs(7200),
+            ],
             retry_jitter: 0.1,
             retry_after_max: Duration::from_secs(7200),
             request_timeout: Duration::from_secs(15),
@@ -106,7 +110,11 @@ fn deserialize_cidrs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet
         .map(|t| {
             t.parse::<IpNet>()
                 .or_else(|_| t.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map_err(|_| serde::de::Error::custom(format!("allowed_cidrs: `{t}` is not a CIDR such as 127.0.0.0/8")))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "allowed_cidrs: `{t}` is not a CIDR such as 127.0.0.0/8"
+                    ))
+                })
         })
         .collect()
 }
@@ -124,7 +132,12 @@ pub struct InvalidDispatchConfig {
 impl DispatchConfig {
     /// Checks values serde cannot (ranges, relations between fields).
     pub fn validate(&self) -> Result<(), InvalidDispatchConfig> {
-        let bad = |field, reason: &str| Err(InvalidDispatchConfig { field, reason: reason.into() });
+        let bad = |field, reason: &str| {
+            Err(InvalidDispatchConfig {
+                field,
+                reason: reason.into(),
+            })
+        };
         if !(0.0..=0.5).contains(&self.retry_jitter) {
             return bad("retry_jitter", "must be between 0 and 0.5");
         }

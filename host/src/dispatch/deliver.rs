@@ -53,7 +53,10 @@ pub struct Deliverer {
 impl Deliverer {
     /// Builds the client: no redirects, no proxy (it would bypass the address checks), DNS
     /// through the guard, the configured timeouts.
-    pub fn new(config: &DispatchConfig, policy: Arc<dyn AddressPolicy>) -> Result<Deliverer, reqwest::Error> {
+    pub fn new(
+        config: &DispatchConfig,
+        policy: Arc<dyn AddressPolicy>,
+    ) -> Result<Deliverer, reqwest::Error> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -63,7 +66,11 @@ impl Deliverer {
             .pool_max_idle_per_host(config.concurrency_per_webhook.max(8))
             .user_agent(concat!("hintd/", env!("CARGO_PKG_VERSION"), " (webhooks)"))
             .build()?;
-        Ok(Deliverer { client, policy, snippet_bytes: config.response_snippet_bytes })
+        Ok(Deliverer {
+            client,
+            policy,
+            snippet_bytes: config.response_snippet_bytes,
+        })
     }
 
     /// One signed POST of `body` as message `msg_id`.
@@ -87,7 +94,10 @@ impl Deliverer {
             return outcome;
         }
         let secrets: Vec<&SigningSecret> = target.secrets.iter().collect();
-        let mut request = self.client.post(target.url.clone()).header("content-type", "application/json");
+        let mut request = self
+            .client
+            .post(target.url.clone())
+            .header("content-type", "application/json");
         for (name, value) in headers(&secrets, msg_id, at_ms / 1000, &body) {
             request = request.header(name, value);
         }
@@ -97,7 +107,9 @@ impl Deliverer {
                 outcome.http_status = Some(status.as_u16());
                 outcome.success = status.is_success();
                 outcome.gone = status == reqwest::StatusCode::GONE;
-                if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                if status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                    || status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+                {
                     outcome.retry_after = response
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
@@ -106,7 +118,9 @@ impl Deliverer {
                 }
                 if !outcome.success {
                     outcome.error = Some(match response.headers().get(reqwest::header::LOCATION) {
-                        Some(_) if status.is_redirection() => format!("HTTP {status}: redirect not followed"),
+                        Some(_) if status.is_redirection() => {
+                            format!("HTTP {status}: redirect not followed")
+                        }
                         _ => format!("HTTP {status}"),
                     });
                 }
@@ -152,7 +166,11 @@ fn describe(e: &reqwest::Error) -> String {
         parts.push(s.to_string());
         cur = s.source();
     }
-    let kind = if e.is_connect() { "connect error" } else { "request error" };
+    let kind = if e.is_connect() {
+        "connect error"
+    } else {
+        "request error"
+    };
     match parts.last() {
         Some(cause) => format!("{kind}: {cause}"),
         None => kind.to_string(),

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 /// A duration text that is not `<integer><unit>` with unit `ms`, `s`, `m`, `h` or `d`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration `{text}`: expected an integer followed by ms, s, m, h or d (e.g. `10s`, `5m`, `2h`)")]
+#[error(
+    "invalid duration `{text}`: expected an integer followed by ms, s, m, h or d (e.g. `10s`, `5m`, `2h`)"
+)]
 pub struct InvalidDuration {
     /// The text as given.
     pub text: String,
@@ -14,7 +16,9 @@ pub struct InvalidDuration {
 
 /// Parses `500ms`, `10s`, `5m`, `2h`, `7d`.
 pub fn parse_duration(text: &str) -> Result<Duration, InvalidDuration> {
-    let err = || InvalidDuration { text: text.to_string() };
+    let err = || InvalidDuration {
+        text: text.to_string(),
+    };
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
     let (digits, unit) = t.split_at(split);
@@ -27,19 +31,30 @@ pub fn parse_duration(text: &str) -> Result<Duration, InvalidDuration> {
         "d" => 86_400_000,
         _ => return Err(err()),
     };
-    n.checked_mul(ms_per_unit).map(Duration::from_millis).ok_or_else(err)
+    n.checked_mul(ms_per_unit)
+        .map(Duration::from_millis)
+        .ok_or_else(err)
 }
 
 /// Parses a comma-separated list of durations (`1s,2s,3s`), as given to `--retry-schedule`.
 /// An empty text is an empty list (no retries after the first attempt).
 pub fn parse_duration_list(text: &str) -> Result<Vec<Duration>, InvalidDuration> {
-    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(parse_duration).collect()
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse_duration)
+        .collect()
 }
 
 /// Formats a duration the way [`parse_duration`] reads it, in the largest exact unit.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis() as u64;
-    for (unit, size) in [("d", 86_400_000u64), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+    for (unit, size) in [
+        ("d", 86_400_000u64),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
         if ms >= size && ms.is_multiple_of(size) {
             return format!("{}{unit}", ms / size);
         }
@@ -56,7 +71,11 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error
 /// serde: a list of durations from their text forms.
 pub fn deserialize_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
     let texts = Vec::<String>::deserialize(d)?;
-    texts.iter().map(|t| parse_duration(t)).collect::<Result<_, _>>().map_err(serde::de::Error::custom)
+    texts
+        .iter()
+        .map(|t| parse_duration(t))
+        .collect::<Result<_, _>>()
+        .map_err(serde::de::Error::custom)
 }
 
 #[cfg(test)]
@@ -69,7 +88,10 @@ mod tests {
         assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
         assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86400));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
         assert_eq!(parse_duration_list("1s, 2s,3s").unwrap().len(), 3);
         assert!(parse_duration_list("").unwrap().is_empty());
     }

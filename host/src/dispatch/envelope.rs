@@ -49,8 +49,14 @@ pub fn envelope(stored: &StoredEvent) -> Vec<u8> {
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
     &b[start..end]
 }
 
@@ -107,7 +113,13 @@ mod tests {
         let raw = br#"{"hook_type":"inbox","text":"Ol\u00e1",  "n": 1.50}"#;
         let body = envelope(&stored(raw));
         let text = String::from_utf8(body.clone()).unwrap();
-        assert!(text.ends_with(&format!(r#""data":{}}}"#, std::str::from_utf8(raw).unwrap())), "{text}");
+        assert!(
+            text.ends_with(&format!(
+                r#""data":{}}}"#,
+                std::str::from_utf8(raw).unwrap()
+            )),
+            "{text}"
+        );
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["type"], "inbox");
         assert_eq!(v["source"], "chat2desk");

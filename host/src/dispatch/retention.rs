@@ -14,7 +14,10 @@ impl Dispatcher {
         let stats = self
             .inner
             .store
-            .dispatch_purge(now - c.payload_retention.as_millis() as i64, now - c.attempt_retention.as_millis() as i64)
+            .dispatch_purge(
+                now - c.payload_retention.as_millis() as i64,
+                now - c.attempt_retention.as_millis() as i64,
+            )
             .await?;
         if stats != PurgeStats::default() {
             tracing::info!(?stats, "webhook outbox purged");

@@ -19,9 +19,19 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// Delay before the next attempt after `attempts_made` failed ones, or `None` when the
     /// schedule is exhausted and the message is given up.
-    pub fn next_delay(&self, attempts_made: u32, retry_after: Option<Duration>) -> Option<Duration> {
-        let base = *self.schedule.get((attempts_made as usize).checked_sub(1)?)?;
-        let spread = if self.jitter > 0.0 { rand::rng().random_range(-self.jitter..=self.jitter) } else { 0.0 };
+    pub fn next_delay(
+        &self,
+        attempts_made: u32,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        let base = *self
+            .schedule
+            .get((attempts_made as usize).checked_sub(1)?)?;
+        let spread = if self.jitter > 0.0 {
+            rand::rng().random_range(-self.jitter..=self.jitter)
+        } else {
+            0.0
+        };
         let jittered = base.mul_f64((1.0 + spread).max(0.0));
         Some(match retry_after {
             Some(wanted) => jittered.max(wanted.min(self.retry_after_max)),
@@ -41,8 +51,12 @@ pub fn parse_retry_after(value: &str, now_ms: i64) -> Option<Duration> {
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?.timestamp_millis();
-    Some(Duration::from_millis(at.saturating_sub(now_ms).max(0) as u64))
+    let at = chrono::DateTime::parse_from_rfc2822(v)
+        .ok()?
+        .timestamp_millis();
+    Some(Duration::from_millis(
+        at.saturating_sub(now_ms).max(0) as u64
+    ))
 }
 
 #[cfg(test)]
@@ -51,7 +65,11 @@ mod tests {
 
     fn policy() -> RetryPolicy {
         RetryPolicy {
-            schedule: vec![Duration::from_secs(10), Duration::from_secs(300), Duration::from_secs(7200)],
+            schedule: vec![
+                Duration::from_secs(10),
+                Duration::from_secs(300),
+                Duration::from_secs(7200),
+            ],
             jitter: 0.1,
             retry_after_max: Duration::from_secs(3600),
         }
@@ -62,7 +80,10 @@ mod tests {
         let p = policy();
         for _ in 0..100 {
             let d = p.next_delay(1, None).unwrap();
-            assert!(d >= Duration::from_secs(9) && d <= Duration::from_secs(11), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(9) && d <= Duration::from_secs(11),
+                "{d:?}"
+            );
             let d = p.next_delay(3, None).unwrap();
             assert!(d >= Duration::from_secs(6480) && d <= Duration::from_secs(7920));
         }
@@ -73,18 +94,38 @@ mod tests {
 
     #[test]
     fn retry_after_stretches_within_bounds() {
-        let p = RetryPolicy { jitter: 0.0, ..policy() };
-        assert_eq!(p.next_delay(1, Some(Duration::from_secs(60))), Some(Duration::from_secs(60)));
-        assert_eq!(p.next_delay(1, Some(Duration::from_secs(1))), Some(Duration::from_secs(10)));
-        assert_eq!(p.next_delay(1, Some(Duration::from_secs(999_999))), Some(Duration::from_secs(3600)));
+        let p = RetryPolicy {
+            jitter: 0.0,
+            ..policy()
+        };
+        assert_eq!(
+            p.next_delay(1, Some(Duration::from_secs(60))),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            p.next_delay(1, Some(Duration::from_secs(1))),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            p.next_delay(1, Some(Duration::from_secs(999_999))),
+            Some(Duration::from_secs(3600))
+        );
     }
 
     #[test]
     fn reads_seconds_and_dates() {
         assert_eq!(parse_retry_after("120", 0), Some(Duration::from_secs(120)));
-        let now = chrono::DateTime::parse_from_rfc2822("Sun, 06 Nov 1994 08:49:37 GMT").unwrap().timestamp_millis();
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now), Some(Duration::from_secs(60)));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(Duration::ZERO));
+        let now = chrono::DateTime::parse_from_rfc2822("Sun, 06 Nov 1994 08:49:37 GMT")
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
     }
 }

@@ -52,12 +52,17 @@ impl std::fmt::Debug for SecretBox {
 impl SecretBox {
     /// A box over 32 key bytes.
     pub fn new(key: [u8; 32]) -> SecretBox {
-        SecretBox { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)) }
+        SecretBox {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(&key)),
+        }
     }
 
     /// The key from `[dispatch] secret_key`, else (SQLite only) the key file beside the
     /// database, generated on first start.
-    pub fn from_config(configured: Option<&str>, store_url: &str) -> Result<SecretBox, SecretError> {
+    pub fn from_config(
+        configured: Option<&str>,
+        store_url: &str,
+    ) -> Result<SecretBox, SecretError> {
         if let Some(text) = configured {
             return Ok(SecretBox::new(decode_key(text)?));
         }
@@ -71,7 +76,13 @@ impl SecretBox {
         rand::rng().fill_bytes(&mut nonce);
         let sealed = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: secret.key(), aad: webhook_id.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: secret.key(),
+                    aad: webhook_id.as_bytes(),
+                },
+            )
             .expect("ChaCha20-Poly1305 encryption of a short message cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -87,9 +98,20 @@ impl SecretBox {
         let (nonce, body) = sealed.split_at(NONCE_LEN);
         let key = self
             .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad: webhook_id.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: webhook_id.as_bytes(),
+                },
+            )
             .map_err(|_| fail())?;
-        SigningSecret::parse(&format!("{}{}", crate::core::signature::SECRET_PREFIX, B64.encode(key))).map_err(|_| fail())
+        SigningSecret::parse(&format!(
+            "{}{}",
+            crate::core::signature::SECRET_PREFIX,
+            B64.encode(key)
+        ))
+        .map_err(|_| fail())
     }
 }
 
@@ -110,12 +132,18 @@ fn key_file_for(store_url: &str) -> Option<PathBuf> {
     if path.is_empty() || path == ":memory:" {
         return None;
     }
-    let dir = Path::new(path).parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = Path::new(path)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     Some(dir.join("dispatch-secret.key"))
 }
 
 fn load_or_create_key_file(path: &Path) -> Result<[u8; 32], SecretError> {
-    let fail = |reason: String| SecretError::KeyFile { path: path.to_path_buf(), reason };
+    let fail = |reason: String| SecretError::KeyFile {
+        path: path.to_path_buf(),
+        reason,
+    };
     match std::fs::read_to_string(path) {
         Ok(text) => decode_key(&text).map_err(|_| fail("not 32 bytes of base64".into())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -156,7 +184,10 @@ mod tests {
         let b = SecretBox::new([7u8; 32]);
         let s = SigningSecret::generate();
         let sealed = b.seal("wh_1", &s);
-        assert!(!sealed.windows(s.key().len()).any(|w| w == s.key()), "plaintext must not appear");
+        assert!(
+            !sealed.windows(s.key().len()).any(|w| w == s.key()),
+            "plaintext must not appear"
+        );
         assert_eq!(b.open("wh_1", &sealed).unwrap(), s);
         assert!(b.open("wh_2", &sealed).is_err());
         assert!(SecretBox::new([8u8; 32]).open("wh_1", &sealed).is_err());
@@ -177,7 +208,16 @@ mod tests {
         let url = format!("sqlite://{}/hintd.db", dir.path().display());
         let s = SigningSecret::generate();
         let sealed = SecretBox::from_config(None, &url).unwrap().seal("wh", &s);
-        assert_eq!(SecretBox::from_config(None, &url).unwrap().open("wh", &sealed).unwrap(), s);
-        assert!(matches!(SecretBox::from_config(None, "postgres://x@h/db"), Err(SecretError::KeyRequired)));
+        assert_eq!(
+            SecretBox::from_config(None, &url)
+                .unwrap()
+                .open("wh", &sealed)
+                .unwrap(),
+            s
+        );
+        assert!(matches!(
+            SecretBox::from_config(None, "postgres://x@h/db"),
+            Err(SecretError::KeyRequired)
+        ));
     }
 }

@@ -28,7 +28,9 @@ pub enum DispatchError {
     #[error("{0}")]
     NotFound(String),
     /// The account's webhook limit is reached (409).
-    #[error("account `{account}` already has the maximum of {limit} webhooks; delete one (or set its url to null) first")]
+    #[error(
+        "account `{account}` already has the maximum of {limit} webhooks; delete one (or set its url to null) first"
+    )]
     LimitReached {
         /// The account (`*` for webhooks of every account).
         account: String,
@@ -174,19 +176,28 @@ pub(crate) struct Inner {
 impl Dispatcher {
     /// Builds the hub: checks the config, obtains the secret-sealing key, builds the guarded
     /// HTTP client. Workers start with [`start`](Self::start).
-    pub fn new(config: &DispatchConfig, store_url: &str, store: Arc<dyn Store>) -> Result<Dispatcher, DispatchError> {
+    pub fn new(
+        config: &DispatchConfig,
+        store_url: &str,
+        store: Arc<dyn Store>,
+    ) -> Result<Dispatcher, DispatchError> {
         config.validate()?;
         let secrets = match SecretBox::from_config(config.secret_key.as_deref(), store_url) {
             Ok(b) => Some(b),
             // Serving everything else still works; creating a webhook explains what is missing.
             Err(SecretError::KeyRequired) => {
-                tracing::warn!("{}; webhook creation is refused until it is set", SecretError::KeyRequired);
+                tracing::warn!(
+                    "{}; webhook creation is refused until it is set",
+                    SecretError::KeyRequired
+                );
                 None
             }
             Err(e) => return Err(e.into()),
         };
-        let policy: Arc<dyn AddressPolicy> = Arc::new(RangePolicy::new(config.allowed_cidrs.clone()));
-        let deliverer = Deliverer::new(config, policy.clone()).map_err(|e| DispatchError::Client(e.to_string()))?;
+        let policy: Arc<dyn AddressPolicy> =
+            Arc::new(RangePolicy::new(config.allowed_cidrs.clone()));
+        let deliverer = Deliverer::new(config, policy.clone())
+            .map_err(|e| DispatchError::Client(e.to_string()))?;
         Ok(Dispatcher {
             inner: Arc::new(Inner {
                 store: store.clone(),
@@ -199,7 +210,8 @@ impl Dispatcher {
                 generation: AtomicU64::new(0),
                 owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
                 outstanding: Default::default(),
-                write_gate: (store.backend() == crate::store::Backend::Sqlite).then(|| tokio::sync::Mutex::new(())),
+                write_gate: (store.backend() == crate::store::Backend::Sqlite)
+                    .then(|| tokio::sync::Mutex::new(())),
                 stopping: Default::default(),
             }),
         })
@@ -217,7 +229,10 @@ impl Dispatcher {
     }
 
     fn secret_box(&self) -> Result<&SecretBox, DispatchError> {
-        self.inner.secrets.as_ref().ok_or(DispatchError::Secret(SecretError::KeyRequired))
+        self.inner
+            .secrets
+            .as_ref()
+            .ok_or(DispatchError::Secret(SecretError::KeyRequired))
     }
 
     fn changed(&self) {
@@ -225,7 +240,11 @@ impl Dispatcher {
     }
 
     async fn view(&self, w: &WebhookRecord) -> Result<WebhookView, DispatchError> {
-        let errors = self.inner.store.attempts_list(&w.id, None, true, None, RECENT_ERRORS).await?;
+        let errors = self
+            .inner
+            .store
+            .attempts_list(&w.id, None, true, None, RECENT_ERRORS)
+            .await?;
         let live_old = w.old_secret_until_ms.filter(|until| *until > now_ms());
         Ok(WebhookView {
             id: w.id.clone(),
@@ -246,13 +265,18 @@ impl Dispatcher {
     }
 
     async fn load(&self, id: &str) -> Result<WebhookRecord, DispatchError> {
-        self.inner.store.webhook_get(id).await?.ok_or_else(|| DispatchError::NotFound(format!("no webhook `{id}`")))
+        self.inner
+            .store
+            .webhook_get(id)
+            .await?
+            .ok_or_else(|| DispatchError::NotFound(format!("no webhook `{id}`")))
     }
 
     /// Creates a webhook; the answer carries its secret, shown this once.
     pub async fn create(&self, input: CreateWebhook) -> Result<WithSecret, DispatchError> {
         let name = subscription::validate_name(input.name.as_deref())?;
-        let (url, warnings) = subscription::validate_url(input.url.as_deref(), self.inner.policy.as_ref())?;
+        let (url, warnings) =
+            subscription::validate_url(input.url.as_deref(), self.inner.policy.as_ref())?;
         let events = subscription::validate_events(input.events.as_deref())?;
         let account = subscription::validate_account(input.account.as_deref())?;
         let now = now_ms();
@@ -285,7 +309,11 @@ impl Dispatcher {
         }
         self.changed();
         tracing::info!(webhook = %record.id, name = %record.name, "webhook created");
-        Ok(WithSecret { webhook: self.view(&record).await?, secret: secret.expose(), warnings })
+        Ok(WithSecret {
+            webhook: self.view(&record).await?,
+            secret: secret.expose(),
+            warnings,
+        })
     }
 
     /// Webhooks, optionally of one account.
@@ -366,7 +394,10 @@ impl Dispatcher {
         }
         self.changed();
         tracing::info!(webhook = %id, "webhook updated");
-        Ok(Updated::Changed { webhook: Box::new(self.view(&w).await?), warnings })
+        Ok(Updated::Changed {
+            webhook: Box::new(self.view(&w).await?),
+            warnings,
+        })
     }
 
     /// Deletes a webhook with its outbox and attempts.
@@ -384,7 +415,10 @@ impl Dispatcher {
         let mut w = self.load(id).await?;
         let secret = SigningSecret::generate();
         let now = now_ms();
-        w.old_secret = Some(std::mem::replace(&mut w.secret, self.secret_box()?.seal(&w.id, &secret)));
+        w.old_secret = Some(std::mem::replace(
+            &mut w.secret,
+            self.secret_box()?.seal(&w.id, &secret),
+        ));
         w.old_secret_until_ms = Some(now + self.inner.config.old_secret_grace.as_millis() as i64);
         w.updated_at_ms = now;
         if !self.inner.store.webhook_update(&w, false).await? {
@@ -392,7 +426,11 @@ impl Dispatcher {
         }
         self.changed();
         tracing::info!(webhook = %id, "webhook secret rotated");
-        Ok(WithSecret { webhook: self.view(&w).await?, secret: secret.expose(), warnings: vec![] })
+        Ok(WithSecret {
+            webhook: self.view(&w).await?,
+            secret: secret.expose(),
+            warnings: vec![],
+        })
     }
 
     /// The attempt log of a webhook or of one of its messages, newest first.
@@ -407,7 +445,11 @@ impl Dispatcher {
         if let Some(m) = message {
             self.message(id, m).await?;
         }
-        Ok(self.inner.store.attempts_list(id, message, false, before, limit.clamp(1, 1000)).await?)
+        Ok(self
+            .inner
+            .store
+            .attempts_list(id, message, false, before, limit.clamp(1, 1000))
+            .await?)
     }
 
     /// One message of a webhook.
@@ -416,18 +458,34 @@ impl Dispatcher {
             .store
             .message_get(id, message)
             .await?
-            .ok_or_else(|| DispatchError::NotFound(format!("no message `{message}` for webhook `{id}`")))
+            .ok_or_else(|| {
+                DispatchError::NotFound(format!("no message `{message}` for webhook `{id}`"))
+            })
     }
 
     /// Messages of a webhook, newest first.
-    pub async fn messages(&self, id: &str, status: Option<&str>, limit: u32) -> Result<Vec<MessageRecord>, DispatchError> {
+    pub async fn messages(
+        &self,
+        id: &str,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<MessageRecord>, DispatchError> {
         self.load(id).await?;
         if let Some(s) = status
             && !matches!(s, "pending" | "delivered" | "failed")
         {
-            return Err(Invalid { field: "status", message: "must be pending, delivered or failed".into(), valid_events: None }.into());
+            return Err(Invalid {
+                field: "status",
+                message: "must be pending, delivered or failed".into(),
+                valid_events: None,
+            }
+            .into());
         }
-        Ok(self.inner.store.messages_list(id, status, limit.clamp(1, 1000)).await?)
+        Ok(self
+            .inner
+            .store
+            .messages_list(id, status, limit.clamp(1, 1000))
+            .await?)
     }
 
     /// Sends a message again now (a new round of attempts, same `webhook-id`).
@@ -435,10 +493,19 @@ impl Dispatcher {
         self.load(id).await?;
         let current = self.message(id, message).await?;
         if !current.has_payload {
-            return Err(DispatchError::NotResendable(format!("message `{message}` can no longer be sent: its payload was purged by retention")));
+            return Err(DispatchError::NotResendable(format!(
+                "message `{message}` can no longer be sent: its payload was purged by retention"
+            )));
         }
-        if !self.inner.store.message_resend(id, message, now_ms()).await? {
-            return Err(DispatchError::NotResendable(format!("message `{message}` is being delivered right now; try again later")));
+        if !self
+            .inner
+            .store
+            .message_resend(id, message, now_ms())
+            .await?
+        {
+            return Err(DispatchError::NotResendable(format!(
+                "message `{message}` is being delivered right now; try again later"
+            )));
         }
         self.inner.delivery_wake.notify_one();
         self.message(id, message).await
@@ -447,7 +514,11 @@ impl Dispatcher {
     /// Sends again every failed message of a webhook created since `since_ms`.
     pub async fn recover(&self, id: &str, since_ms: i64) -> Result<u64, DispatchError> {
         self.load(id).await?;
-        let n = self.inner.store.messages_recover(id, since_ms, now_ms()).await?;
+        let n = self
+            .inner
+            .store
+            .messages_recover(id, since_ms, now_ms())
+            .await?;
         self.inner.delivery_wake.notify_one();
         Ok(n)
     }

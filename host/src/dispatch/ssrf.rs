@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 /// Why an address may not be reached.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("refused by SSRF guard: {host} resolves to {addr} ({class}), which is not in [dispatch] allowed_cidrs")]
+#[error(
+    "refused by SSRF guard: {host} resolves to {addr} ({class}), which is not in [dispatch] allowed_cidrs"
+)]
 pub struct Refusal {
     /// The host name or literal of the URL.
     pub host: String,
@@ -44,9 +46,15 @@ impl RangePolicy {
 
 impl AddressPolicy for RangePolicy {
     fn check(&self, addr: IpAddr) -> Result<(), &'static str> {
-        let Some(class) = forbidden_class(addr) else { return Ok(()) };
+        let Some(class) = forbidden_class(addr) else {
+            return Ok(());
+        };
         let canonical = canonical(addr);
-        if self.allowed.iter().any(|net| net.contains(&addr) || net.contains(&canonical)) {
+        if self
+            .allowed
+            .iter()
+            .any(|net| net.contains(&addr) || net.contains(&canonical))
+        {
             return Ok(());
         }
         Err(class)
@@ -71,9 +79,15 @@ pub fn forbidden_class(addr: IpAddr) -> Option<&'static str> {
 
 fn v4_class(ip: Ipv4Addr) -> Option<&'static str> {
     let o = ip.octets();
-    let in_net = |net: &str| net.parse::<ipnet::Ipv4Net>().expect("static CIDR").contains(&ip);
+    let in_net = |net: &str| {
+        net.parse::<ipnet::Ipv4Net>()
+            .expect("static CIDR")
+            .contains(&ip)
+    };
     Some(match () {
-        _ if ip == Ipv4Addr::new(169, 254, 169, 254) || ip == Ipv4Addr::new(100, 100, 100, 200) => "metadata",
+        _ if ip == Ipv4Addr::new(169, 254, 169, 254) || ip == Ipv4Addr::new(100, 100, 100, 200) => {
+            "metadata"
+        }
         _ if ip.is_unspecified() || o[0] == 0 => "unspecified",
         _ if ip.is_loopback() => "loopback",
         _ if ip.is_private() => "private",
@@ -82,7 +96,9 @@ fn v4_class(ip: Ipv4Addr) -> Option<&'static str> {
         _ if ip.is_multicast() => "multicast",
         _ if ip.is_broadcast() || o[0] >= 240 => "reserved",
         _ if in_net("192.0.0.0/24") || in_net("198.18.0.0/15") => "reserved",
-        _ if in_net("192.0.2.0/24") || in_net("198.51.100.0/24") || in_net("203.0.113.0/24") => "documentation",
+        _ if in_net("192.0.2.0/24") || in_net("198.51.100.0/24") || in_net("203.0.113.0/24") => {
+            "documentation"
+        }
         _ => return None,
     })
 }
@@ -92,17 +108,31 @@ fn v6_class(ip: Ipv6Addr) -> Option<&'static str> {
         return v4_class(v4);
     }
     let seg = ip.segments();
-    let in_net = |net: &str| net.parse::<ipnet::Ipv6Net>().expect("static CIDR").contains(&ip);
+    let in_net = |net: &str| {
+        net.parse::<ipnet::Ipv6Net>()
+            .expect("static CIDR")
+            .contains(&ip)
+    };
     Some(match () {
         _ if ip == "fd00:ec2::254".parse::<Ipv6Addr>().expect("static address") => "metadata",
         _ if ip.is_unspecified() => "unspecified",
         _ if ip.is_loopback() => "loopback",
         // NAT64 and 6to4 embed an IPv4 address that decides.
         _ if in_net("64:ff9b::/96") => {
-            return v4_class(Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8));
+            return v4_class(Ipv4Addr::new(
+                (seg[6] >> 8) as u8,
+                seg[6] as u8,
+                (seg[7] >> 8) as u8,
+                seg[7] as u8,
+            ));
         }
         _ if in_net("2002::/16") => {
-            return v4_class(Ipv4Addr::new((seg[1] >> 8) as u8, seg[1] as u8, (seg[2] >> 8) as u8, seg[2] as u8));
+            return v4_class(Ipv4Addr::new(
+                (seg[1] >> 8) as u8,
+                seg[1] as u8,
+                (seg[2] >> 8) as u8,
+                seg[2] as u8,
+            ));
         }
         _ if in_net("::/96") => "reserved",
         _ if in_net("fe80::/10") => "link-local",
@@ -118,8 +148,14 @@ fn v6_class(ip: Ipv6Addr) -> Option<&'static str> {
 /// it). Names pass here and are checked by [`GuardedResolver`] at connect time.
 pub fn check_literal_host(policy: &dyn AddressPolicy, host: &str) -> Result<(), Refusal> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let Ok(addr) = bare.parse::<IpAddr>() else { return Ok(()) };
-    policy.check(addr).map_err(|class| Refusal { host: host.to_string(), addr, class })
+    let Ok(addr) = bare.parse::<IpAddr>() else {
+        return Ok(());
+    };
+    policy.check(addr).map_err(|class| Refusal {
+        host: host.to_string(),
+        addr,
+        class,
+    })
 }
 
 /// A reqwest DNS resolver that refuses names resolving to forbidden addresses and hands
@@ -141,13 +177,18 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let policy = self.policy.clone();
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if addrs.is_empty() {
                 return Err(format!("{host}: name resolved to no address").into());
             }
             for a in &addrs {
                 if let Err(class) = policy.check(a.ip()) {
-                    return Err(Box::new(Refusal { host: host.clone(), addr: a.ip(), class }) as _);
+                    return Err(Box::new(Refusal {
+                        host: host.clone(),
+                        addr: a.ip(),
+                        class,
+                    }) as _);
                 }
             }
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
@@ -205,7 +246,12 @@ mod tests {
 
     #[test]
     fn allows_public_addresses() {
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert_eq!(refused(ip), None, "{ip}");
         }
     }
@@ -233,10 +279,17 @@ mod tests {
     async fn resolver_refuses_localhost_and_finds_the_refusal_in_the_error() {
         use reqwest::dns::Resolve;
         let r = GuardedResolver::new(Arc::new(RangePolicy::default()));
-        let err = r.resolve("localhost".parse().unwrap()).await.err().expect("refused");
+        let err = r
+            .resolve("localhost".parse().unwrap())
+            .await
+            .err()
+            .expect("refused");
         let refusal = find_refusal(err.as_ref()).expect("a Refusal");
         assert_eq!(refusal.class, "loopback");
-        let ok = GuardedResolver::new(Arc::new(RangePolicy::new(vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()])));
+        let ok = GuardedResolver::new(Arc::new(RangePolicy::new(vec![
+            "127.0.0.0/8".parse().unwrap(),
+            "::1/128".parse().unwrap(),
+        ])));
         assert!(ok.resolve("localhost".parse().unwrap()).await.is_ok());
     }
 }

@@ -63,14 +63,24 @@ pub struct Invalid {
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> Invalid {
-    Invalid { field, message: message.into(), valid_events: None }
+    Invalid {
+        field,
+        message: message.into(),
+        valid_events: None,
+    }
 }
 
 /// Checks a name.
 pub fn validate_name(name: Option<&str>) -> Result<String, Invalid> {
-    let name = name.map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| invalid("name", "is required"))?;
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| invalid("name", "is required"))?;
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(invalid("name", format!("must be at most {MAX_NAME_CHARS} characters")));
+        return Err(invalid(
+            "name",
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        ));
     }
     if name.chars().any(char::is_control) {
         return Err(invalid("name", "must not contain control characters"));
@@ -80,21 +90,45 @@ pub fn validate_name(name: Option<&str>) -> Result<String, Invalid> {
 
 /// Checks a URL; returns it with the warnings to show (plain http, a host the SSRF guard
 /// will refuse).
-pub fn validate_url(url: Option<&str>, policy: &dyn AddressPolicy) -> Result<(String, Vec<String>), Invalid> {
-    let text = url.map(str::trim).filter(|u| !u.is_empty()).ok_or_else(|| invalid("url", "is required"))?;
+pub fn validate_url(
+    url: Option<&str>,
+    policy: &dyn AddressPolicy,
+) -> Result<(String, Vec<String>), Invalid> {
+    let text = url
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| invalid("url", "is required"))?;
     if text.len() > MAX_URL_BYTES {
-        return Err(invalid("url", format!("must be at most {MAX_URL_BYTES} bytes")));
+        return Err(invalid(
+            "url",
+            format!("must be at most {MAX_URL_BYTES} bytes"),
+        ));
     }
-    let parsed = reqwest::Url::parse(text).map_err(|e| invalid("url", format!("is not a valid URL: {e}")))?;
+    let parsed = reqwest::Url::parse(text)
+        .map_err(|e| invalid("url", format!("is not a valid URL: {e}")))?;
     let mut warnings = Vec::new();
     match parsed.scheme() {
         "https" => {}
-        "http" => warnings.push("url uses http: deliveries are not encrypted in transit; https is recommended".to_string()),
-        other => return Err(invalid("url", format!("scheme must be http or https, not `{other}`"))),
+        "http" => warnings.push(
+            "url uses http: deliveries are not encrypted in transit; https is recommended"
+                .to_string(),
+        ),
+        other => {
+            return Err(invalid(
+                "url",
+                format!("scheme must be http or https, not `{other}`"),
+            ));
+        }
     }
-    let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| invalid("url", "must name a host"))?;
+    let host = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| invalid("url", "must name a host"))?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(invalid("url", "must not contain credentials; authenticate deliveries by their signature"));
+        return Err(invalid(
+            "url",
+            "must not contain credentials; authenticate deliveries by their signature",
+        ));
     }
     if parsed.fragment().is_some() {
         return Err(invalid("url", "must not contain a fragment (#...)"));
@@ -135,8 +169,17 @@ pub fn validate_events(events: Option<&[String]>) -> Result<Vec<String>, Invalid
 pub fn validate_account(account: Option<&str>) -> Result<Option<String>, Invalid> {
     let Some(a) = account else { return Ok(None) };
     let a = a.trim();
-    if a.is_empty() || a.chars().count() > MAX_ACCOUNT_CHARS || a.chars().any(char::is_control) || a == "*" {
-        return Err(invalid("account", format!("must be 1 to {MAX_ACCOUNT_CHARS} printable characters (omit it for every account)")));
+    if a.is_empty()
+        || a.chars().count() > MAX_ACCOUNT_CHARS
+        || a.chars().any(char::is_control)
+        || a == "*"
+    {
+        return Err(invalid(
+            "account",
+            format!(
+                "must be 1 to {MAX_ACCOUNT_CHARS} printable characters (omit it for every account)"
+            ),
+        ));
     }
     Ok(Some(a.to_string()))
 }
@@ -149,19 +192,35 @@ mod tests {
     #[test]
     fn urls() {
         let p = RangePolicy::default();
-        assert!(validate_url(Some("https://example.com/hook"), &p).unwrap().1.is_empty());
+        assert!(
+            validate_url(Some("https://example.com/hook"), &p)
+                .unwrap()
+                .1
+                .is_empty()
+        );
         let (_, w) = validate_url(Some("http://example.com/hook"), &p).unwrap();
         assert!(w[0].contains("https is recommended"));
         let (_, w) = validate_url(Some("https://127.0.0.1/x"), &p).unwrap();
         assert!(w[0].contains("refused"));
-        for bad in [None, Some(""), Some("ftp://x/y"), Some("not a url"), Some("https://u:p@example.com/"), Some("http://"), Some("mailto:a@b.c")] {
+        for bad in [
+            None,
+            Some(""),
+            Some("ftp://x/y"),
+            Some("not a url"),
+            Some("https://u:p@example.com/"),
+            Some("http://"),
+            Some("mailto:a@b.c"),
+        ] {
             assert_eq!(validate_url(bad, &p).unwrap_err().field, "url", "{bad:?}");
         }
     }
 
     #[test]
     fn events_and_names() {
-        assert_eq!(validate_events(Some(&["inbox".into(), "inbox".into(), "*".into()])).unwrap(), vec!["inbox", "*"]);
+        assert_eq!(
+            validate_events(Some(&["inbox".into(), "inbox".into(), "*".into()])).unwrap(),
+            vec!["inbox", "*"]
+        );
         let e = validate_events(Some(&["nope".into()])).unwrap_err();
         assert!(e.valid_events.unwrap().contains(&"inbox".to_string()));
         assert!(validate_events(Some(&[])).is_err());

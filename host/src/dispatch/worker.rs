@@ -14,7 +14,8 @@ use super::retry::RetryPolicy;
 use super::service::Dispatcher;
 use crate::core::now_ms;
 use crate::store::{
-    AttemptResult, Backend, ClaimedMessage, MessageNext, NewEvent, NewMessage, StoredEvent, WebhookRecord, WebhookStatus,
+    AttemptResult, Backend, ClaimedMessage, MessageNext, NewEvent, NewMessage, StoredEvent,
+    WebhookRecord, WebhookStatus,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
@@ -56,7 +57,10 @@ pub fn plan(event: &StoredEvent, hooks: &[WebhookRecord]) -> Vec<NewMessage> {
             webhook_id: h.id.clone(),
             event_seq: event.seq,
             event_type: e.event_type.clone(),
-            order_key: e.dialog_id.as_ref().map(|d| format!("{}/{}/{d}", e.source, e.account)),
+            order_key: e
+                .dialog_id
+                .as_ref()
+                .map(|d| format!("{}/{}/{d}", e.source, e.account)),
             payload,
         });
     }
@@ -98,20 +102,33 @@ impl Dispatcher {
         match inner.store.release_leases(&inner.owner).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(messages = n, "released unfinished webhook deliveries"),
-            Err(e) => tracing::warn!(error = %e, "could not release webhook leases; they expire on their own"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not release webhook leases; they expire on their own")
+            }
         }
     }
 
     fn retry_policy(&self) -> RetryPolicy {
         let c = &self.inner.config;
-        RetryPolicy { schedule: c.retry_schedule.clone(), jitter: c.retry_jitter, retry_after_max: c.retry_after_max }
+        RetryPolicy {
+            schedule: c.retry_schedule.clone(),
+            jitter: c.retry_jitter,
+            retry_after_max: c.retry_after_max,
+        }
     }
 
     /// Disables a webhook because of its deliveries and emits `webhook.disabled`. Only the
     /// first process to do it emits the event.
-    async fn disable_for_failure(&self, webhook_id: &str, reason: &str, last_error: Option<String>) {
+    async fn disable_for_failure(
+        &self,
+        webhook_id: &str,
+        reason: &str,
+        last_error: Option<String>,
+    ) {
         let inner = &self.inner;
-        let Ok(Some(w)) = inner.store.webhook_get(webhook_id).await else { return };
+        let Ok(Some(w)) = inner.store.webhook_get(webhook_id).await else {
+            return;
+        };
         if w.status != WebhookStatus::Active {
             return;
         }
@@ -134,10 +151,15 @@ impl Dispatcher {
             received_at_ms: now,
             payload: serde_json::to_vec(&data).expect("plain struct serialises"),
         };
-        match inner.store.webhook_disable(&w.id, reason, now, &event).await {
+        match inner
+            .store
+            .webhook_disable(&w.id, reason, now, &event)
+            .await
+        {
             Ok(true) => {
                 tracing::warn!(webhook = %w.id, name = %w.name, reason, "webhook disabled");
-                metrics::counter!("hintd_webhooks_disabled_total", "reason" => reason.to_string()).increment(1);
+                metrics::counter!("hintd_webhooks_disabled_total", "reason" => reason.to_string())
+                    .increment(1);
                 inner.generation.fetch_add(1, Ordering::Release);
                 inner.fanout_wake.notify_one();
             }
@@ -151,7 +173,12 @@ impl Dispatcher {
 fn observe(op: &'static str, started: Instant, rows: usize) {
     let elapsed = started.elapsed();
     metrics::histogram!("hintd_webhook_outbox_seconds", "op" => op).record(elapsed.as_secs_f64());
-    tracing::trace!(op, rows, ms = elapsed.as_secs_f64() * 1000.0, "outbox transaction");
+    tracing::trace!(
+        op,
+        rows,
+        ms = elapsed.as_secs_f64() * 1000.0,
+        "outbox transaction"
+    );
 }
 
 /// Takes the SQLite write gate (no-op on PostgreSQL).
@@ -169,14 +196,18 @@ async fn fanout_loop(d: Dispatcher) {
         let result = {
             let _gate = gate(inner).await;
             let t = Instant::now();
-            let r = inner.store.fanout(inner.config.fanout_batch, &plan_fn).await;
+            let r = inner
+                .store
+                .fanout(inner.config.fanout_batch, &plan_fn)
+                .await;
             observe("fanout", t, r.as_ref().map_or(0, |s| s.events));
             r
         };
         match result {
             Ok(stats) if stats.events > 0 => {
                 if stats.messages > 0 {
-                    metrics::counter!("hintd_webhook_messages_total").increment(stats.messages as u64);
+                    metrics::counter!("hintd_webhook_messages_total")
+                        .increment(stats.messages as u64);
                     inner.delivery_wake.notify_one();
                 }
                 continue;
@@ -216,11 +247,18 @@ impl Targets {
                 return;
             }
         };
-        let Some(sealer) = inner.secrets.as_ref() else { return };
+        let Some(sealer) = inner.secrets.as_ref() else {
+            return;
+        };
         let now = now_ms();
         let mut by_id = HashMap::new();
-        for h in hooks.into_iter().filter(|h| h.status == WebhookStatus::Active) {
-            let Ok(url) = reqwest::Url::parse(&h.url) else { continue };
+        for h in hooks
+            .into_iter()
+            .filter(|h| h.status == WebhookStatus::Active)
+        {
+            let Ok(url) = reqwest::Url::parse(&h.url) else {
+                continue;
+            };
             let mut secrets = match sealer.open(&h.id, &h.secret) {
                 Ok(s) => vec![s],
                 Err(e) => {
@@ -234,7 +272,14 @@ impl Targets {
             {
                 secrets.push(s);
             }
-            by_id.insert(h.id.clone(), Arc::new(Target { webhook_id: h.id, url, secrets }));
+            by_id.insert(
+                h.id.clone(),
+                Arc::new(Target {
+                    webhook_id: h.id,
+                    url,
+                    secrets,
+                }),
+            );
         }
         self.by_id = by_id;
         self.generation = generation;
@@ -270,7 +315,11 @@ async fn delivery_loop(d: Dispatcher) {
     let lanes: Lanes = Arc::default();
     let (tx, rx) = mpsc::unbounded_channel::<Finished>();
     tokio::spawn(recorder(d.clone(), rx));
-    let mut targets = Targets { by_id: HashMap::new(), generation: u64::MAX, loaded_at: Instant::now() };
+    let mut targets = Targets {
+        by_id: HashMap::new(),
+        generation: u64::MAX,
+        loaded_at: Instant::now(),
+    };
     let lease = inner.config.lease;
     let max = inner.config.max_in_flight;
     loop {
@@ -293,7 +342,10 @@ async fn delivery_loop(d: Dispatcher) {
         let result = {
             let _gate = gate(&inner).await;
             let t = Instant::now();
-            let r = inner.store.claim_due(&inner.owner, now, now + lease.as_millis() as i64, limit).await;
+            let r = inner
+                .store
+                .claim_due(&inner.owner, now, now + lease.as_millis() as i64, limit)
+                .await;
             observe("claim", t, r.as_ref().map_or(0, Vec::len));
             r
         };
@@ -313,7 +365,10 @@ async fn delivery_loop(d: Dispatcher) {
             continue;
         }
         inner.outstanding.fetch_add(claimed.len(), Ordering::AcqRel);
-        if claimed.iter().any(|m| !targets.by_id.contains_key(&m.webhook_id)) {
+        if claimed
+            .iter()
+            .any(|m| !targets.by_id.contains_key(&m.webhook_id))
+        {
             targets.refresh(&d, true).await;
         }
         let claimed_at = Instant::now();
@@ -330,7 +385,10 @@ async fn delivery_loop(d: Dispatcher) {
                 match lanes.get_mut(&key) {
                     Some(Lane::Active(queue)) => queue.push_back((m, claimed_at)),
                     Some(Lane::Held(until)) => {
-                        let _ = tx.send(Finished { result: release(&m, *until), gone: false });
+                        let _ = tx.send(Finished {
+                            result: release(&m, *until),
+                            gone: false,
+                        });
                     }
                     None => {
                         lanes.insert(key.clone(), Lane::Active(VecDeque::new()));
@@ -346,7 +404,14 @@ async fn delivery_loop(d: Dispatcher) {
                 .entry(webhook_id)
                 .or_insert_with(|| Arc::new(Semaphore::new(inner.config.concurrency_per_webhook)))
                 .clone();
-            let lane = LaneRun { d: d.clone(), target, global: global.clone(), per_webhook: limit, tx: tx.clone(), lanes: lanes.clone() };
+            let lane = LaneRun {
+                d: d.clone(),
+                target,
+                global: global.clone(),
+                per_webhook: limit,
+                tx: tx.clone(),
+                lanes: lanes.clone(),
+            };
             tokio::spawn(lane.run(key, first, claimed_at));
         }
     }
@@ -372,11 +437,18 @@ impl LaneRun {
         let mut next = Some((first, claimed_at));
         while let Some((m, claimed_at)) = next.take() {
             let hold = if claimed_at.elapsed() >= budget {
-                let _ = self.tx.send(Finished { result: release(&m, now_ms()), gone: false });
+                let _ = self.tx.send(Finished {
+                    result: release(&m, now_ms()),
+                    gone: false,
+                });
                 None
             } else {
                 let _g = self.global.acquire().await.expect("semaphore never closed");
-                let _w = self.per_webhook.acquire().await.expect("semaphore never closed");
+                let _w = self
+                    .per_webhook
+                    .acquire()
+                    .await
+                    .expect("semaphore never closed");
                 let finished = attempt(&self.d, self.target.as_deref(), &policy, m).await;
                 let hold = match finished.result.next {
                     MessageNext::Retry(at) | MessageNext::Release(at) => Some(at),
@@ -388,7 +460,9 @@ impl LaneRun {
             };
             let Some(key) = &key else { return };
             let mut lanes = self.lanes.lock();
-            let Some(Lane::Active(queue)) = lanes.get_mut(key) else { return };
+            let Some(Lane::Active(queue)) = lanes.get_mut(key) else {
+                return;
+            };
             match hold {
                 None => match queue.pop_front() {
                     Some(n) => next = Some(n),
@@ -398,7 +472,10 @@ impl LaneRun {
                 },
                 Some(at) => {
                     for (m, _) in queue.drain(..) {
-                        let _ = self.tx.send(Finished { result: release(&m, at), gone: false });
+                        let _ = self.tx.send(Finished {
+                            result: release(&m, at),
+                            gone: false,
+                        });
                     }
                     lanes.insert(key.clone(), Lane::Held(at));
                 }
@@ -422,10 +499,18 @@ fn release(m: &ClaimedMessage, at: i64) -> AttemptResult {
 }
 
 /// One attempt of one message and what becomes of it.
-async fn attempt(d: &Dispatcher, target: Option<&Target>, policy: &RetryPolicy, mut m: ClaimedMessage) -> Finished {
+async fn attempt(
+    d: &Dispatcher,
+    target: Option<&Target>,
+    policy: &RetryPolicy,
+    mut m: ClaimedMessage,
+) -> Finished {
     let Some(target) = target else {
         // Disabled or deleted since the claim, or not decryptable: look again later.
-        return Finished { result: release(&m, now_ms() + 1_000), gone: false };
+        return Finished {
+            result: release(&m, now_ms() + 1_000),
+            gone: false,
+        };
     };
     let number = m.attempts + 1;
     let Some(payload) = m.payload.take() else {
@@ -433,12 +518,20 @@ async fn attempt(d: &Dispatcher, target: Option<&Target>, policy: &RetryPolicy, 
         r.attempt = number;
         r.error = Some("payload purged by retention".into());
         r.next = MessageNext::Failed;
-        return Finished { result: r, gone: false };
+        return Finished {
+            result: r,
+            gone: false,
+        };
     };
     let outcome = d.inner.deliverer.attempt(target, &m.id, payload).await;
-    let label = if outcome.success { "success" } else { "failure" };
+    let label = if outcome.success {
+        "success"
+    } else {
+        "failure"
+    };
     metrics::counter!("hintd_webhook_deliveries_total", "outcome" => label).increment(1);
-    metrics::histogram!("hintd_webhook_delivery_duration_seconds").record(outcome.elapsed.as_secs_f64());
+    metrics::histogram!("hintd_webhook_delivery_duration_seconds")
+        .record(outcome.elapsed.as_secs_f64());
     let next = if outcome.success {
         MessageNext::Delivered
     } else if outcome.gone {
@@ -474,14 +567,24 @@ async fn recorder(d: Dispatcher, mut rx: mpsc::UnboundedReceiver<Finished>) {
     let disable_after = inner.config.disable_after.as_millis() as i64;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
-        while batch.len() < 2_000 {
-            match rx.try_recv() {
-                Ok(f) => batch.push(f),
-                Err(_) => break,
+        for pause in [false, true] {
+            // A moment's wait when the batch is small turns a trickle of results into one
+            // transaction instead of many.
+            if pause && batch.len() < 64 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            while batch.len() < 2_000 {
+                match rx.try_recv() {
+                    Ok(f) => batch.push(f),
+                    Err(_) => break,
+                }
             }
         }
-        let gone: Vec<(String, Option<String>)> =
-            batch.iter().filter(|f| f.gone).map(|f| (f.result.webhook_id.clone(), f.result.error.clone())).collect();
+        let gone: Vec<(String, Option<String>)> = batch
+            .iter()
+            .filter(|f| f.gone)
+            .map(|f| (f.result.webhook_id.clone(), f.result.error.clone()))
+            .collect();
         let results: Vec<AttemptResult> = batch.into_iter().map(|f| f.result).collect();
         let failing = loop {
             let result = {
@@ -508,7 +611,11 @@ async fn recorder(d: Dispatcher, mut rx: mpsc::UnboundedReceiver<Finished>) {
         let now = now_ms();
         for f in failing {
             if now - f.failing_since_ms >= disable_after {
-                let last = results.iter().rev().find(|r| r.webhook_id == f.webhook_id).and_then(|r| r.error.clone());
+                let last = results
+                    .iter()
+                    .rev()
+                    .find(|r| r.webhook_id == f.webhook_id)
+                    .and_then(|r| r.error.clone());
                 d.disable_for_failure(&f.webhook_id, "failing", last).await;
             }
         }
@@ -591,10 +698,17 @@ mod throughput_probe {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore]
     async fn drain_rate() {
-        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/p.db", dir.path().display());
-        let store: Arc<dyn Store> = crate::store::open(&StoreConfig { url: url.clone(), ..Default::default() }).await.unwrap();
+        let store: Arc<dyn Store> = crate::store::open(&StoreConfig {
+            url: url.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
         let count = Arc::new(AtomicU64::new(0));
         let c = count.clone();
         let app = axum::Router::new().fallback(move || {
@@ -607,7 +721,10 @@ mod throughput_probe {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let config = DispatchConfig { allowed_cidrs: vec!["127.0.0.0/8".parse().unwrap()], ..Default::default() };
+        let config = DispatchConfig {
+            allowed_cidrs: vec!["127.0.0.0/8".parse().unwrap()],
+            ..Default::default()
+        };
         let d = Dispatcher::new(&config, &url, store.clone()).unwrap();
         d.create(crate::dispatch::subscription::CreateWebhook {
             name: Some("p".into()),
@@ -617,8 +734,16 @@ mod throughput_probe {
         })
         .await
         .unwrap();
-        let n: u64 = std::env::var("PROBE_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
-        let sql = crate::store::sql::SqlStore::connect(&StoreConfig { url: url.clone(), ..Default::default() }).await.unwrap();
+        let n: u64 = std::env::var("PROBE_EVENTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000);
+        let sql = crate::store::sql::SqlStore::connect(&StoreConfig {
+            url: url.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
         let body = br#"{"hook_type":"inbox","message_id":1,"dialog_id":5,"text":"hello there, where is my order?"}"#;
         for chunk in 0..n / 500 {
             let mut tx = sql.pool.begin().await.unwrap();
@@ -639,6 +764,10 @@ mod throughput_probe {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let secs = start.elapsed().as_secs_f64();
-        println!("delivered {} in {secs:.2}s = {:.0}/s", count.load(Ordering::Relaxed), n as f64 / secs);
+        println!(
+            "delivered {} in {secs:.2}s = {:.0}/s",
+            count.load(Ordering::Relaxed),
+            n as f64 / secs
+        );
     }
 }

@@ -63,8 +63,12 @@ impl Answer {
     /// The context of a stored answer: the messages of `window` (the dialog's current context)
     /// whose ids the answer recorded, in order. Messages deleted since are missing.
     pub fn restore_context(&self, window: Vec<Message>) -> Vec<Message> {
-        let wanted: std::collections::HashSet<&str> = self.context_ids.iter().map(String::as_str).collect();
-        window.into_iter().filter(|m| wanted.contains(m.id.as_str())).collect()
+        let wanted: std::collections::HashSet<&str> =
+            self.context_ids.iter().map(String::as_str).collect();
+        window
+            .into_iter()
+            .filter(|m| wanted.contains(m.id.as_str()))
+            .collect()
     }
 
     /// The stored form; `request_key` and `replay_until_ms` are the idempotency settings.
@@ -117,19 +121,26 @@ impl Answer {
 
     /// Reads a stored answer back.
     pub fn from_record(r: AnswerRecord) -> Result<Answer, CorruptAnswer> {
-        let corrupt = |reason: String| CorruptAnswer { id: r.id.clone(), reason };
-        let source: Source = r.source.parse().map_err(|e: crate::core::UnknownSource| corrupt(e.to_string()))?;
+        let corrupt = |reason: String| CorruptAnswer {
+            id: r.id.clone(),
+            reason,
+        };
+        let source: Source = r
+            .source
+            .parse()
+            .map_err(|e: crate::core::UnknownSource| corrupt(e.to_string()))?;
         let context_ids: Vec<String> =
             serde_json::from_slice(&r.context).map_err(|e| corrupt(format!("context ids: {e}")))?;
         let mut hints = Vec::with_capacity(r.hints.len());
         for h in &r.hints {
-            let origins: Vec<StoredOrigin> =
-                serde_json::from_slice(&h.origins).map_err(|e| corrupt(format!("hint {}: {e}", h.hint_id)))?;
+            let origins: Vec<StoredOrigin> = serde_json::from_slice(&h.origins)
+                .map_err(|e| corrupt(format!("hint {}: {e}", h.hint_id)))?;
             if origins.is_empty() {
                 return Err(corrupt(format!("hint {} has no origin", h.hint_id)));
             }
             hints.push(MergedHint {
-                id: u32::try_from(h.hint_id).map_err(|_| corrupt(format!("hint id {}", h.hint_id)))?,
+                id: u32::try_from(h.hint_id)
+                    .map_err(|_| corrupt(format!("hint id {}", h.hint_id)))?,
                 text: h.text.clone(),
                 url: h.url.clone(),
                 link: h.link.clone(),
@@ -139,7 +150,13 @@ impl Answer {
                     .into_iter()
                     .map(|o| Origin {
                         plugin: o.plugin,
-                        hint: Hint { id: o.id, text: o.text, url: o.url, link: o.link, relevance: o.relevance },
+                        hint: Hint {
+                            id: o.id,
+                            text: o.text,
+                            url: o.url,
+                            link: o.link,
+                            relevance: o.relevance,
+                        },
                         rank: o.rank,
                     })
                     .collect(),
@@ -168,11 +185,25 @@ mod tests {
 
     #[test]
     fn round_trips_through_its_record() {
-        let mut h = Hint { id: "f1".into(), text: "Delivery in 3 days".into(), url: None, link: None, relevance: 90 };
+        let mut h = Hint {
+            id: "f1".into(),
+            text: "Delivery in 3 days".into(),
+            url: None,
+            link: None,
+            relevance: 90,
+        };
         h.url = Some("https://shop.example/d".into());
         let hints = merge(
-            &[PluginHints { plugin: "faq".into(), weight: 1.0, hints: vec![h] }],
-            &MergeRules { threshold: 0.0, max_hints: 5, dedupe_similarity: 0.8 },
+            &[PluginHints {
+                plugin: "faq".into(),
+                weight: 1.0,
+                hints: vec![h],
+            }],
+            &MergeRules {
+                threshold: 0.0,
+                max_hints: 5,
+                dedupe_similarity: 0.8,
+            },
         );
         let message = Message {
             id: "1".into(),
@@ -198,8 +229,14 @@ mod tests {
         let back = Answer::from_record(answer.to_record(Some("k".into()), 20)).unwrap();
         assert_eq!(back.hints, answer.hints);
         assert_eq!(back.context_ids, answer.context_ids);
-        let later = Message { id: "2".into(), ..message.clone() };
-        assert_eq!(back.restore_context(vec![message.clone(), later]), vec![message]);
+        let later = Message {
+            id: "2".into(),
+            ..message.clone()
+        };
+        assert_eq!(
+            back.restore_context(vec![message.clone(), later]),
+            vec![message]
+        );
         assert_eq!(back.dialog, answer.dialog);
     }
 }

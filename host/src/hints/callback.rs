@@ -24,7 +24,10 @@ impl RetryPolicy {
     /// The delay before attempt `n + 1` after `n` failures (n ≥ 1), with ±20 % jitter so
     /// many callbacks failing together do not retry together.
     pub fn delay(&self, failures: u32) -> Duration {
-        let base = self.initial.saturating_mul(1u32 << failures.saturating_sub(1).min(16)).min(self.max_delay);
+        let base = self
+            .initial
+            .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+            .min(self.max_delay);
         let jitter = rand::rng().random_range(0.8..1.2);
         base.mul_f64(jitter)
     }
@@ -107,7 +110,10 @@ impl CallbackSender {
             let error = match self.attempt(url, msg_id, body, secret).await {
                 Ok(()) => return CallbackOutcome::Sent { attempts },
                 Err(Attempt::Gone) => {
-                    return CallbackOutcome::Failed { attempts, error: "410 Gone: receiver refuses callbacks".into() };
+                    return CallbackOutcome::Failed {
+                        attempts,
+                        error: "410 Gone: receiver refuses callbacks".into(),
+                    };
                 }
                 Err(Attempt::Retry(e)) => e,
             };
@@ -121,8 +127,18 @@ impl CallbackSender {
         }
     }
 
-    async fn attempt(&self, url: &str, msg_id: &str, body: &bytes::Bytes, secret: Option<&SigningSecret>) -> Result<(), Attempt> {
-        let mut request = self.client.post(url).header("content-type", "application/json").body(body.clone());
+    async fn attempt(
+        &self,
+        url: &str,
+        msg_id: &str,
+        body: &bytes::Bytes,
+        secret: Option<&SigningSecret>,
+    ) -> Result<(), Attempt> {
+        let mut request = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.clone());
         if let Some(secret) = secret {
             for (name, value) in headers(&[secret], msg_id, crate::core::now_ms() / 1000, body) {
                 request = request.header(name, value);
@@ -134,7 +150,11 @@ impl CallbackSender {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) if r.status() == reqwest::StatusCode::GONE => Err(Attempt::Gone),
             Ok(r) => Err(Attempt::Retry(format!("HTTP {}", r.status().as_u16()))),
-            Err(e) => Err(Attempt::Retry(if e.is_timeout() { "timed out".into() } else { format!("{}", e.without_url()) })),
+            Err(e) => Err(Attempt::Retry(if e.is_timeout() {
+                "timed out".into()
+            } else {
+                format!("{}", e.without_url())
+            })),
         }
     }
 }
@@ -143,7 +163,9 @@ impl CallbackSender {
 fn host_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    authority.rsplit_once('@').map_or(authority, |(_, host)| host)
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
 }
 
 enum Attempt {
@@ -157,7 +179,10 @@ mod tests {
 
     #[test]
     fn logs_show_only_the_host() {
-        assert_eq!(host_of("https://user:pw@hooks.example:8443/cb?token=secret"), "hooks.example:8443");
+        assert_eq!(
+            host_of("https://user:pw@hooks.example:8443/cb?token=secret"),
+            "hooks.example:8443"
+        );
         assert_eq!(host_of("http://127.0.0.1:9/x"), "127.0.0.1:9");
     }
 
@@ -169,7 +194,9 @@ mod tests {
             max_delay: Duration::from_millis(1000),
             give_up_after: Duration::from_secs(10),
         };
-        let within = |d: Duration, ms: u64| d >= Duration::from_millis(ms * 8 / 10) && d <= Duration::from_millis(ms * 12 / 10);
+        let within = |d: Duration, ms: u64| {
+            d >= Duration::from_millis(ms * 8 / 10) && d <= Duration::from_millis(ms * 12 / 10)
+        };
         assert!(within(p.delay(1), 100));
         assert!(within(p.delay(2), 200));
         assert!(within(p.delay(3), 400));

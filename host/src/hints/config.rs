@@ -68,7 +68,12 @@ pub struct InvalidHintsConfig {
 impl HintsConfig {
     /// Checks ranges, so a bad file fails at start with the key named.
     pub fn validate(&self) -> Result<(), InvalidHintsConfig> {
-        let bad = |field, reason: &str| Err(InvalidHintsConfig { field, reason: reason.into() });
+        let bad = |field, reason: &str| {
+            Err(InvalidHintsConfig {
+                field,
+                reason: reason.into(),
+            })
+        };
         if self.request_deadline_ms == 0 || self.request_deadline_ms > 60_000 {
             return bad("request_deadline_ms", "must be 1..=60000");
         }
@@ -81,13 +86,21 @@ impl HintsConfig {
         if !(0.0..=1.0).contains(&self.dedupe_similarity) || self.dedupe_similarity == 0.0 {
             return bad("dedupe_similarity", "must be in (0, 1]");
         }
-        if self.callback_retry_initial_ms == 0 || self.callback_retry_max_ms < self.callback_retry_initial_ms {
-            return bad("callback_retry_initial_ms", "must be > 0 and <= callback_retry_max_ms");
+        if self.callback_retry_initial_ms == 0
+            || self.callback_retry_max_ms < self.callback_retry_initial_ms
+        {
+            return bad(
+                "callback_retry_initial_ms",
+                "must be > 0 and <= callback_retry_max_ms",
+            );
         }
         if let Some(secret) = &self.callback_secret
             && crate::core::signature::SigningSecret::parse(secret).is_err()
         {
-            return bad("callback_secret", "must be `whsec_` followed by base64 of at least 24 bytes");
+            return bad(
+                "callback_secret",
+                "must be `whsec_` followed by base64 of at least 24 bytes",
+            );
         }
         Ok(())
     }
@@ -100,9 +113,15 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_ranges_checked() {
         HintsConfig::default().validate().unwrap();
-        let c = HintsConfig { max_hints: 21, ..Default::default() };
+        let c = HintsConfig {
+            max_hints: 21,
+            ..Default::default()
+        };
         assert_eq!(c.validate().unwrap_err().field, "max_hints");
-        let c = HintsConfig { callback_secret: Some("nope".into()), ..Default::default() };
+        let c = HintsConfig {
+            callback_secret: Some("nope".into()),
+            ..Default::default()
+        };
         assert_eq!(c.validate().unwrap_err().field, "callback_secret");
     }
 }

@@ -18,7 +18,10 @@ pub trait ContextSource: Send + Sync + 'static {
     /// The plugin-visible window, oldest first, private notes removed.
     async fn window(&self, dialog: &DialogKey) -> Result<Vec<Message>, String>;
     /// The latest client message of the dialog, if any.
-    async fn latest_client_message(&self, dialog: &DialogKey) -> Result<Option<LatestClientMessage>, String>;
+    async fn latest_client_message(
+        &self,
+        dialog: &DialogKey,
+    ) -> Result<Option<LatestClientMessage>, String>;
 }
 
 /// A fixed set of dialogs, for `hintd eval` and tests.
@@ -40,12 +43,18 @@ impl ContextSource for StaticContext {
         Ok(self.dialogs.read().get(dialog).cloned().unwrap_or_default())
     }
 
-    async fn latest_client_message(&self, dialog: &DialogKey) -> Result<Option<LatestClientMessage>, String> {
+    async fn latest_client_message(
+        &self,
+        dialog: &DialogKey,
+    ) -> Result<Option<LatestClientMessage>, String> {
         Ok(self.dialogs.read().get(dialog).and_then(|m| {
             m.iter()
                 .rev()
                 .find(|m| m.role == crate::core::Role::Client)
-                .map(|m| LatestClientMessage { id: m.id.clone(), sent_at_ms: m.sent_at_ms })
+                .map(|m| LatestClientMessage {
+                    id: m.id.clone(),
+                    sent_at_ms: m.sent_at_ms,
+                })
         }))
     }
 }
@@ -53,13 +62,23 @@ impl ContextSource for StaticContext {
 #[async_trait::async_trait]
 impl ContextSource for crate::context::ContextService {
     async fn window(&self, dialog: &DialogKey) -> Result<Vec<Message>, String> {
-        crate::context::ContextService::window(self, dialog).await.map_err(|e| e.to_string())
+        crate::context::ContextService::window(self, dialog)
+            .await
+            .map_err(|e| e.to_string())
     }
 
-    async fn latest_client_message(&self, dialog: &DialogKey) -> Result<Option<LatestClientMessage>, String> {
+    async fn latest_client_message(
+        &self,
+        dialog: &DialogKey,
+    ) -> Result<Option<LatestClientMessage>, String> {
         crate::context::ContextService::latest_client_message(self, dialog)
             .await
-            .map(|m| m.map(|m| LatestClientMessage { id: m.id, sent_at_ms: m.sent_at_ms }))
+            .map(|m| {
+                m.map(|m| LatestClientMessage {
+                    id: m.id,
+                    sent_at_ms: m.sent_at_ms,
+                })
+            })
             .map_err(|e| e.to_string())
     }
 }

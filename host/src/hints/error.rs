@@ -39,6 +39,10 @@ pub enum HintsError {
 
 impl From<crate::store::StoreError> for HintsError {
     fn from(e: crate::store::StoreError) -> Self {
-        if e.is_unavailable() { HintsError::Unavailable(e.to_string()) } else { HintsError::Internal(e.to_string()) }
+        if e.is_unavailable() {
+            HintsError::Unavailable(e.to_string())
+        } else {
+            HintsError::Internal(e.to_string())
+        }
     }
 }

@@ -15,8 +15,15 @@ pub fn matches(hint: &str, reply: &str, threshold: f64) -> bool {
 }
 
 /// The 1-based position of the first hint matching `reply`.
-pub fn first_match<'a>(hints: impl IntoIterator<Item = &'a str>, reply: &str, threshold: f64) -> Option<usize> {
-    hints.into_iter().position(|h| matches(h, reply, threshold)).map(|i| i + 1)
+pub fn first_match<'a>(
+    hints: impl IntoIterator<Item = &'a str>,
+    reply: &str,
+    threshold: f64,
+) -> Option<usize> {
+    hints
+        .into_iter()
+        .position(|h| matches(h, reply, threshold))
+        .map(|i| i + 1)
 }
 
 /// One system's tallies.
@@ -33,7 +40,13 @@ pub struct Tally {
 impl Tally {
     /// Records one operator reply: the system's hint count, the matching position (if any)
     /// and how long it took.
-    pub fn record(&mut self, ks: &[usize], shown: usize, position: Option<usize>, latency: Duration) {
+    pub fn record(
+        &mut self,
+        ks: &[usize],
+        shown: usize,
+        position: Option<usize>,
+        latency: Duration,
+    ) {
         self.points += 1;
         if shown > 0 {
             self.covered += 1;
@@ -46,7 +59,8 @@ impl Tally {
             let hit = position.is_some_and(|p| p <= k);
             *self.hits_at.entry(k).or_default() += u64::from(hit);
         }
-        self.latencies_us.push(latency.as_micros().min(u128::from(u64::MAX)) as u64);
+        self.latencies_us
+            .push(latency.as_micros().min(u128::from(u64::MAX)) as u64);
     }
 
     /// The report of these tallies.
@@ -64,11 +78,24 @@ impl Tally {
         SystemReport {
             system: system.to_string(),
             replies: self.points,
-            hit_at: self.hits_at.iter().map(|(k, n)| (format!("{k}"), ratio(*n, self.points))).collect(),
-            mrr: if self.points == 0 { 0.0 } else { self.reciprocal_rank_sum / self.points as f64 },
+            hit_at: self
+                .hits_at
+                .iter()
+                .map(|(k, n)| (format!("{k}"), ratio(*n, self.points)))
+                .collect(),
+            mrr: if self.points == 0 {
+                0.0
+            } else {
+                self.reciprocal_rank_sum / self.points as f64
+            },
             coverage: ratio(self.covered, self.points),
             acceptance: ratio(self.matched, self.covered),
-            latency_ms: Latency { p50: pct(0.50), p90: pct(0.90), p99: pct(0.99), max: pct(1.0) },
+            latency_ms: Latency {
+                p50: pct(0.50),
+                p90: pct(0.90),
+                p99: pct(0.99),
+                max: pct(1.0),
+            },
         }
     }
 }
@@ -111,9 +138,20 @@ mod tests {
 
     #[test]
     fn matching_is_lenient_about_form_only() {
-        assert!(matches("Your order ships tomorrow!", "your order ships tomorrow", 0.6));
-        assert!(!matches("Refunds take 5 days", "Your order ships tomorrow", 0.6));
-        assert_eq!(first_match(["a b c", "x y z", "x y z w"], "x y z", 0.6), Some(2));
+        assert!(matches(
+            "Your order ships tomorrow!",
+            "your order ships tomorrow",
+            0.6
+        ));
+        assert!(!matches(
+            "Refunds take 5 days",
+            "Your order ships tomorrow",
+            0.6
+        ));
+        assert_eq!(
+            first_match(["a b c", "x y z", "x y z w"], "x y z", 0.6),
+            Some(2)
+        );
     }
 
     #[test]

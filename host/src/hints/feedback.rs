@@ -22,7 +22,11 @@ pub struct FeedbackBase<'a> {
 
 /// The feedback each plugin receives for choosing hint `chosen_id` of `hints`, in the order
 /// the plugins first appear in the answer; `None` when the answer has no such hint.
-pub fn route(hints: &[MergedHint], chosen_id: u32, base: &FeedbackBase<'_>) -> Option<Vec<(String, Feedback)>> {
+pub fn route(
+    hints: &[MergedHint],
+    chosen_id: u32,
+    base: &FeedbackBase<'_>,
+) -> Option<Vec<(String, Feedback)>> {
     let chosen = hints.iter().find(|h| h.id == chosen_id)?;
     let mut plugins: Vec<&str> = Vec::new();
     for origin in hints.iter().flat_map(|h| &h.origins) {
@@ -63,24 +67,50 @@ mod tests {
     use crate::plugins::Hint;
 
     fn hint(id: &str, text: &str, relevance: u8) -> Hint {
-        Hint { id: id.into(), text: text.into(), url: None, link: None, relevance }
+        Hint {
+            id: id.into(),
+            text: text.into(),
+            url: None,
+            link: None,
+            relevance,
+        }
     }
 
     #[test]
     fn chosen_plugin_and_shown_plugins_get_feedback() {
         let merged = merge(
             &[
-                PluginHints { plugin: "faq".into(), weight: 1.0, hints: vec![hint("f1", "Delivery takes 3 days", 90)] },
+                PluginHints {
+                    plugin: "faq".into(),
+                    weight: 1.0,
+                    hints: vec![hint("f1", "Delivery takes 3 days", 90)],
+                },
                 PluginHints {
                     plugin: "replies".into(),
                     weight: 1.0,
-                    hints: vec![hint("r1", "Refunds take a week", 80), hint("r2", "delivery takes 3 days!", 70)],
+                    hints: vec![
+                        hint("r1", "Refunds take a week", 80),
+                        hint("r2", "delivery takes 3 days!", 70),
+                    ],
                 },
-                PluginHints { plugin: "llm".into(), weight: 1.0, hints: vec![] },
+                PluginHints {
+                    plugin: "llm".into(),
+                    weight: 1.0,
+                    hints: vec![],
+                },
             ],
-            &MergeRules { threshold: 0.0, max_hints: 5, dedupe_similarity: 0.8 },
+            &MergeRules {
+                threshold: 0.0,
+                max_hints: 5,
+                dedupe_similarity: 0.8,
+            },
         );
-        let base = FeedbackBase { request_id: "r", dialog_id: "d", message_id: "m", context: &[] };
+        let base = FeedbackBase {
+            request_id: "r",
+            dialog_id: "d",
+            message_id: "m",
+            context: &[],
+        };
         // Hint 2 is replies' r1.
         let routed = route(&merged, 2, &base).unwrap();
         assert_eq!(routed.len(), 2, "llm showed nothing and hears nothing");
@@ -88,9 +118,24 @@ mod tests {
         assert_eq!(faq.0, "faq");
         assert!(!faq.1.chosen_is_mine);
         assert_eq!(faq.1.chosen.id, "r1");
-        assert_eq!(faq.1.shown.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["f1"]);
+        assert_eq!(
+            faq.1
+                .shown
+                .iter()
+                .map(|h| h.id.as_str())
+                .collect::<Vec<_>>(),
+            ["f1"]
+        );
         assert!(replies.1.chosen_is_mine);
-        assert_eq!(replies.1.shown.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["r2", "r1"]);
+        assert_eq!(
+            replies
+                .1
+                .shown
+                .iter()
+                .map(|h| h.id.as_str())
+                .collect::<Vec<_>>(),
+            ["r2", "r1"]
+        );
 
         // Hint 1 is faq's, with replies' duplicate merged in: both are credited.
         let routed = route(&merged, 1, &base).unwrap();

@@ -1,9 +1,8 @@
 //! Merging the plugins' hints into one answer: normalise, weight, threshold, remove
 //! near-duplicates (keeping the better), rank, cut to `max_hints`, number 1..k.
 
-use super::text::{jaccard, normalize, token_set};
+use super::text::{jaccard_sorted, normalize, sorted_tokens};
 use crate::plugins::Hint;
-use std::collections::HashSet;
 
 /// One plugin's hints for a request, with the plugin's weight.
 #[derive(Debug, Clone)]
@@ -65,14 +64,24 @@ pub struct MergeRules {
     pub dedupe_similarity: f64,
 }
 
-/// A hint under consideration.
-struct Candidate {
+/// A hint under consideration (borrowing the plugin's hint: only kept ones are copied).
+struct Candidate<'a> {
     plugin_index: usize,
     rank: u32,
     score: f64,
     normal: String,
-    tokens: HashSet<String>,
-    origin: Origin,
+    plugin: &'a str,
+    hint: &'a Hint,
+}
+
+impl Candidate<'_> {
+    fn origin(&self) -> Origin {
+        Origin {
+            plugin: self.plugin.to_string(),
+            hint: self.hint.clone(),
+            rank: self.rank,
+        }
+    }
 }
 
 /// Hints a single plugin may contribute at most; the runtime caps plugin output too, this
@@ -85,46 +94,64 @@ const PER_PLUGIN_CAP: usize = 50;
 /// weight; hints scoring under the threshold or with blank text are dropped. Ties keep the
 /// plugins' order and each plugin's own order, so the result is deterministic.
 pub fn merge(results: &[PluginHints], rules: &MergeRules) -> Vec<MergedHint> {
-    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut candidates: Vec<Candidate<'_>> = Vec::new();
     for (plugin_index, result) in results.iter().enumerate() {
-        let weight = if result.weight.is_finite() { result.weight.max(0.0) } else { 0.0 };
+        let weight = if result.weight.is_finite() {
+            result.weight.max(0.0)
+        } else {
+            0.0
+        };
         for (i, hint) in result.hints.iter().take(PER_PLUGIN_CAP).enumerate() {
             let score = f64::from(hint.relevance.min(100)) * weight;
+            if score < rules.threshold {
+                continue;
+            }
             let normal = normalize(&hint.text);
-            if normal.is_empty() || score < rules.threshold {
+            if normal.is_empty() {
                 continue;
             }
             candidates.push(Candidate {
                 plugin_index,
                 rank: i as u32 + 1,
                 score,
-                tokens: token_set(&normal),
                 normal,
-                origin: Origin { plugin: result.plugin.clone(), hint: hint.clone(), rank: i as u32 + 1 },
+                plugin: &result.plugin,
+                hint,
             });
         }
     }
     candidates.sort_by(|a, b| {
-        b.score.total_cmp(&a.score).then(a.plugin_index.cmp(&b.plugin_index)).then(a.rank.cmp(&b.rank))
+        b.score
+            .total_cmp(&a.score)
+            .then(a.plugin_index.cmp(&b.plugin_index))
+            .then(a.rank.cmp(&b.rank))
     });
+    // Token lists borrow the normal forms, sorted for a hash-free Jaccard.
+    let tokens: Vec<Vec<&str>> = candidates
+        .iter()
+        .map(|c| sorted_tokens(&c.normal))
+        .collect();
 
     let max = rules.max_hints.clamp(1, super::MAX_HINTS_CEILING) as usize;
-    let mut kept: Vec<(Candidate, Vec<Origin>)> = Vec::with_capacity(max);
-    for c in candidates {
-        let duplicate_of = kept
-            .iter()
-            .position(|(k, _)| k.normal == c.normal || jaccard(&k.tokens, &c.tokens) >= rules.dedupe_similarity);
+    // (index of the kept candidate, origins of its near-duplicates)
+    let mut kept: Vec<(usize, Vec<Origin>)> = Vec::with_capacity(max);
+    for (ci, c) in candidates.iter().enumerate() {
+        let duplicate_of = kept.iter().position(|(ki, _)| {
+            candidates[*ki].normal == c.normal
+                || jaccard_sorted(&tokens[*ki], &tokens[ci]) >= rules.dedupe_similarity
+        });
         match duplicate_of {
-            Some(i) => kept[i].1.push(c.origin),
-            None if kept.len() < max => kept.push((c, Vec::new())),
+            Some(i) => kept[i].1.push(c.origin()),
+            None if kept.len() < max => kept.push((ci, Vec::new())),
             None => {}
         }
     }
 
     kept.into_iter()
         .enumerate()
-        .map(|(i, (c, extra))| {
-            let hint = &c.origin.hint;
+        .map(|(i, (ci, extra))| {
+            let c = &candidates[ci];
+            let hint = c.hint;
             MergedHint {
                 id: i as u32 + 1,
                 text: hint.text.trim().to_string(),
@@ -132,7 +159,7 @@ pub fn merge(results: &[PluginHints], rules: &MergeRules) -> Vec<MergedHint> {
                 link: hint.link.clone().filter(|l| !l.is_empty()),
                 relevance: c.score.round().clamp(0.0, 100.0) as u8,
                 score: c.score,
-                origins: std::iter::once(c.origin).chain(extra).collect(),
+                origins: std::iter::once(c.origin()).chain(extra).collect(),
             }
         })
         .collect()
@@ -143,23 +170,51 @@ mod tests {
     use super::*;
 
     fn hint(id: &str, text: &str, relevance: u8) -> Hint {
-        Hint { id: id.into(), text: text.into(), url: None, link: None, relevance }
+        Hint {
+            id: id.into(),
+            text: text.into(),
+            url: None,
+            link: None,
+            relevance,
+        }
     }
 
     fn rules() -> MergeRules {
-        MergeRules { threshold: 10.0, max_hints: 5, dedupe_similarity: 0.8 }
+        MergeRules {
+            threshold: 10.0,
+            max_hints: 5,
+            dedupe_similarity: 0.8,
+        }
     }
 
     #[test]
     fn weights_rank_and_number_from_one() {
         let results = vec![
-            PluginHints { plugin: "faq".into(), weight: 1.0, hints: vec![hint("a", "Delivery takes 3 days", 60)] },
-            PluginHints { plugin: "llm".into(), weight: 0.5, hints: vec![hint("x", "We accept cards", 100)] },
-            PluginHints { plugin: "replies".into(), weight: 2.0, hints: vec![hint("r1", "Hi there", 40)] },
+            PluginHints {
+                plugin: "faq".into(),
+                weight: 1.0,
+                hints: vec![hint("a", "Delivery takes 3 days", 60)],
+            },
+            PluginHints {
+                plugin: "llm".into(),
+                weight: 0.5,
+                hints: vec![hint("x", "We accept cards", 100)],
+            },
+            PluginHints {
+                plugin: "replies".into(),
+                weight: 2.0,
+                hints: vec![hint("r1", "Hi there", 40)],
+            },
         ];
         let merged = merge(&results, &rules());
-        let order: Vec<_> = merged.iter().map(|h| (h.id, h.plugin(), h.relevance)).collect();
-        assert_eq!(order, vec![(1, "replies", 80), (2, "faq", 60), (3, "llm", 50)]);
+        let order: Vec<_> = merged
+            .iter()
+            .map(|h| (h.id, h.plugin(), h.relevance))
+            .collect();
+        assert_eq!(
+            order,
+            vec![(1, "replies", 80), (2, "faq", 60), (3, "llm", 50)]
+        );
         assert_eq!(merged[0].origins[0].hint.id, "r1");
     }
 
@@ -169,25 +224,60 @@ mod tests {
             plugin: "p".into(),
             weight: 1.0,
             hints: (0..30)
-                .map(|i| hint(&i.to_string(), &format!("answer number {i} about topic {i}"), 90 - i as u8))
+                .map(|i| {
+                    hint(
+                        &i.to_string(),
+                        &format!("answer number {i} about topic {i}"),
+                        90 - i as u8,
+                    )
+                })
                 .chain([hint("low", "too weak", 5), hint("blank", "  ?! ", 99)])
                 .collect(),
         }];
-        let merged = merge(&results, &MergeRules { max_hints: 3, ..rules() });
-        assert_eq!(merged.iter().map(|h| h.origins[0].hint.id.as_str()).collect::<Vec<_>>(), ["0", "1", "2"]);
-        let merged = merge(&results, &MergeRules { max_hints: 99, ..rules() });
+        let merged = merge(
+            &results,
+            &MergeRules {
+                max_hints: 3,
+                ..rules()
+            },
+        );
+        assert_eq!(
+            merged
+                .iter()
+                .map(|h| h.origins[0].hint.id.as_str())
+                .collect::<Vec<_>>(),
+            ["0", "1", "2"]
+        );
+        let merged = merge(
+            &results,
+            &MergeRules {
+                max_hints: 99,
+                ..rules()
+            },
+        );
         assert_eq!(merged.len(), 20, "never more than the ceiling");
-        assert!(merged.iter().all(|h| h.origins[0].hint.id != "low" && h.origins[0].hint.id != "blank"));
+        assert!(
+            merged
+                .iter()
+                .all(|h| h.origins[0].hint.id != "low" && h.origins[0].hint.id != "blank")
+        );
     }
 
     #[test]
     fn near_duplicates_keep_the_better_and_credit_both() {
         let results = vec![
-            PluginHints { plugin: "faq".into(), weight: 1.0, hints: vec![hint("q1", "Your order ships in 2 days.", 70)] },
+            PluginHints {
+                plugin: "faq".into(),
+                weight: 1.0,
+                hints: vec![hint("q1", "Your order ships in 2 days.", 70)],
+            },
             PluginHints {
                 plugin: "replies".into(),
                 weight: 1.0,
-                hints: vec![hint("r9", "your order ships in 2 days", 90), hint("r2", "Refunds take a week", 50)],
+                hints: vec![
+                    hint("r9", "your order ships in 2 days", 90),
+                    hint("r2", "Refunds take a week", 50),
+                ],
             },
         ];
         let merged = merge(&results, &rules());
@@ -205,12 +295,22 @@ mod tests {
             weight: 1.0,
             hints: vec![
                 hint("1", "you can pay by card pix or boleto at checkout", 80),
-                hint("2", "you can pay by card, pix or boleto at the checkout", 70),
+                hint(
+                    "2",
+                    "you can pay by card, pix or boleto at the checkout",
+                    70,
+                ),
                 hint("3", "you can pay by card", 60),
             ],
         }];
         let merged = merge(&results, &rules());
-        assert_eq!(merged.iter().map(|h| h.origins[0].hint.id.as_str()).collect::<Vec<_>>(), ["1", "3"]);
+        assert_eq!(
+            merged
+                .iter()
+                .map(|h| h.origins[0].hint.id.as_str())
+                .collect::<Vec<_>>(),
+            ["1", "3"]
+        );
     }
 
     #[test]
@@ -219,12 +319,23 @@ mod tests {
         h.url = Some(String::new());
         h.link = Some("https://shop.example/returns".into());
         let results = vec![
-            PluginHints { plugin: "a".into(), weight: 1.0, hints: vec![h] },
-            PluginHints { plugin: "b".into(), weight: f64::NAN, hints: vec![hint("2", "other", 100)] },
+            PluginHints {
+                plugin: "a".into(),
+                weight: 1.0,
+                hints: vec![h],
+            },
+            PluginHints {
+                plugin: "b".into(),
+                weight: f64::NAN,
+                hints: vec![hint("2", "other", 100)],
+            },
         ];
         let merged = merge(&results, &rules());
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].url, None);
-        assert_eq!(merged[0].link.as_deref(), Some("https://shop.example/returns"));
+        assert_eq!(
+            merged[0].link.as_deref(),
+            Some("https://shop.example/returns")
+        );
     }
 }

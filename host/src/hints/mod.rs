@@ -13,6 +13,7 @@ pub mod context_source;
 mod error;
 pub mod evaluation;
 pub mod feedback;
+mod generated;
 pub mod merge;
 pub mod pipeline;
 pub mod providers;

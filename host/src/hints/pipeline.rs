@@ -53,12 +53,19 @@ pub async fn fan_out(
             })
         })
         .collect();
-    let mut out = FanOut { results: Vec::with_capacity(slots.len()), outcomes: Vec::with_capacity(slots.len()) };
+    let mut out = FanOut {
+        results: Vec::with_capacity(slots.len()),
+        outcomes: Vec::with_capacity(slots.len()),
+    };
     for (slot, mut handle) in slots.iter().zip(handles) {
         let (outcome, hints, latency) = match tokio::time::timeout_at(until, &mut handle).await {
             Ok(Ok((Ok(hints), took))) => {
                 let n = hints.len();
-                out.results.push(PluginHints { plugin: slot.name.clone(), weight: slot.weight, hints });
+                out.results.push(PluginHints {
+                    plugin: slot.name.clone(),
+                    weight: slot.weight,
+                    hints,
+                });
                 ("ok", n, took)
             }
             Ok(Ok((Err(failure), took))) => {
@@ -77,7 +84,12 @@ pub async fn fan_out(
         };
         metrics::counter!("hintd_hint_provider_results_total", "plugin" => slot.name.clone(), "outcome" => outcome)
             .increment(1);
-        out.outcomes.push(ProviderOutcome { plugin: slot.name.clone(), outcome, hints, latency });
+        out.outcomes.push(ProviderOutcome {
+            plugin: slot.name.clone(),
+            outcome,
+            hints,
+            latency,
+        });
     }
     out
 }
@@ -94,16 +106,35 @@ mod tests {
     #[async_trait::async_trait]
     impl Providers for Fake {
         fn slots(&self) -> Vec<ProviderSlot> {
-            ["fast", "slow", "broken"].iter().map(|n| ProviderSlot { name: n.to_string(), weight: 1.0 }).collect()
+            ["fast", "slow", "broken"]
+                .iter()
+                .map(|n| ProviderSlot {
+                    name: n.to_string(),
+                    weight: 1.0,
+                })
+                .collect()
         }
-        async fn suggest(&self, name: &str, _req: &HintRequest) -> Result<Vec<Hint>, ProviderFailure> {
+        async fn suggest(
+            &self,
+            name: &str,
+            _req: &HintRequest,
+        ) -> Result<Vec<Hint>, ProviderFailure> {
             match name {
-                "fast" => Ok(vec![Hint { id: "1".into(), text: "hi".into(), url: None, link: None, relevance: 50 }]),
+                "fast" => Ok(vec![Hint {
+                    id: "1".into(),
+                    text: "hi".into(),
+                    url: None,
+                    link: None,
+                    relevance: 50,
+                }]),
                 "slow" => {
                     tokio::time::sleep(Duration::from_secs(10)).await;
                     Ok(vec![])
                 }
-                _ => Err(ProviderFailure { outcome: "trap", message: "boom".into() }),
+                _ => Err(ProviderFailure {
+                    outcome: "trap",
+                    message: "boom".into(),
+                }),
             }
         }
         async fn feedback(&self, _: &str, _: &Feedback) -> Result<(), ProviderFailure> {
@@ -131,11 +162,24 @@ mod tests {
     async fn slow_and_failing_providers_are_left_out_at_the_deadline() {
         let providers: Arc<dyn Providers> = Arc::new(Fake);
         let started = Instant::now();
-        let out = fan_out(&providers, &providers.slots(), Arc::new(request()), Duration::from_millis(100)).await;
+        let out = fan_out(
+            &providers,
+            &providers.slots(),
+            Arc::new(request()),
+            Duration::from_millis(100),
+        )
+        .await;
         assert!(started.elapsed() < Duration::from_secs(2));
         assert_eq!(out.results.len(), 1);
         assert_eq!(out.results[0].plugin, "fast");
-        let outcomes: Vec<_> = out.outcomes.iter().map(|o| (o.plugin.as_str(), o.outcome)).collect();
-        assert_eq!(outcomes, [("fast", "ok"), ("slow", "deadline"), ("broken", "trap")]);
+        let outcomes: Vec<_> = out
+            .outcomes
+            .iter()
+            .map(|o| (o.plugin.as_str(), o.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [("fast", "ok"), ("slow", "deadline"), ("broken", "trap")]
+        );
     }
 }

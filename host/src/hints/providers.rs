@@ -34,13 +34,22 @@ pub trait Providers: Send + Sync + 'static {
 }
 
 fn failure(e: crate::plugins::CallError) -> ProviderFailure {
-    ProviderFailure { outcome: e.outcome().as_str(), message: e.to_string() }
+    ProviderFailure {
+        outcome: e.outcome().as_str(),
+        message: e.to_string(),
+    }
 }
 
 #[async_trait::async_trait]
 impl Providers for Registry {
     fn slots(&self) -> Vec<ProviderSlot> {
-        self.enabled().into_iter().map(|p| ProviderSlot { name: p.name, weight: p.weight }).collect()
+        self.enabled()
+            .into_iter()
+            .map(|p| ProviderSlot {
+                name: p.name,
+                weight: p.weight,
+            })
+            .collect()
     }
 
     async fn suggest(&self, name: &str, req: &HintRequest) -> Result<Vec<Hint>, ProviderFailure> {

@@ -74,7 +74,13 @@ mod tests {
     fn matches_the_chat2desk_example() {
         let origin = Origin {
             plugin: "faq".into(),
-            hint: Hint { id: "k".into(), text: "answer 1".into(), url: None, link: None, relevance: 90 },
+            hint: Hint {
+                id: "k".into(),
+                text: "answer 1".into(),
+                url: None,
+                link: None,
+                relevance: 90,
+            },
             rank: 1,
         };
         let merged = vec![MergedHint {
@@ -87,7 +93,10 @@ mod tests {
             origins: vec![origin],
         }];
         let body = String::from_utf8(HintsReply::new("8205", &merged).to_json()).unwrap();
-        assert_eq!(body, r#"{"message_id":8205,"hints":[{"id":1,"text":"answer 1","url":"","relevance":90,"link":""}]}"#);
+        assert_eq!(
+            body,
+            r#"{"message_id":8205,"hints":[{"id":1,"text":"answer 1","url":"","relevance":90,"link":""}]}"#
+        );
     }
 
     #[test]
@@ -95,8 +104,14 @@ mod tests {
         assert_eq!(message_id_json("8205"), serde_json::json!(8205));
         assert_eq!(message_id_json("0"), serde_json::json!(0));
         assert_eq!(message_id_json("007"), serde_json::json!("007"));
-        assert_eq!(message_id_json("3EB0C767D26A1D"), serde_json::json!("3EB0C767D26A1D"));
-        assert_eq!(message_id_json("99999999999999999999"), serde_json::json!("99999999999999999999"));
+        assert_eq!(
+            message_id_json("3EB0C767D26A1D"),
+            serde_json::json!("3EB0C767D26A1D")
+        );
+        assert_eq!(
+            message_id_json("99999999999999999999"),
+            serde_json::json!("99999999999999999999")
+        );
         assert_eq!(message_id_json(""), serde_json::json!(""));
     }
 }

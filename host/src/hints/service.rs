@@ -6,6 +6,7 @@ use super::callback::{CallbackOutcome, CallbackSender, RetryPolicy};
 use super::context_source::{ContextSource, LatestClientMessage};
 use super::error::HintsError;
 use super::feedback::{FeedbackBase, route};
+use super::generated::generated_payload;
 use super::merge::{MergeRules, merge};
 use super::pipeline::{FanOut, ProviderOutcome, fan_out};
 use super::providers::Providers;
@@ -111,6 +112,11 @@ struct Inner {
     secret: Option<SigningSecret>,
     /// Recent answers by idempotency key.
     by_request: DashMap<String, Arc<Answer>>,
+    /// SQLite only: every idempotency key this store can still replay, with its deadline —
+    /// filled from the store at start, then by this process (the only writer). A key missing
+    /// here is known not to be stored, which saves a store read per request. `None` once the
+    /// index outgrew its capacity (the store is asked again).
+    replay_keys: parking_lot::Mutex<Option<std::collections::HashMap<String, i64>>>,
     /// Recent answers by (source, account, message), for choices.
     by_message: DashMap<String, Arc<Answer>>,
     /// Requests being computed, so a concurrent repeat waits for the same answer.
@@ -133,12 +139,14 @@ fn message_key(source: &str, account: &str, message_id: &str) -> String {
 
 fn check_id(field: &'static str, value: &Option<String>) -> Result<(), HintsError> {
     match value {
-        Some(v) if v.len() > MAX_ID_LEN => {
-            Err(HintsError::InvalidRequest { field, reason: format!("longer than {MAX_ID_LEN} bytes") })
-        }
-        Some(v) if v.chars().any(char::is_control) => {
-            Err(HintsError::InvalidRequest { field, reason: "contains control characters".into() })
-        }
+        Some(v) if v.len() > MAX_ID_LEN => Err(HintsError::InvalidRequest {
+            field,
+            reason: format!("longer than {MAX_ID_LEN} bytes"),
+        }),
+        Some(v) if v.chars().any(char::is_control) => Err(HintsError::InvalidRequest {
+            field,
+            reason: "contains control characters".into(),
+        }),
         _ => Ok(()),
     }
 }
@@ -153,7 +161,10 @@ impl Hints {
         store: Arc<dyn Store>,
     ) -> Result<Hints, super::InvalidHintsConfig> {
         config.validate()?;
-        let secret = config.callback_secret.as_deref().map(|s| SigningSecret::parse(s).expect("validated"));
+        let secret = config
+            .callback_secret
+            .as_deref()
+            .map(|s| SigningSecret::parse(s).expect("validated"));
         let callbacks = CallbackSender::new(RetryPolicy {
             timeout: Duration::from_millis(config.callback_timeout_ms.max(1)),
             initial: Duration::from_millis(config.callback_retry_initial_ms),
@@ -168,6 +179,7 @@ impl Hints {
                 callbacks,
                 secret,
                 by_request: DashMap::new(),
+                replay_keys: parking_lot::Mutex::new(None),
                 by_message: DashMap::new(),
                 inflight: DashMap::new(),
                 writer: AnswerWriter::start(store.clone()),
@@ -177,6 +189,23 @@ impl Hints {
         };
         tokio::spawn(sweep(Arc::downgrade(&hints.inner)));
         Ok(hints)
+    }
+
+    /// Loads the replayable idempotency keys from the store (SQLite, one process): afterwards
+    /// a request with a new key is served without a store read. Call once at start.
+    pub async fn load_replay_index(&self) -> Result<(), HintsError> {
+        let inner = &self.inner;
+        if inner.save_inline {
+            return Ok(());
+        }
+        let keys = inner
+            .store
+            .replayable_keys(now_ms(), MEMORY_CAPACITY as u32 + 1)
+            .await?;
+        if keys.len() <= MEMORY_CAPACITY {
+            *inner.replay_keys.lock() = Some(keys.into_iter().collect());
+        }
+        Ok(())
     }
 
     /// The configuration.
@@ -206,7 +235,8 @@ impl Hints {
             Err(HintsError::InvalidRequest { .. }) => "invalid",
             Err(_) => "error",
         };
-        metrics::counter!("hintd_hint_requests_total", "source" => source, "outcome" => outcome).increment(1);
+        metrics::counter!("hintd_hint_requests_total", "source" => source, "outcome" => outcome)
+            .increment(1);
         metrics::histogram!("hintd_hint_request_duration_seconds", "source" => source)
             .record(started.elapsed().as_secs_f64());
         result
@@ -214,7 +244,10 @@ impl Hints {
 
     async fn request_inner(&self, dialog: DialogKey, q: HintQuery) -> Result<Served, HintsError> {
         if dialog.dialog_id.is_empty() {
-            return Err(HintsError::InvalidRequest { field: "dialog_id", reason: "must not be empty".into() });
+            return Err(HintsError::InvalidRequest {
+                field: "dialog_id",
+                reason: "must not be empty".into(),
+            });
         }
         for (field, v) in [
             ("dialog_id", &Some(dialog.dialog_id.clone())),
@@ -232,10 +265,20 @@ impl Hints {
         if let Some(n) = q.max_hints
             && (n == 0 || n > MAX_HINTS_CEILING)
         {
-            return Err(HintsError::InvalidRequest { field: "max_hints", reason: format!("{n} is not in 1..=20") });
+            return Err(HintsError::InvalidRequest {
+                field: "max_hints",
+                reason: format!("{n} is not in 1..=20"),
+            });
         }
         let Some(request_id) = q.request_id.clone().filter(|r| !r.is_empty()) else {
-            return self.compute(dialog, q, format!("hintd-{}", uuid::Uuid::now_v7().simple()), None).await;
+            return self
+                .compute(
+                    dialog,
+                    q,
+                    format!("hintd-{}", uuid::Uuid::now_v7().simple()),
+                    None,
+                )
+                .await;
         };
         let key = format!(
             "{}/{}/{}/{}",
@@ -274,27 +317,65 @@ impl Hints {
     }
 
     async fn replay(&self, answer: Arc<Answer>, dialog: &DialogKey) -> Served {
-        let baseline = self.inner.contexts.latest_client_message(dialog).await.ok().flatten();
-        Served { answer, replayed: true, baseline, outcomes: Vec::new(), plugins_elapsed: Duration::ZERO }
+        let baseline = self
+            .inner
+            .contexts
+            .latest_client_message(dialog)
+            .await
+            .ok()
+            .flatten();
+        Served {
+            answer,
+            replayed: true,
+            baseline,
+            outcomes: Vec::new(),
+            plugins_elapsed: Duration::ZERO,
+        }
     }
 
-    async fn compute_once(&self, dialog: DialogKey, q: HintQuery, request_id: String, key: String) -> Result<Served, HintsError> {
+    async fn compute_once(
+        &self,
+        dialog: DialogKey,
+        q: HintQuery,
+        request_id: String,
+        key: String,
+    ) -> Result<Served, HintsError> {
         // Answered before this process's memory window, before a restart, or by another
-        // replica: the store has it.
-        if let Some(record) = self.inner.store.answer_by_request(&key, now_ms()).await?
-        {
-            let answer = Arc::new(Answer::from_record(record).map_err(|e| HintsError::Internal(e.to_string()))?);
+        // replica: the store has it — unless the replay index knows it does not.
+        let now = now_ms();
+        let maybe_stored = match &*self.inner.replay_keys.lock() {
+            Some(index) => index.get(&key).is_some_and(|until| *until > now),
+            None => true,
+        };
+        if maybe_stored && let Some(record) = self.inner.store.answer_by_request(&key, now).await? {
+            let answer = Arc::new(
+                Answer::from_record(record).map_err(|e| HintsError::Internal(e.to_string()))?,
+            );
             self.remember(Some(&key), &answer);
             return Ok(self.replay(answer, &dialog).await);
         }
         self.compute(dialog, q, request_id, Some(key)).await
     }
 
-    async fn compute(&self, dialog: DialogKey, q: HintQuery, request_id: String, key: Option<String>) -> Result<Served, HintsError> {
+    async fn compute(
+        &self,
+        dialog: DialogKey,
+        q: HintQuery,
+        request_id: String,
+        key: Option<String>,
+    ) -> Result<Served, HintsError> {
         let inner = &*self.inner;
         let config = &inner.config;
-        let baseline = inner.contexts.latest_client_message(&dialog).await.map_err(HintsError::Unavailable)?;
-        let context = inner.contexts.window(&dialog).await.map_err(HintsError::Unavailable)?;
+        let baseline = inner
+            .contexts
+            .latest_client_message(&dialog)
+            .await
+            .map_err(HintsError::Unavailable)?;
+        let context = inner
+            .contexts
+            .window(&dialog)
+            .await
+            .map_err(HintsError::Unavailable)?;
         let message_id = q
             .message_id
             .clone()
@@ -304,7 +385,10 @@ impl Hints {
                 field: "message_id",
                 reason: "not given and the dialog has no client message to answer".into(),
             })?;
-        let max_hints = q.max_hints.unwrap_or(config.max_hints).clamp(1, MAX_HINTS_CEILING);
+        let max_hints = q
+            .max_hints
+            .unwrap_or(config.max_hints)
+            .clamp(1, MAX_HINTS_CEILING);
         let request = Arc::new(HintRequest {
             request_id: request_id.clone(),
             dialog: dialog.clone(),
@@ -320,12 +404,21 @@ impl Hints {
         });
         let slots = inner.providers.slots();
         let fan_out_started = Instant::now();
-        let FanOut { results, outcomes } =
-            fan_out(&inner.providers, &slots, request.clone(), Duration::from_millis(config.request_deadline_ms)).await;
+        let FanOut { results, outcomes } = fan_out(
+            &inner.providers,
+            &slots,
+            request.clone(),
+            Duration::from_millis(config.request_deadline_ms),
+        )
+        .await;
         let plugins_elapsed = fan_out_started.elapsed();
         let hints = merge(
             &results,
-            &MergeRules { threshold: config.threshold, max_hints, dedupe_similarity: config.dedupe_similarity },
+            &MergeRules {
+                threshold: config.threshold,
+                max_hints,
+                dedupe_similarity: config.dedupe_similarity,
+            },
         );
         let body = bytes::Bytes::from(HintsReply::new(&message_id, &hints).to_json());
         let request = Arc::try_unwrap(request).unwrap_or_else(|shared| (*shared).clone());
@@ -341,7 +434,8 @@ impl Hints {
             context: Arc::new(request.context),
             created_at_ms: now_ms(),
         });
-        let replay_until = answer.created_at_ms + config.idempotency_ttl_secs.saturating_mul(1000) as i64;
+        let replay_until =
+            answer.created_at_ms + config.idempotency_ttl_secs.saturating_mul(1000) as i64;
         let record = answer.to_record(key.clone(), replay_until);
         let saved = if inner.save_inline {
             inner.store.save_answer(&record).await
@@ -358,11 +452,22 @@ impl Hints {
                 if let Some(k) = &key
                     && let Some(record) = inner.store.answer_by_request(k, now_ms()).await?
                 {
-                    let answer = Arc::new(Answer::from_record(record).map_err(|e| HintsError::Internal(e.to_string()))?);
+                    let answer = Arc::new(
+                        Answer::from_record(record)
+                            .map_err(|e| HintsError::Internal(e.to_string()))?,
+                    );
                     self.remember(Some(k), &answer);
-                    return Ok(Served { answer, replayed: true, baseline, outcomes, plugins_elapsed });
+                    return Ok(Served {
+                        answer,
+                        replayed: true,
+                        baseline,
+                        outcomes,
+                        plugins_elapsed,
+                    });
                 }
-                return Err(HintsError::Internal("idempotency key conflict without a replayable answer".into()));
+                return Err(HintsError::Internal(
+                    "idempotency key conflict without a replayable answer".into(),
+                ));
             }
             Err(e) => return Err(e.into()),
         }
@@ -370,51 +475,55 @@ impl Hints {
         metrics::counter!("hintd_hint_answers_total", "result" => if answer.hints.is_empty() { "empty" } else { "with_hints" })
             .increment(1);
         for h in &answer.hints {
-            metrics::counter!("hintd_hints_shown_total", "plugin" => h.plugin().to_string()).increment(1);
+            metrics::counter!("hintd_hints_shown_total", "plugin" => h.plugin().to_string())
+                .increment(1);
         }
         self.announce_generated(&answer, &outcomes);
-        Ok(Served { answer, replayed: false, baseline, outcomes, plugins_elapsed })
+        Ok(Served {
+            answer,
+            replayed: false,
+            baseline,
+            outcomes,
+            plugins_elapsed,
+        })
     }
 
     fn remember(&self, key: Option<&str>, answer: &Arc<Answer>) {
         let inner = &self.inner;
-        if let Some(key) = key
-            && inner.by_request.len() < MEMORY_CAPACITY
-        {
-            inner.by_request.insert(key.to_string(), answer.clone());
+        if let Some(key) = key {
+            if inner.by_request.len() < MEMORY_CAPACITY {
+                inner.by_request.insert(key.to_string(), answer.clone());
+            }
+            let mut index = inner.replay_keys.lock();
+            if let Some(keys) = index.as_mut() {
+                if keys.len() >= MEMORY_CAPACITY {
+                    *index = None;
+                } else {
+                    let ttl_ms = inner.config.idempotency_ttl_secs.saturating_mul(1000) as i64;
+                    keys.insert(key.to_string(), answer.created_at_ms + ttl_ms);
+                }
+            }
         }
         if inner.by_message.len() < MEMORY_CAPACITY {
             let d = &answer.dialog;
-            inner.by_message.insert(message_key(d.source.as_str(), &d.account, &answer.message_id), answer.clone());
+            inner.by_message.insert(
+                message_key(d.source.as_str(), &d.account, &answer.message_id),
+                answer.clone(),
+            );
         }
     }
 
     /// Appends `hints.generated` to the event log (delivered to subscribers by dispatch).
     /// Off the request path: a failure is logged, the answer is already served.
     fn announce_generated(&self, answer: &Answer, outcomes: &[ProviderOutcome]) {
-        let payload = serde_json::json!({
-            "type": "hints.generated",
-            "answer_id": answer.id,
-            "source": answer.dialog.source,
-            "account": answer.dialog.account,
-            "dialog_id": answer.dialog.dialog_id,
-            "client_id": answer.client_id,
-            "message_id": answer.message_id,
-            "request_id": answer.request_id,
-            "created_at_ms": answer.created_at_ms,
-            "hints": answer.hints.iter().map(|h| serde_json::json!({
-                "id": h.id, "text": h.text, "url": h.url, "link": h.link, "relevance": h.relevance,
-                "plugin": h.plugin(), "plugin_hint_id": h.origins[0].hint.id,
-            })).collect::<Vec<_>>(),
-            "plugins": outcomes.iter().map(|o| serde_json::json!({
-                "plugin": o.plugin, "outcome": o.outcome, "hints": o.hints,
-                "latency_ms": o.latency.as_secs_f64() * 1000.0,
-            })).collect::<Vec<_>>(),
-        });
-        self.append_event("hints.generated", answer, payload);
+        self.append_event(
+            "hints.generated",
+            answer,
+            generated_payload(answer, outcomes),
+        );
     }
 
-    fn append_event(&self, event_type: &'static str, answer: &Answer, payload: serde_json::Value) {
+    fn append_event(&self, event_type: &'static str, answer: &Answer, payload: Vec<u8>) {
         let event = NewEvent {
             source: "hintd".into(),
             account: answer.dialog.account.clone(),
@@ -422,7 +531,7 @@ impl Hints {
             dialog_id: Some(answer.dialog.dialog_id.clone()),
             dedup_key: None,
             received_at_ms: now_ms(),
-            payload: serde_json::to_vec(&payload).expect("JSON serialises"),
+            payload,
         };
         let writer = self.inner.writer.clone();
         let client_id = answer.client_id.clone();
@@ -440,7 +549,9 @@ impl Hints {
             Err(_) => "error",
         };
         metrics::counter!("hintd_hint_choices_total", "source" => q.source.as_str(), "outcome" => outcome).increment(1);
-        if let Err(e @ (HintsError::UnknownAnswer { .. } | HintsError::UnknownHint { .. })) = &result {
+        if let Err(e @ (HintsError::UnknownAnswer { .. } | HintsError::UnknownHint { .. })) =
+            &result
+        {
             tracing::info!(source = %q.source, account = %q.account, error = %e, "hint choice refused");
         }
         result
@@ -456,7 +567,11 @@ impl Hints {
             count: answer.hints.len(),
         };
         let hint_id = u32::try_from(q.hint_id).map_err(|_| unknown_hint())?;
-        let chosen = answer.hints.iter().find(|h| h.id == hint_id).ok_or_else(unknown_hint)?;
+        let chosen = answer
+            .hints
+            .iter()
+            .find(|h| h.id == hint_id)
+            .ok_or_else(unknown_hint)?;
         let plugin = chosen.plugin().to_string();
         // The answer may still be queued for the writer; the choice row refers to it.
         self.inner.writer.flush().await;
@@ -476,13 +591,19 @@ impl Hints {
             metrics::counter!("hintd_hints_chosen_total", "plugin" => plugin.clone()).increment(1);
             // An answer read back from the store carries only its context's message ids.
             let restored;
-            let context: &[crate::core::Message] = if answer.context.is_empty() && !answer.context_ids.is_empty() {
-                let window = self.inner.contexts.window(&answer.dialog).await.unwrap_or_default();
-                restored = answer.restore_context(window);
-                &restored
-            } else {
-                &answer.context
-            };
+            let context: &[crate::core::Message] =
+                if answer.context.is_empty() && !answer.context_ids.is_empty() {
+                    let window = self
+                        .inner
+                        .contexts
+                        .window(&answer.dialog)
+                        .await
+                        .unwrap_or_default();
+                    restored = answer.restore_context(window);
+                    &restored
+                } else {
+                    &answer.context
+                };
             let base = FeedbackBase {
                 request_id: &answer.request_id,
                 dialog_id: &answer.dialog.dialog_id,
@@ -520,18 +641,34 @@ impl Hints {
                 "plugin_hint_id": chosen.origins[0].hint.id,
                 "selected_at_ms": now_ms(),
             });
-            self.append_event("hint.selected", &answer, payload);
+            self.append_event(
+                "hint.selected",
+                &answer,
+                serde_json::to_vec(&payload).expect("JSON serialises"),
+            );
         }
-        Ok(ChoiceOutcome { answer_id: answer.id.clone(), plugin, position: hint_id, recorded, feedback: told })
+        Ok(ChoiceOutcome {
+            answer_id: answer.id.clone(),
+            plugin,
+            position: hint_id,
+            recorded,
+            feedback: told,
+        })
     }
 
     async fn find_answer(&self, q: &ChoiceQuery) -> Result<Arc<Answer>, HintsError> {
-        let unknown = || HintsError::UnknownAnswer { message_id: q.message_id.clone(), client_id: q.client_id.clone() };
+        let unknown = || HintsError::UnknownAnswer {
+            message_id: q.message_id.clone(),
+            client_id: q.client_id.clone(),
+        };
         let client_matches = |a: &Answer| match (&q.client_id, &a.client_id) {
             (Some(asked), Some(served)) => asked == served,
             _ => true,
         };
-        if let Some(a) = self.inner.by_message.get(&message_key(q.source.as_str(), &q.account, &q.message_id))
+        if let Some(a) =
+            self.inner
+                .by_message
+                .get(&message_key(q.source.as_str(), &q.account, &q.message_id))
             && client_matches(&a)
         {
             return Ok(a.clone());
@@ -541,10 +678,16 @@ impl Hints {
         let record = self
             .inner
             .store
-            .answer_by_message(q.source.as_str(), &q.account, &q.message_id, q.client_id.as_deref())
+            .answer_by_message(
+                q.source.as_str(),
+                &q.account,
+                &q.message_id,
+                q.client_id.as_deref(),
+            )
             .await?
             .ok_or_else(unknown)?;
-        let answer = Answer::from_record(record).map_err(|e| HintsError::Internal(e.to_string()))?;
+        let answer =
+            Answer::from_record(record).map_err(|e| HintsError::Internal(e.to_string()))?;
         Ok(Arc::new(answer))
     }
 
@@ -557,9 +700,14 @@ impl Hints {
     /// POSTs a served answer to `url` in the background (signed, retried, suppressed when a
     /// newer client message arrives first), counting the outcome.
     pub fn spawn_callback(&self, served: &Served, url: String) {
-        static UNSIGNED_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        if self.inner.secret.is_none() && !UNSIGNED_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            tracing::warn!("hint callbacks are sent unsigned: set [hints] callback_secret = \"whsec_...\"");
+        static UNSIGNED_WARNED: std::sync::atomic::AtomicBool =
+            std::sync::atomic::AtomicBool::new(false);
+        if self.inner.secret.is_none()
+            && !UNSIGNED_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(
+                "hint callbacks are sent unsigned: set [hints] callback_secret = \"whsec_...\""
+            );
         }
         let this = self.clone();
         let answer = served.answer.clone();
@@ -572,8 +720,18 @@ impl Hints {
                     Err(_) => false,
                 }
             };
-            let outcome = inner.callbacks.deliver(&url, &answer.id, &answer.body, inner.secret.as_ref(), is_stale).await;
-            metrics::counter!("hintd_hint_callbacks_total", "outcome" => outcome.label()).increment(1);
+            let outcome = inner
+                .callbacks
+                .deliver(
+                    &url,
+                    &answer.id,
+                    &answer.body,
+                    inner.secret.as_ref(),
+                    is_stale,
+                )
+                .await;
+            metrics::counter!("hintd_hint_callbacks_total", "outcome" => outcome.label())
+                .increment(1);
             match &outcome {
                 CallbackOutcome::Sent { attempts } => {
                     tracing::debug!(answer = %answer.id, attempts, "hint callback delivered")
@@ -591,7 +749,11 @@ impl Hints {
 
 /// Whether `latest` is a client message newer than the one known when the request arrived
 /// (the message the hints answer itself does not count: it may arrive after the request).
-fn is_newer(latest: &Option<LatestClientMessage>, baseline: &Option<LatestClientMessage>, answered: &str) -> bool {
+fn is_newer(
+    latest: &Option<LatestClientMessage>,
+    baseline: &Option<LatestClientMessage>,
+    answered: &str,
+) -> bool {
     match (latest, baseline) {
         (None, _) => false,
         (Some(l), _) if l.id == answered => false,
@@ -613,6 +775,10 @@ async fn sweep(inner: Weak<Inner>) {
         let ttl_ms = inner.config.idempotency_ttl_secs.saturating_mul(1000) as i64;
         let cutoff = now_ms() - ttl_ms.min(MEMORY_WINDOW_MS);
         inner.by_request.retain(|_, a| a.created_at_ms > cutoff);
+        if let Some(keys) = inner.replay_keys.lock().as_mut() {
+            let now = now_ms();
+            keys.retain(|_, until| *until > now);
+        }
         inner.by_message.retain(|_, a| a.created_at_ms > cutoff);
         if ticks.is_multiple_of(720) {
             let before = now_ms() - inner.config.answer_retention_secs.saturating_mul(1000) as i64;
@@ -631,14 +797,20 @@ mod tests {
     use super::*;
 
     fn m(id: &str, at: i64) -> Option<LatestClientMessage> {
-        Some(LatestClientMessage { id: id.into(), sent_at_ms: at })
+        Some(LatestClientMessage {
+            id: id.into(),
+            sent_at_ms: at,
+        })
     }
 
     #[test]
     fn staleness_ignores_the_answered_message() {
         assert!(!is_newer(&m("1", 10), &m("1", 10), "1"));
         assert!(is_newer(&m("2", 20), &m("1", 10), "1"));
-        assert!(!is_newer(&m("2", 20), &m("1", 10), "2"), "the answered message arriving late is not newer");
+        assert!(
+            !is_newer(&m("2", 20), &m("1", 10), "2"),
+            "the answered message arriving late is not newer"
+        );
         assert!(is_newer(&m("2", 20), &None, "1"));
         assert!(!is_newer(&None, &m("1", 10), "1"));
     }

@@ -15,6 +15,10 @@ use tokio::sync::{mpsc, oneshot};
 const BATCH: usize = 256;
 /// Jobs waiting at most; beyond, the request path waits (back-pressure).
 const QUEUE: usize = 8192;
+/// After the first job of a batch, how long the writer gathers more: SQLite has one write
+/// lock for the whole process (ingest, dispatch and plugin kv write too), so fewer, larger
+/// transactions mean less waiting for it. Replies never wait for the writer.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
 
 enum Job {
     Answer(Box<AnswerRecord>),
@@ -46,7 +50,11 @@ impl AnswerWriter {
     /// Queues one of hintd's own events for the event log; `client_id` lets a client's
     /// erasure find it.
     pub async fn event(&self, event: NewEvent, client_id: Option<String>) {
-        let record = IngestRecord { event, client_id, changes: Vec::new() };
+        let record = IngestRecord {
+            event,
+            client_id,
+            changes: Vec::new(),
+        };
         if self.tx.send(Job::Event(record)).await.is_err() {
             tracing::error!("hint answer writer stopped; event not stored");
         }
@@ -64,6 +72,15 @@ impl AnswerWriter {
 async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut jobs, BATCH).await > 0 {
+        if jobs.len() < BATCH {
+            tokio::time::sleep(LINGER).await;
+            while jobs.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
         let mut answers = Vec::new();
         let mut events = Vec::new();
         let mut flushes = Vec::new();
@@ -79,11 +96,15 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
                 Ok(saved) => {
                     let skipped = saved.iter().filter(|s| !**s).count();
                     if skipped > 0 {
-                        tracing::warn!(skipped, "hint answers not stored: their request was answered before");
+                        tracing::warn!(
+                            skipped,
+                            "hint answers not stored: their request was answered before"
+                        );
                     }
                 }
                 Err(e) => {
-                    metrics::counter!("hintd_hint_answer_write_failures_total").increment(answers.len() as u64);
+                    metrics::counter!("hintd_hint_answer_write_failures_total")
+                        .increment(answers.len() as u64);
                     tracing::error!(answers = answers.len(), error = %e, "storing hint answers failed");
                 }
             }

@@ -29,10 +29,16 @@ pub const HOOK_TYPES: &[&str] = &[
 ];
 
 /// Reads one Chat2Desk event into `meta` and returns what happened.
-pub(crate) fn parse(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Result<Recognised, ParseError> {
+pub(crate) fn parse(
+    root: Fields<'_>,
+    body: &[u8],
+    meta: &mut EventMeta,
+) -> Result<Recognised, ParseError> {
     let hook_type = match root.text("hook_type")? {
         Some(t) => t,
-        None if root.has("hint_id") || (root.has("request_id") && root.has("message_id") && !root.has("type")) => {
+        None if root.has("hint_id")
+            || (root.has("request_id") && root.has("message_id") && !root.has("type")) =>
+        {
             "ai_hints_requested".to_string()
         }
         None => return Err(ParseError::missing("hook_type")),
@@ -66,23 +72,34 @@ pub(crate) fn parse(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Resu
             if meta.transport.is_none()
                 && let Some(first) = channels.list("transports")?.first()
             {
-                meta.transport = super::lenient::text_of(first).map_err(|p| ParseError::field("channels.transports", p))?;
+                meta.transport = super::lenient::text_of(first)
+                    .map_err(|p| ParseError::field("channels.transports", p))?;
             }
             EventKind::ClientUpdated
         }
-        "add_tag_to_client" | "add_tag_to_request" => {
-            EventKind::TagsChanged { added: vec![tag_name(root)?], removed: vec![] }
-        }
+        "add_tag_to_client" | "add_tag_to_request" => EventKind::TagsChanged {
+            added: vec![tag_name(root)?],
+            removed: vec![],
+        },
         "delete_tag_from_client" | "delete_tag_to_client" | "delete_tag_from_request" => {
-            EventKind::TagsChanged { added: vec![], removed: vec![tag_name(root)?] }
+            EventKind::TagsChanged {
+                added: vec![],
+                removed: vec![tag_name(root)?],
+            }
         }
         "close_dialog" | "close_request" => {
-            meta.dialog_id.as_ref().ok_or_else(|| ParseError::missing("dialog_id"))?;
+            meta.dialog_id
+                .as_ref()
+                .ok_or_else(|| ParseError::missing("dialog_id"))?;
             EventKind::DialogClosed
         }
         "dialog_transferred" => {
-            meta.dialog_id.as_ref().ok_or_else(|| ParseError::missing("dialog_id"))?;
-            let to = root.text("current_operator_id")?.or_else(|| meta.operator_id.clone());
+            meta.dialog_id
+                .as_ref()
+                .ok_or_else(|| ParseError::missing("dialog_id"))?;
+            let to = root
+                .text("current_operator_id")?
+                .or_else(|| meta.operator_id.clone());
             meta.operator_id = to.clone();
             EventKind::DialogTransferred { to_operator: to }
         }
@@ -134,7 +151,13 @@ fn message(root: Fields<'_>, meta: &mut EventMeta) -> Result<EventKind, ParseErr
 
 /// The first attachment of a message, as (kind, URL).
 fn media(root: Fields<'_>) -> Result<(Option<String>, Option<String>), ParseError> {
-    for (key, kind) in [("photo", "image"), ("video", "video"), ("audio", "audio"), ("pdf", "document"), ("coordinates", "location")] {
+    for (key, kind) in [
+        ("photo", "image"),
+        ("video", "video"),
+        ("audio", "audio"),
+        ("pdf", "document"),
+        ("coordinates", "location"),
+    ] {
         if let Some(url) = root.text(key)? {
             return Ok((Some(kind.to_string()), Some(url)));
         }
@@ -163,11 +186,19 @@ fn tag_name(root: Fields<'_>) -> Result<String, ParseError> {
 fn hints(root: Fields<'_>, meta: &mut EventMeta) -> Result<EventKind, ParseError> {
     let message_id = root.required_text("message_id")?;
     if root.has("hint_id") {
-        let hint_id = root.int("hint_id")?.ok_or_else(|| ParseError::missing("hint_id"))?;
+        let hint_id = root
+            .int("hint_id")?
+            .ok_or_else(|| ParseError::missing("hint_id"))?;
         meta.dedup_key = Some(format!("hint_chosen:{message_id}:{hint_id}"));
-        return Ok(EventKind::HintChosen { message_id, hint_id });
+        return Ok(EventKind::HintChosen {
+            message_id,
+            hint_id,
+        });
     }
     let request_id = root.required_text("request_id")?;
     meta.dedup_key = Some(format!("hints:{request_id}:{message_id}"));
-    Ok(EventKind::HintsRequested { request_id, message_id })
+    Ok(EventKind::HintsRequested {
+        request_id,
+        message_id,
+    })
 }

@@ -22,7 +22,11 @@ pub const EVENTS: &[&str] = &[
 ];
 
 /// Reads one Chatwoot event into `meta` and returns what happened.
-pub(crate) fn parse(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Result<Recognised, ParseError> {
+pub(crate) fn parse(
+    root: Fields<'_>,
+    body: &[u8],
+    meta: &mut EventMeta,
+) -> Result<Recognised, ParseError> {
     meta.event_type = root.required_text("event")?;
     let kind = match meta.event_type.as_str() {
         "message_created" | "message_updated" => message(root, body, meta)?,
@@ -40,15 +44,23 @@ pub(crate) fn parse(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Resu
             if let Some(user) = root.child("user", "user")?.text("id")? {
                 meta.operator_id = Some(user);
             }
-            EventKind::Typing { on: meta.event_type == "conversation_typing_on" }
+            EventKind::Typing {
+                on: meta.event_type == "conversation_typing_on",
+            }
         }
         "webwidget_triggered" => {
             let conv = root.child("current_conversation", "current_conversation")?;
             if conv.has("id") || conv.has("display_id") {
                 conversation(conv, meta)?;
             }
-            meta.client_id = root.child("contact", "contact")?.text("id")?.or(meta.client_id.take());
-            meta.channel_id = root.child("inbox", "inbox")?.text("id")?.or(meta.channel_id.take());
+            meta.client_id = root
+                .child("contact", "contact")?
+                .text("id")?
+                .or(meta.client_id.take());
+            meta.channel_id = root
+                .child("inbox", "inbox")?
+                .text("id")?
+                .or(meta.channel_id.take());
             EventKind::Other
         }
         "contact_created" | "contact_updated" => {
@@ -79,7 +91,10 @@ fn message(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Result<EventK
         meta.channel_id = Some(inbox);
     }
     let sender = root.child("sender", "sender")?;
-    let sender_type = sender.text("type")?.unwrap_or_default().to_ascii_lowercase();
+    let sender_type = sender
+        .text("type")?
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     match sender_type.as_str() {
         "contact" => meta.client_id = sender.text("id")?.or(meta.client_id.take()),
         "user" | "agent" => meta.operator_id = sender.text("id")?.or(meta.operator_id.take()),
@@ -123,7 +138,12 @@ fn role(root: Fields<'_>, sender_type: &str) -> Result<Role, ParseError> {
             Some(1) => "outgoing",
             Some(2) => "activity",
             Some(3) => "template",
-            _ => return Err(ParseError::field("message_type", "expected 0-3 or incoming/outgoing/activity/template")),
+            _ => {
+                return Err(ParseError::field(
+                    "message_type",
+                    "expected 0-3 or incoming/outgoing/activity/template",
+                ));
+            }
         },
         Some(Value::String(s)) => match s.as_str() {
             "0" => "incoming",
@@ -133,17 +153,34 @@ fn role(root: Fields<'_>, sender_type: &str) -> Result<Role, ParseError> {
             other => other,
         },
         None | Some(Value::Null) => "",
-        Some(_) => return Err(ParseError::field("message_type", "expected a name or an integer")),
+        Some(_) => {
+            return Err(ParseError::field(
+                "message_type",
+                "expected a name or an integer",
+            ));
+        }
     };
     Ok(match name {
         "incoming" => Role::Client,
-        "outgoing" if matches!(sender_type, "agent_bot" | "agentbot" | "captain_assistant" | "bot") => Role::Bot,
+        "outgoing"
+            if matches!(
+                sender_type,
+                "agent_bot" | "agentbot" | "captain_assistant" | "bot"
+            ) =>
+        {
+            Role::Bot
+        }
         "outgoing" => Role::Operator,
         "template" => Role::Bot,
         "activity" => Role::System,
         "" if sender_type == "contact" => Role::Client,
         "" => Role::Operator,
-        _ => return Err(ParseError::field("message_type", "expected incoming, outgoing, activity or template")),
+        _ => {
+            return Err(ParseError::field(
+                "message_type",
+                "expected incoming, outgoing, activity or template",
+            ));
+        }
     })
 }
 
@@ -154,7 +191,10 @@ fn attachment(root: Fields<'_>) -> Result<(Option<String>, Option<String>), Pars
             let a = Fields::root(obj);
             let url = a.text("data_url")?;
             if url.is_some() {
-                return Ok((Some(a.text("file_type")?.unwrap_or_else(|| "file".into())), url));
+                return Ok((
+                    Some(a.text("file_type")?.unwrap_or_else(|| "file".into())),
+                    url,
+                ));
             }
         }
     }
@@ -170,10 +210,16 @@ fn conversation(conv: Fields<'_>, meta: &mut EventMeta) -> Result<(), ParseError
     let m = conv.child("meta", "conversation.meta")?;
     if let Some(c) = m.child("sender", "conversation.meta.sender")?.text("id")? {
         meta.client_id = Some(c);
-    } else if let Some(c) = conv.child("contact_inbox", "conversation.contact_inbox")?.text("contact_id")? {
+    } else if let Some(c) = conv
+        .child("contact_inbox", "conversation.contact_inbox")?
+        .text("contact_id")?
+    {
         meta.client_id = Some(c);
     }
-    if let Some(a) = m.child("assignee", "conversation.meta.assignee")?.text("id")? {
+    if let Some(a) = m
+        .child("assignee", "conversation.meta.assignee")?
+        .text("id")?
+    {
         meta.operator_id = Some(a);
     }
     if let Some(inbox) = conv.text("inbox_id")? {
@@ -190,7 +236,10 @@ fn conversation(conv: Fields<'_>, meta: &mut EventMeta) -> Result<(), ParseError
 
 /// `Channel::WebWidget` → `widget`, `Channel::Whatsapp` → `whatsapp`.
 fn transport(channel: &str) -> String {
-    let name = channel.strip_prefix("Channel::").unwrap_or(channel).to_ascii_lowercase();
+    let name = channel
+        .strip_prefix("Channel::")
+        .unwrap_or(channel)
+        .to_ascii_lowercase();
     match name.as_str() {
         "webwidget" => "widget".into(),
         "twiliosms" | "sms" => "sms".into(),
@@ -217,7 +266,10 @@ fn changed_attributes(root: Fields<'_>, meta: &mut EventMeta) -> Result<EventKin
     let mut labels = None;
     for item in root.list("changed_attributes")? {
         let Some(obj) = item.as_object() else {
-            return Err(ParseError::field("changed_attributes", "expected a list of objects"));
+            return Err(ParseError::field(
+                "changed_attributes",
+                "expected a list of objects",
+            ));
         };
         for (name, change) in obj {
             let c = match change {
@@ -263,11 +315,19 @@ fn label_names(v: Option<&Value>) -> Vec<String> {
             .iter()
             .filter_map(|i| match i {
                 Value::String(s) => Some(s.clone()),
-                Value::Object(o) => o.get("title").or(o.get("name")).and_then(Value::as_str).map(str::to_string),
+                Value::Object(o) => o
+                    .get("title")
+                    .or(o.get("name"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 _ => None,
             })
             .collect(),
-        Some(Value::String(s)) => s.split(',').map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect(),
         _ => Vec::new(),
     }
 }

@@ -167,10 +167,20 @@ impl SourcesConfig {
     /// endpoint) of `source`. A source without accounts serves only `default`; a source with
     /// accounts serves those, and the account-less endpoint only when one named `default`
     /// exists.
-    pub fn account(&self, source: Source, account: Option<&str>) -> Result<AccountSettings<'_>, AccountLookupError> {
-        let cfg = self.source(source).filter(|c| c.enabled).ok_or(AccountLookupError::SourceDisabled(source))?;
+    pub fn account(
+        &self,
+        source: Source,
+        account: Option<&str>,
+    ) -> Result<AccountSettings<'_>, AccountLookupError> {
+        let cfg = self
+            .source(source)
+            .filter(|c| c.enabled)
+            .ok_or(AccountLookupError::SourceDisabled(source))?;
         let name = account.unwrap_or(DEFAULT_ACCOUNT);
-        let unknown = || AccountLookupError::UnknownAccount { platform: source, account: name.to_string() };
+        let unknown = || AccountLookupError::UnknownAccount {
+            platform: source,
+            account: name.to_string(),
+        };
         if cfg.accounts.is_empty() {
             if name != DEFAULT_ACCOUNT {
                 return Err(unknown());
@@ -198,7 +208,9 @@ impl SourcesConfig {
     pub fn open_endpoints(&self) -> Vec<(Source, String)> {
         let mut open = Vec::new();
         for source in Source::PLATFORMS {
-            let Some(cfg) = self.source(source).filter(|c| c.enabled) else { continue };
+            let Some(cfg) = self.source(source).filter(|c| c.enabled) else {
+                continue;
+            };
             let names: Vec<&str> = if cfg.accounts.is_empty() {
                 vec![DEFAULT_ACCOUNT]
             } else {
@@ -218,21 +230,41 @@ impl SourcesConfig {
     /// Checks what serde cannot: account names usable in URLs, callback URLs that parse.
     pub fn validate(&self) -> Result<(), String> {
         for source in Source::PLATFORMS {
-            let Some(cfg) = self.source(source) else { continue };
+            let Some(cfg) = self.source(source) else {
+                continue;
+            };
             for (name, acc) in &cfg.accounts {
-                if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+                if name.is_empty()
+                    || name.len() > 64
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                {
                     return Err(format!(
                         "sources.{source}.accounts: account name `{name}` must be 1-64 characters of A-Z a-z 0-9 - _ ."
                     ));
                 }
-                check_url(&format!("sources.{source}.accounts.{name}.callback_url"), acc.callback_url.as_deref())?;
+                check_url(
+                    &format!("sources.{source}.accounts.{name}.callback_url"),
+                    acc.callback_url.as_deref(),
+                )?;
             }
-            check_url(&format!("sources.{source}.callback_url"), cfg.callback_url.as_deref())?;
-            let names: Vec<Option<&str>> =
-                if cfg.accounts.is_empty() { vec![None] } else { cfg.accounts.keys().map(|k| Some(k.as_str())).collect() };
+            check_url(
+                &format!("sources.{source}.callback_url"),
+                cfg.callback_url.as_deref(),
+            )?;
+            let names: Vec<Option<&str>> = if cfg.accounts.is_empty() {
+                vec![None]
+            } else {
+                cfg.accounts.keys().map(|k| Some(k.as_str())).collect()
+            };
             for name in names {
-                let Ok(s) = self.account(source, name) else { continue };
-                if matches!(s.delivery, Delivery::Callback | Delivery::Both) && s.callback_url.is_none() {
+                let Ok(s) = self.account(source, name) else {
+                    continue;
+                };
+                if matches!(s.delivery, Delivery::Callback | Delivery::Both)
+                    && s.callback_url.is_none()
+                {
                     return Err(format!(
                         "sources.{source}.callback_url is required when delivery is callback or both (account `{}`)",
                         s.account
@@ -269,18 +301,33 @@ mod tests {
         let shop = c.account(Source::Chatwoot, Some("shop")).unwrap();
         assert_eq!(shop.token, Some("shop-token"));
         assert_eq!(shop.secret, Some("s"));
-        assert_eq!(c.account(Source::Chatwoot, Some("bank")).unwrap().token, Some("t"));
-        assert!(matches!(c.account(Source::Chatwoot, None), Err(AccountLookupError::UnknownAccount { .. })));
-        assert!(matches!(c.account(Source::Chat2desk, None), Err(AccountLookupError::SourceDisabled(_))));
+        assert_eq!(
+            c.account(Source::Chatwoot, Some("bank")).unwrap().token,
+            Some("t")
+        );
+        assert!(matches!(
+            c.account(Source::Chatwoot, None),
+            Err(AccountLookupError::UnknownAccount { .. })
+        ));
+        assert!(matches!(
+            c.account(Source::Chat2desk, None),
+            Err(AccountLookupError::SourceDisabled(_))
+        ));
     }
 
     #[test]
     fn a_source_without_accounts_serves_default_only() {
         let c = parse("[whazing]\n");
         assert_eq!(c.account(Source::Whazing, None).unwrap().account, "default");
-        assert_eq!(c.account(Source::Whazing, Some("default")).unwrap().account, "default");
+        assert_eq!(
+            c.account(Source::Whazing, Some("default")).unwrap().account,
+            "default"
+        );
         assert!(c.account(Source::Whazing, Some("x")).is_err());
-        assert_eq!(c.open_endpoints(), vec![(Source::Whazing, "default".to_string())]);
+        assert_eq!(
+            c.open_endpoints(),
+            vec![(Source::Whazing, "default".to_string())]
+        );
     }
 
     #[test]
@@ -292,7 +339,11 @@ mod tests {
     #[test]
     fn validation_names_the_key() {
         let c = parse("[chat2desk]\ndelivery = \"callback\"\n");
-        assert!(c.validate().unwrap_err().contains("sources.chat2desk.callback_url"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .contains("sources.chat2desk.callback_url")
+        );
         let c = parse("[chat2desk.accounts.\"a b\"]\n");
         assert!(c.validate().unwrap_err().contains("account name"));
     }

@@ -28,12 +28,17 @@ pub enum ParseError {
 impl ParseError {
     /// A field with a bad value.
     pub fn field(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        ParseError::Field { field: field.into(), problem: problem.into() }
+        ParseError::Field {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 
     /// A required field that is absent.
     pub fn missing(field: impl Into<String>) -> Self {
-        ParseError::Missing { field: field.into() }
+        ParseError::Missing {
+            field: field.into(),
+        }
     }
 
     /// The field the error is about, when it is about one.

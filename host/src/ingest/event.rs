@@ -46,7 +46,11 @@ pub struct EventMeta {
 impl EventMeta {
     /// The dialog key, when the event belongs to a dialog of a known source.
     pub fn dialog_key(&self) -> Option<DialogKey> {
-        Some(DialogKey::new(self.source?, self.account.clone(), self.dialog_id.clone()?))
+        Some(DialogKey::new(
+            self.source?,
+            self.account.clone(),
+            self.dialog_id.clone()?,
+        ))
     }
 }
 

@@ -19,7 +19,10 @@ static EMPTY_PATH: &str = "";
 impl<'a> Fields<'a> {
     /// The body's root object.
     pub(crate) fn root(map: &'a Map<String, Value>) -> Self {
-        Fields { map: Some(map), path: EMPTY_PATH }
+        Fields {
+            map: Some(map),
+            path: EMPTY_PATH,
+        }
     }
 
     /// Whether the key is present with a value that is not an empty form.
@@ -34,7 +37,11 @@ impl<'a> Fields<'a> {
 
     /// The full path of a key, for errors.
     pub(crate) fn path_of(&self, key: &str) -> String {
-        if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
     }
 
     /// A nested object; absent, null, `""` and `[]` read as an empty object. `path` must be
@@ -58,7 +65,8 @@ impl<'a> Fields<'a> {
 
     /// Like [`Fields::text`], but the field must be there.
     pub(crate) fn required_text(&self, key: &str) -> Result<String, ParseError> {
-        self.text(key)?.ok_or_else(|| ParseError::missing(self.path_of(key)))
+        self.text(key)?
+            .ok_or_else(|| ParseError::missing(self.path_of(key)))
     }
 
     /// An integer: JSON numbers (integral) or decimal strings; empty forms are `None`.
@@ -129,7 +137,11 @@ pub(crate) fn int_of(v: &Value) -> Result<Option<i64>, &'static str> {
     match v {
         Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
+            })
             .map(Some)
             .ok_or("expected an integer"),
         Value::String(s) => {
@@ -137,7 +149,9 @@ pub(crate) fn int_of(v: &Value) -> Result<Option<i64>, &'static str> {
             if s.is_empty() {
                 Ok(None)
             } else {
-                s.parse::<i64>().map(Some).map_err(|_| "expected an integer")
+                s.parse::<i64>()
+                    .map(Some)
+                    .map_err(|_| "expected an integer")
             }
         }
         v if is_empty_form(v) => Ok(None),
@@ -182,7 +196,11 @@ pub(crate) fn time_of(v: &Value) -> Result<Option<i64>, &'static str> {
 
 /// Unix seconds or milliseconds to ms: values below 10^11 are seconds (10^11 s is the year 5138).
 fn unix_to_ms(n: i64) -> i64 {
-    if n.abs() < 100_000_000_000 { n.saturating_mul(1000) } else { n }
+    if n.abs() < 100_000_000_000 {
+        n.saturating_mul(1000)
+    } else {
+        n
+    }
 }
 
 /// Parses the date-time spellings the platforms use. Stray spaces (seen in the platforms'
@@ -199,12 +217,18 @@ fn parse_datetime(s: &str) -> Option<i64> {
         }
     }
     let bare = s.trim_end_matches(" UTC").trim_end_matches('Z');
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(bare, fmt) {
             return Some(t.and_utc().timestamp_millis());
         }
     }
-    DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S %z").ok().map(|t| t.timestamp_millis())
+    DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S %z")
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 #[cfg(test)]
@@ -226,7 +250,14 @@ mod tests {
         for t in [json!(1), json!("1"), json!(true), json!("true")] {
             assert!(flag_of(&t).unwrap(), "{t}");
         }
-        for f in [json!(""), json!(0), json!(false), json!(null), json!([]), json!("0")] {
+        for f in [
+            json!(""),
+            json!(0),
+            json!(false),
+            json!(null),
+            json!([]),
+            json!("0"),
+        ] {
             assert!(!flag_of(&f).unwrap(), "{f}");
         }
         assert!(flag_of(&json!("maybe")).is_err());
@@ -236,8 +267,14 @@ mod tests {
     fn timestamps_in_every_spelling() {
         let want = 1_564_354_900_000;
         assert_eq!(time_of(&json!("2019-07-28T23:01:40Z")).unwrap(), Some(want));
-        assert_eq!(time_of(&json!("2019- 07-28T23:01:40Z")).unwrap(), Some(want));
-        assert_eq!(time_of(&json!("2019-07-28 23:01:40 UTC")).unwrap(), Some(want));
+        assert_eq!(
+            time_of(&json!("2019- 07-28T23:01:40Z")).unwrap(),
+            Some(want)
+        );
+        assert_eq!(
+            time_of(&json!("2019-07-28 23:01:40 UTC")).unwrap(),
+            Some(want)
+        );
         assert_eq!(time_of(&json!(1_564_354_900)).unwrap(), Some(want));
         assert_eq!(time_of(&json!("1564354900")).unwrap(), Some(want));
         assert_eq!(time_of(&json!(want)).unwrap(), Some(want));
@@ -255,6 +292,9 @@ mod tests {
         assert_eq!(root.list("list").unwrap_err().field_name(), Some("list"));
         let missing = root.child("nothing", "nothing").unwrap();
         assert_eq!(missing.text("id").unwrap(), None);
-        assert_eq!(missing.required_text("id").unwrap_err().field_name(), Some("nothing.id"));
+        assert_eq!(
+            missing.required_text("id").unwrap_err().field_name(),
+            Some("nothing.id")
+        );
     }
 }

@@ -13,7 +13,10 @@ mod lenient;
 pub mod verify;
 pub mod whazing;
 
-pub use config::{AccountConfig, AccountLookupError, AccountSettings, DEFAULT_ACCOUNT, Delivery, SourceConfig, SourcesConfig};
+pub use config::{
+    AccountConfig, AccountLookupError, AccountSettings, DEFAULT_ACCOUNT, Delivery, SourceConfig,
+    SourcesConfig,
+};
 pub use error::ParseError;
 pub use event::{Event, EventKind, EventMeta};
 
@@ -48,8 +51,14 @@ pub(crate) enum Recognised {
 
 /// Parses one webhook body of `source` for `account`. `received_at_ms` stands in for the
 /// event's time when the platform gives none.
-pub fn parse(source: Source, account: &str, body: &[u8], received_at_ms: i64) -> Result<Parsed, ParseError> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ParseError::InvalidJson(e.to_string()))?;
+pub fn parse(
+    source: Source,
+    account: &str,
+    body: &[u8],
+    received_at_ms: i64,
+) -> Result<Parsed, ParseError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ParseError::InvalidJson(e.to_string()))?;
     let obj = value.as_object().ok_or(ParseError::NotAnObject)?;
     let root = Fields::root(obj);
     let mut meta = EventMeta {
@@ -62,7 +71,12 @@ pub fn parse(source: Source, account: &str, body: &[u8], received_at_ms: i64) ->
         Source::Chat2desk => chat2desk::parse(root, body, &mut meta)?,
         Source::Chatwoot => chatwoot::parse(root, body, &mut meta)?,
         Source::Whazing => whazing::parse(root, body, &mut meta)?,
-        Source::Api => return Err(ParseError::field("source", "the api source has no webhook format")),
+        Source::Api => {
+            return Err(ParseError::field(
+                "source",
+                "the api source has no webhook format",
+            ));
+        }
     };
     if meta.event_type.len() > MAX_EVENT_TYPE_LEN {
         let mut cut = MAX_EVENT_TYPE_LEN;
@@ -71,14 +85,24 @@ pub fn parse(source: Source, account: &str, body: &[u8], received_at_ms: i64) ->
         }
         meta.event_type.truncate(cut);
     }
-    if let Some(key) = meta.dedup_key.as_mut().filter(|k| k.len() > MAX_DEDUP_KEY_LEN) {
-        *key = format!("long:{}", hex::encode(&Sha256::digest(key.as_bytes())[..16]));
+    if let Some(key) = meta
+        .dedup_key
+        .as_mut()
+        .filter(|k| k.len() > MAX_DEDUP_KEY_LEN)
+    {
+        *key = format!(
+            "long:{}",
+            hex::encode(&Sha256::digest(key.as_bytes())[..16])
+        );
     }
     let (kind, known_type) = match recognised {
         Recognised::Known(k) => (k, true),
         Recognised::Unknown(k) => (k, false),
     };
-    Ok(Parsed { event: Event { meta, kind }, known_type })
+    Ok(Parsed {
+        event: Event { meta, kind },
+        known_type,
+    })
 }
 
 /// A redelivery key for events without an id of their own: a digest of the exact body (a

@@ -8,7 +8,13 @@ const NOW: i64 = 1_700_000_000_000;
 
 macro_rules! sample {
     ($source:literal, $name:literal) => {
-        include_str!(concat!("../../../examples/payloads/", $source, "/", $name, ".json"))
+        include_str!(concat!(
+            "../../../examples/payloads/",
+            $source,
+            "/",
+            $name,
+            ".json"
+        ))
     };
 }
 
@@ -28,20 +34,40 @@ fn chat2desk_messages() {
     let p = parse_ok(Source::Chat2desk, sample!("chat2desk", "inbox"));
     assert!(p.known_type);
     let m = &p.event.meta;
-    assert_eq!((m.event_type.as_str(), m.dialog_id.as_deref(), m.client_id.as_deref()), ("inbox", Some("4324035"), Some("17340089")));
-    assert_eq!((m.operator_id.as_deref(), m.channel_id.as_deref(), m.transport.as_deref()), (None, Some("17404"), Some("telegram")));
+    assert_eq!(
+        (
+            m.event_type.as_str(),
+            m.dialog_id.as_deref(),
+            m.client_id.as_deref()
+        ),
+        ("inbox", Some("4324035"), Some("17340089"))
+    );
+    assert_eq!(
+        (
+            m.operator_id.as_deref(),
+            m.channel_id.as_deref(),
+            m.transport.as_deref()
+        ),
+        (None, Some("17404"), Some("telegram"))
+    );
     assert_eq!(m.occurred_at_ms, 1_564_354_900_000);
     assert_eq!(m.dedup_key.as_deref(), Some("message:106773169"));
     assert!(m.opens_dialog, "is_new_request = 1");
     let msg = message_of(&p.event.kind);
-    assert_eq!((msg.id.as_str(), msg.role, msg.private), ("106773169", Role::Client, false));
+    assert_eq!(
+        (msg.id.as_str(), msg.role, msg.private),
+        ("106773169", Role::Client, false)
+    );
     assert_eq!(msg.text, "Hello, where is my order 5521?");
     assert_eq!(msg.media_type, None);
 
     let p = parse_ok(Source::Chat2desk, sample!("chat2desk", "outbox"));
     assert!(!p.event.meta.opens_dialog, "is_new_request = \"\"");
     let msg = message_of(&p.event.kind);
-    assert_eq!((msg.role, p.event.meta.operator_id.as_deref()), (Role::Operator, Some("41164")));
+    assert_eq!(
+        (msg.role, p.event.meta.operator_id.as_deref()),
+        (Role::Operator, Some("41164"))
+    );
 }
 
 #[test]
@@ -56,9 +82,13 @@ fn chat2desk_quirks() {
     assert_eq!(p.event.meta.client_id.as_deref(), Some("17340089"));
     assert_eq!(p.event.meta.occurred_at_ms, NOW);
     let msg = message_of(&p.event.kind);
-    assert_eq!((msg.media_type.as_deref(), msg.media_url.as_deref()), (Some("image"), Some("https://x/p.jpg")));
+    assert_eq!(
+        (msg.media_type.as_deref(), msg.media_url.as_deref()),
+        (Some("image"), Some("https://x/p.jpg"))
+    );
     // An internal comment is a private note.
-    let body = r#"{"message_id":5,"type":"comment","text":"note","hook_type":"outbox","dialog_id":1}"#;
+    let body =
+        r#"{"message_id":5,"type":"comment","text":"note","hook_type":"outbox","dialog_id":1}"#;
     assert!(message_of(&parse_ok(Source::Chat2desk, body).event.kind).private);
 }
 
@@ -68,14 +98,32 @@ fn chat2desk_every_other_hook() {
         (sample!("chat2desk", "outbox_status"), "outbox_status"),
         (sample!("chat2desk", "new_client"), "new_client"),
         (sample!("chat2desk", "client_updated"), "client_updated"),
-        (sample!("chat2desk", "add_tag_to_client"), "add_tag_to_client"),
-        (sample!("chat2desk", "add_tag_to_request"), "add_tag_to_request"),
-        (sample!("chat2desk", "delete_tag_from_client"), "delete_tag_from_client"),
-        (sample!("chat2desk", "delete_tag_to_client"), "delete_tag_to_client"),
-        (sample!("chat2desk", "delete_tag_from_request"), "delete_tag_from_request"),
+        (
+            sample!("chat2desk", "add_tag_to_client"),
+            "add_tag_to_client",
+        ),
+        (
+            sample!("chat2desk", "add_tag_to_request"),
+            "add_tag_to_request",
+        ),
+        (
+            sample!("chat2desk", "delete_tag_from_client"),
+            "delete_tag_from_client",
+        ),
+        (
+            sample!("chat2desk", "delete_tag_to_client"),
+            "delete_tag_to_client",
+        ),
+        (
+            sample!("chat2desk", "delete_tag_from_request"),
+            "delete_tag_from_request",
+        ),
         (sample!("chat2desk", "close_dialog"), "close_dialog"),
         (sample!("chat2desk", "close_request"), "close_request"),
-        (sample!("chat2desk", "dialog_transferred"), "dialog_transferred"),
+        (
+            sample!("chat2desk", "dialog_transferred"),
+            "dialog_transferred",
+        ),
         (sample!("chat2desk", "new_qr_code"), "new_qr_code"),
     ];
     for (body, hook) in cases {
@@ -93,17 +141,34 @@ fn chat2desk_every_other_hook() {
                 assert_eq!(p.event.meta.channel_id.as_deref(), Some("17404"));
             }
             h if h.starts_with("add_tag") => {
-                assert_eq!(kind, &EventKind::TagsChanged { added: vec!["TestTag".into()], removed: vec![] })
+                assert_eq!(
+                    kind,
+                    &EventKind::TagsChanged {
+                        added: vec!["TestTag".into()],
+                        removed: vec![]
+                    }
+                )
             }
             h if h.starts_with("delete_tag") => {
-                assert_eq!(kind, &EventKind::TagsChanged { added: vec![], removed: vec!["TestTag".into()] })
+                assert_eq!(
+                    kind,
+                    &EventKind::TagsChanged {
+                        added: vec![],
+                        removed: vec!["TestTag".into()]
+                    }
+                )
             }
             "close_dialog" | "close_request" => {
                 assert_eq!(kind, &EventKind::DialogClosed);
                 assert_eq!(p.event.meta.dialog_id.as_deref(), Some("4324035"));
             }
             "dialog_transferred" => {
-                assert_eq!(kind, &EventKind::DialogTransferred { to_operator: Some("39538".into()) })
+                assert_eq!(
+                    kind,
+                    &EventKind::DialogTransferred {
+                        to_operator: Some("39538".into())
+                    }
+                )
             }
             _ => unreachable!(),
         }
@@ -112,68 +177,170 @@ fn chat2desk_every_other_hook() {
 
 #[test]
 fn chat2desk_hints_both_forms() {
-    let p = parse_ok(Source::Chat2desk, sample!("chat2desk", "ai_hints_requested"));
-    assert_eq!(p.event.kind, EventKind::HintsRequested { request_id: "2343".into(), message_id: "106773169".into() });
+    let p = parse_ok(
+        Source::Chat2desk,
+        sample!("chat2desk", "ai_hints_requested"),
+    );
+    assert_eq!(
+        p.event.kind,
+        EventKind::HintsRequested {
+            request_id: "2343".into(),
+            message_id: "106773169".into()
+        }
+    );
     assert_eq!(p.event.meta.dialog_id.as_deref(), Some("4324035"));
     let p = parse_ok(Source::Chat2desk, sample!("chat2desk", "ai_hints_chosen"));
-    assert_eq!(p.event.kind, EventKind::HintChosen { message_id: "106773169".into(), hint_id: 2 });
+    assert_eq!(
+        p.event.kind,
+        EventKind::HintChosen {
+            message_id: "106773169".into(),
+            hint_id: 2
+        }
+    );
     // The documentation's first form has no hook_type at all.
     let body = r#"{"client_id":11910, "operator_id":1, "dialog_id":331, "request_id": 2343, "channel_id": 1, "message_id": 8205}"#;
     let p = parse_ok(Source::Chat2desk, body);
-    assert_eq!(p.event.kind, EventKind::HintsRequested { request_id: "2343".into(), message_id: "8205".into() });
+    assert_eq!(
+        p.event.kind,
+        EventKind::HintsRequested {
+            request_id: "2343".into(),
+            message_id: "8205".into()
+        }
+    );
     let body = r#"{"client_id": 11910, "message_id": 8205, "hint_id": "2"}"#;
-    assert_eq!(parse_ok(Source::Chat2desk, body).event.kind, EventKind::HintChosen { message_id: "8205".into(), hint_id: 2 });
+    assert_eq!(
+        parse_ok(Source::Chat2desk, body).event.kind,
+        EventKind::HintChosen {
+            message_id: "8205".into(),
+            hint_id: 2
+        }
+    );
 }
 
 #[test]
 fn chat2desk_errors_name_the_field() {
     let err = |body: &str| parse(Source::Chat2desk, "default", body.as_bytes(), NOW).unwrap_err();
     assert_eq!(err(r#"{"text":"x"}"#).field_name(), Some("hook_type"));
-    assert_eq!(err(r#"{"hook_type":"inbox","text":"x"}"#).field_name(), Some("message_id"));
-    assert_eq!(err(r#"{"hook_type":"inbox","message_id":{"a":1}}"#).field_name(), Some("message_id"));
-    assert_eq!(err(r#"{"hook_type":"inbox","message_id":1,"client":5}"#).field_name(), Some("client"));
-    assert_eq!(err(r#"{"hook_type":"ai_hints_requested","message_id":1,"hint_id":"two"}"#).field_name(), Some("hint_id"));
-    assert_eq!(err(r#"{"hook_type":"close_dialog"}"#).field_name(), Some("dialog_id"));
-    assert_eq!(err(r#"{"hook_type":"inbox","message_id":1,"event_time":"soon"}"#).field_name(), Some("event_time"));
+    assert_eq!(
+        err(r#"{"hook_type":"inbox","text":"x"}"#).field_name(),
+        Some("message_id")
+    );
+    assert_eq!(
+        err(r#"{"hook_type":"inbox","message_id":{"a":1}}"#).field_name(),
+        Some("message_id")
+    );
+    assert_eq!(
+        err(r#"{"hook_type":"inbox","message_id":1,"client":5}"#).field_name(),
+        Some("client")
+    );
+    assert_eq!(
+        err(r#"{"hook_type":"ai_hints_requested","message_id":1,"hint_id":"two"}"#).field_name(),
+        Some("hint_id")
+    );
+    assert_eq!(
+        err(r#"{"hook_type":"close_dialog"}"#).field_name(),
+        Some("dialog_id")
+    );
+    assert_eq!(
+        err(r#"{"hook_type":"inbox","message_id":1,"event_time":"soon"}"#).field_name(),
+        Some("event_time")
+    );
     assert_eq!(err("[1,2]"), ParseError::NotAnObject);
     assert!(matches!(err("{nope"), ParseError::InvalidJson(_)));
 }
 
 #[test]
 fn unknown_types_are_kept() {
-    let p = parse_ok(Source::Chat2desk, r#"{"hook_type":"brand_new_event","x":1}"#);
+    let p = parse_ok(
+        Source::Chat2desk,
+        r#"{"hook_type":"brand_new_event","x":1}"#,
+    );
     assert!(!p.known_type);
     assert_eq!(p.event.kind, EventKind::Other);
-    assert!(p.event.meta.dedup_key.as_deref().unwrap().starts_with("body:"));
+    assert!(
+        p.event
+            .meta
+            .dedup_key
+            .as_deref()
+            .unwrap()
+            .starts_with("body:")
+    );
     let p = parse_ok(Source::Chatwoot, r#"{"event":"automation_event.fired"}"#);
     assert!(!p.known_type);
-    let p = parse_ok(Source::Whazing, r#"{"Type":"NewKanbanCard","ticket":{"id":1}}"#);
+    let p = parse_ok(
+        Source::Whazing,
+        r#"{"Type":"NewKanbanCard","ticket":{"id":1}}"#,
+    );
     assert!(!p.known_type);
     let long = format!(r#"{{"hook_type":"{}"}}"#, "x".repeat(500));
-    assert_eq!(parse_ok(Source::Chat2desk, &long).event.meta.event_type.len(), MAX_EVENT_TYPE_LEN);
-    let huge_id = format!(r#"{{"hook_type":"inbox","message_id":"{}","dialog_id":1}}"#, "7".repeat(10_000));
-    let key = parse_ok(Source::Chat2desk, &huge_id).event.meta.dedup_key.unwrap();
-    assert!(key.starts_with("long:") && key.len() < MAX_DEDUP_KEY_LEN, "{key}");
+    assert_eq!(
+        parse_ok(Source::Chat2desk, &long)
+            .event
+            .meta
+            .event_type
+            .len(),
+        MAX_EVENT_TYPE_LEN
+    );
+    let huge_id = format!(
+        r#"{{"hook_type":"inbox","message_id":"{}","dialog_id":1}}"#,
+        "7".repeat(10_000)
+    );
+    let key = parse_ok(Source::Chat2desk, &huge_id)
+        .event
+        .meta
+        .dedup_key
+        .unwrap();
+    assert!(
+        key.starts_with("long:") && key.len() < MAX_DEDUP_KEY_LEN,
+        "{key}"
+    );
 }
 
 #[test]
 fn chatwoot_messages() {
     let p = parse_ok(Source::Chatwoot, sample!("chatwoot", "message_created"));
     let m = &p.event.meta;
-    assert_eq!((m.dialog_id.as_deref(), m.client_id.as_deref(), m.operator_id.as_deref()), (Some("42"), Some("501"), Some("7")));
-    assert_eq!((m.channel_id.as_deref(), m.transport.as_deref()), (Some("3"), Some("widget")));
+    assert_eq!(
+        (
+            m.dialog_id.as_deref(),
+            m.client_id.as_deref(),
+            m.operator_id.as_deref()
+        ),
+        (Some("42"), Some("501"), Some("7"))
+    );
+    assert_eq!(
+        (m.channel_id.as_deref(), m.transport.as_deref()),
+        (Some("3"), Some("widget"))
+    );
     assert_eq!(m.occurred_at_ms, 1_583_240_757_000);
     let msg = message_of(&p.event.kind);
-    assert_eq!((msg.id.as_str(), msg.role, msg.private), ("1001", Role::Client, false));
+    assert_eq!(
+        (msg.id.as_str(), msg.role, msg.private),
+        ("1001", Role::Client, false)
+    );
 
-    let p = parse_ok(Source::Chatwoot, sample!("chatwoot", "message_created_private_note"));
+    let p = parse_ok(
+        Source::Chatwoot,
+        sample!("chatwoot", "message_created_private_note"),
+    );
     let msg = message_of(&p.event.kind);
-    assert_eq!((msg.role, msg.private, msg.sent_at_ms), (Role::Operator, true, 1_583_241_400_000));
+    assert_eq!(
+        (msg.role, msg.private, msg.sent_at_ms),
+        (Role::Operator, true, 1_583_241_400_000)
+    );
 
     let p = parse_ok(Source::Chatwoot, sample!("chatwoot", "message_updated"));
     assert!(matches!(p.event.kind, EventKind::MessageUpdated { .. }));
-    let p = parse_ok(Source::Chatwoot, sample!("chatwoot", "message_updated_deleted"));
-    assert_eq!(p.event.kind, EventKind::MessageDeleted { message_id: "1001".into() });
+    let p = parse_ok(
+        Source::Chatwoot,
+        sample!("chatwoot", "message_updated_deleted"),
+    );
+    assert_eq!(
+        p.event.kind,
+        EventKind::MessageDeleted {
+            message_id: "1001".into()
+        }
+    );
 }
 
 #[test]
@@ -192,39 +359,95 @@ fn chatwoot_message_types_as_names_and_integers() {
         let body = format!(
             r#"{{"event":"message_created","id":1,"content":"x","message_type":{t},"sender":{{"id":2,"type":"{sender}"}},"conversation":{{"display_id":9}}}}"#
         );
-        assert_eq!(message_of(&parse_ok(Source::Chatwoot, &body).event.kind).role, role, "{t} {sender}");
+        assert_eq!(
+            message_of(&parse_ok(Source::Chatwoot, &body).event.kind).role,
+            role,
+            "{t} {sender}"
+        );
     }
     let bad = r#"{"event":"message_created","id":1,"message_type":"shouting","conversation":{"display_id":9}}"#;
-    assert_eq!(parse(Source::Chatwoot, "a", bad.as_bytes(), NOW).unwrap_err().field_name(), Some("message_type"));
+    assert_eq!(
+        parse(Source::Chatwoot, "a", bad.as_bytes(), NOW)
+            .unwrap_err()
+            .field_name(),
+        Some("message_type")
+    );
     let no_conv = r#"{"event":"message_created","id":1,"message_type":0}"#;
-    assert_eq!(parse(Source::Chatwoot, "a", no_conv.as_bytes(), NOW).unwrap_err().field_name(), Some("conversation.display_id"));
+    assert_eq!(
+        parse(Source::Chatwoot, "a", no_conv.as_bytes(), NOW)
+            .unwrap_err()
+            .field_name(),
+        Some("conversation.display_id")
+    );
 }
 
 #[test]
 fn chatwoot_conversation_events() {
-    let p = parse_ok(Source::Chatwoot, sample!("chatwoot", "conversation_created"));
+    let p = parse_ok(
+        Source::Chatwoot,
+        sample!("chatwoot", "conversation_created"),
+    );
     assert_eq!(p.event.kind, EventKind::DialogOpened);
-    assert_eq!((p.event.meta.dialog_id.as_deref(), p.event.meta.client_id.as_deref()), (Some("42"), Some("501")));
-    let p = parse_ok(Source::Chatwoot, sample!("chatwoot", "conversation_status_changed"));
+    assert_eq!(
+        (
+            p.event.meta.dialog_id.as_deref(),
+            p.event.meta.client_id.as_deref()
+        ),
+        (Some("42"), Some("501"))
+    );
+    let p = parse_ok(
+        Source::Chatwoot,
+        sample!("chatwoot", "conversation_status_changed"),
+    );
     assert_eq!(p.event.kind, EventKind::DialogClosed);
-    let p = parse_ok(Source::Chatwoot, sample!("chatwoot", "conversation_updated"));
-    assert_eq!(p.event.kind, EventKind::DialogTransferred { to_operator: Some("9".into()) });
+    let p = parse_ok(
+        Source::Chatwoot,
+        sample!("chatwoot", "conversation_updated"),
+    );
+    assert_eq!(
+        p.event.kind,
+        EventKind::DialogTransferred {
+            to_operator: Some("9".into())
+        }
+    );
     let labels = r#"{"event":"conversation_updated","id":4,"changed_attributes":[{"label_list":{"current_value":["vip","late"],"previous_value":["late","new"]}}]}"#;
     assert_eq!(
         parse_ok(Source::Chatwoot, labels).event.kind,
-        EventKind::TagsChanged { added: vec!["vip".into()], removed: vec!["new".into()] }
+        EventKind::TagsChanged {
+            added: vec!["vip".into()],
+            removed: vec!["new".into()]
+        }
     );
-    let p = parse_ok(Source::Chatwoot, sample!("chatwoot", "conversation_typing_on"));
-    assert_eq!((p.event.kind.clone(), p.event.meta.dialog_id.as_deref()), (EventKind::Typing { on: true }, Some("42")));
-    let p = parse_ok(Source::Chatwoot, sample!("chatwoot", "conversation_typing_off"));
+    let p = parse_ok(
+        Source::Chatwoot,
+        sample!("chatwoot", "conversation_typing_on"),
+    );
+    assert_eq!(
+        (p.event.kind.clone(), p.event.meta.dialog_id.as_deref()),
+        (EventKind::Typing { on: true }, Some("42"))
+    );
+    let p = parse_ok(
+        Source::Chatwoot,
+        sample!("chatwoot", "conversation_typing_off"),
+    );
     assert_eq!(p.event.kind, EventKind::Typing { on: false });
     let p = parse_ok(Source::Chatwoot, sample!("chatwoot", "webwidget_triggered"));
-    assert_eq!((p.event.kind.clone(), p.event.meta.client_id.as_deref()), (EventKind::Other, Some("501")));
+    assert_eq!(
+        (p.event.kind.clone(), p.event.meta.client_id.as_deref()),
+        (EventKind::Other, Some("501"))
+    );
     assert!(p.known_type);
     for name in ["contact_created", "contact_updated"] {
-        let body = if name == "contact_created" { sample!("chatwoot", "contact_created") } else { sample!("chatwoot", "contact_updated") };
+        let body = if name == "contact_created" {
+            sample!("chatwoot", "contact_created")
+        } else {
+            sample!("chatwoot", "contact_updated")
+        };
         let p = parse_ok(Source::Chatwoot, body);
-        assert_eq!((p.event.kind.clone(), p.event.meta.client_id.as_deref()), (EventKind::ClientUpdated, Some("501")));
+        assert_eq!(
+            (p.event.kind.clone(), p.event.meta.client_id.as_deref()),
+            (EventKind::ClientUpdated, Some("501"))
+        );
     }
 }
 
@@ -233,22 +456,52 @@ fn whazing_events() {
     let p = parse_ok(Source::Whazing, sample!("whazing", "NewTicketUserCreate"));
     assert_eq!(p.event.kind, EventKind::DialogOpened);
     let m = &p.event.meta;
-    assert_eq!((m.dialog_id.as_deref(), m.client_id.as_deref(), m.operator_id.as_deref()), (Some("3150"), Some("880"), Some("12")));
-    assert_eq!((m.external_key.as_deref(), m.channel_id.as_deref()), (Some("CRM-ORDER-5521"), Some("1")));
-    assert_eq!(parse_ok(Source::Whazing, sample!("whazing", "NewTicket")).event.kind, EventKind::DialogOpened);
     assert_eq!(
-        parse_ok(Source::Whazing, sample!("whazing", "TransferTicket")).event.kind,
-        EventKind::DialogTransferred { to_operator: Some("15".into()) }
+        (
+            m.dialog_id.as_deref(),
+            m.client_id.as_deref(),
+            m.operator_id.as_deref()
+        ),
+        (Some("3150"), Some("880"), Some("12"))
     );
-    assert_eq!(parse_ok(Source::Whazing, sample!("whazing", "ClosedTicket")).event.kind, EventKind::DialogClosed);
+    assert_eq!(
+        (m.external_key.as_deref(), m.channel_id.as_deref()),
+        (Some("CRM-ORDER-5521"), Some("1"))
+    );
+    assert_eq!(
+        parse_ok(Source::Whazing, sample!("whazing", "NewTicket"))
+            .event
+            .kind,
+        EventKind::DialogOpened
+    );
+    assert_eq!(
+        parse_ok(Source::Whazing, sample!("whazing", "TransferTicket"))
+            .event
+            .kind,
+        EventKind::DialogTransferred {
+            to_operator: Some("15".into())
+        }
+    );
+    assert_eq!(
+        parse_ok(Source::Whazing, sample!("whazing", "ClosedTicket"))
+            .event
+            .kind,
+        EventKind::DialogClosed
+    );
 
     let p = parse_ok(Source::Whazing, sample!("whazing", "message_received"));
     let msg = message_of(&p.event.kind);
-    assert_eq!((msg.role, msg.sent_at_ms, msg.media_type.as_deref()), (Role::Client, 1_755_086_400_000, None));
+    assert_eq!(
+        (msg.role, msg.sent_at_ms, msg.media_type.as_deref()),
+        (Role::Client, 1_755_086_400_000, None)
+    );
     assert_eq!(p.event.meta.event_type, "message");
     let p = parse_ok(Source::Whazing, sample!("whazing", "message_sent"));
     let msg = message_of(&p.event.kind);
-    assert_eq!((msg.role, msg.sent_at_ms), (Role::Operator, 1_755_086_460_000));
+    assert_eq!(
+        (msg.role, msg.sent_at_ms),
+        (Role::Operator, 1_755_086_460_000)
+    );
     assert_eq!(p.event.meta.operator_id.as_deref(), Some("12"));
     let p = parse_ok(Source::Whazing, sample!("whazing", "message_media"));
     let msg = message_of(&p.event.kind);
@@ -257,13 +510,27 @@ fn whazing_events() {
     let p = parse_ok(Source::Whazing, sample!("whazing", "message_edited"));
     assert!(matches!(p.event.kind, EventKind::MessageUpdated { .. }));
     let p = parse_ok(Source::Whazing, sample!("whazing", "message_deleted"));
-    assert_eq!(p.event.kind, EventKind::MessageDeleted { message_id: "3EB0FF00112233445566".into() });
+    assert_eq!(
+        p.event.kind,
+        EventKind::MessageDeleted {
+            message_id: "3EB0FF00112233445566".into()
+        }
+    );
 
     let err = |body: &str| parse(Source::Whazing, "default", body.as_bytes(), NOW).unwrap_err();
     assert_eq!(err(r#"{"messageBody":"x"}"#).field_name(), Some("Type"));
-    assert_eq!(err(r#"{"messageId":"a","messageBody":"x"}"#).field_name(), Some("ticket.id"));
-    assert_eq!(err(r#"{"Type":"ClosedTicket","ticket":{}}"#).field_name(), Some("ticket.id"));
-    assert_eq!(err(r#"{"messageId":"a","ticket":{"id":1},"fromMe":"perhaps"}"#).field_name(), Some("fromMe"));
+    assert_eq!(
+        err(r#"{"messageId":"a","messageBody":"x"}"#).field_name(),
+        Some("ticket.id")
+    );
+    assert_eq!(
+        err(r#"{"Type":"ClosedTicket","ticket":{}}"#).field_name(),
+        Some("ticket.id")
+    );
+    assert_eq!(
+        err(r#"{"messageId":"a","ticket":{"id":1},"fromMe":"perhaps"}"#).field_name(),
+        Some("fromMe")
+    );
 }
 
 #[test]
@@ -275,7 +542,8 @@ fn every_sample_payload_parses() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             let body = std::fs::read(&path).unwrap();
-            let p = parse(source, "default", &body, NOW).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let p = parse(source, "default", &body, NOW)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert!(p.known_type, "{}", path.display());
             seen += 1;
         }

@@ -59,7 +59,12 @@ impl AuthError {
 /// Checks a request against an account's settings. An account without token and secret
 /// accepts everything. A valid token is enough; otherwise, when a secret is set, the
 /// signature must be valid and fresh.
-pub fn verify(settings: &AccountSettings<'_>, creds: &Credentials<'_>, body: &[u8], now_s: i64) -> Result<(), AuthError> {
+pub fn verify(
+    settings: &AccountSettings<'_>,
+    creds: &Credentials<'_>,
+    body: &[u8],
+    now_s: i64,
+) -> Result<(), AuthError> {
     if !settings.requires_auth() {
         return Ok(());
     }
@@ -72,20 +77,35 @@ pub fn verify(settings: &AccountSettings<'_>, creds: &Credentials<'_>, body: &[u
     if let (Some(secret), Some(signature)) = (settings.secret, creds.signature) {
         return verify_signature(secret, signature, creds.timestamp, body, now_s);
     }
-    if sent_token.is_some() { Err(AuthError::BadToken) } else { Err(AuthError::Missing) }
+    if sent_token.is_some() {
+        Err(AuthError::BadToken)
+    } else {
+        Err(AuthError::Missing)
+    }
 }
 
 /// Verifies `sha256=<hex HMAC-SHA256(secret, "{timestamp}.{body}")>` in constant time.
-pub fn verify_signature(secret: &str, signature: &str, timestamp: Option<&str>, body: &[u8], now_s: i64) -> Result<(), AuthError> {
-    let hex_sig = signature.trim().strip_prefix("sha256=").ok_or(AuthError::MalformedSignature)?;
+pub fn verify_signature(
+    secret: &str,
+    signature: &str,
+    timestamp: Option<&str>,
+    body: &[u8],
+    now_s: i64,
+) -> Result<(), AuthError> {
+    let hex_sig = signature
+        .trim()
+        .strip_prefix("sha256=")
+        .ok_or(AuthError::MalformedSignature)?;
     let sig = hex::decode(hex_sig).map_err(|_| AuthError::MalformedSignature)?;
     let ts_text = timestamp.map(str::trim).ok_or(AuthError::BadTimestamp)?;
     let ts: i64 = ts_text.parse().map_err(|_| AuthError::BadTimestamp)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(ts_text.as_bytes());
     mac.update(b".");
     mac.update(body);
-    mac.verify_slice(&sig).map_err(|_| AuthError::BadSignature)?;
+    mac.verify_slice(&sig)
+        .map_err(|_| AuthError::BadSignature)?;
     // Checked after the MAC so that a forged timestamp cannot be told apart from a stale one.
     if (now_s - ts).abs() > SIGNATURE_TOLERANCE_S {
         return Err(AuthError::Expired);
@@ -96,7 +116,8 @@ pub fn verify_signature(secret: &str, signature: &str, timestamp: Option<&str>, 
 /// Computes the signature header value for a body, as Chatwoot does (used by tests and the
 /// examples script).
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -114,20 +135,41 @@ mod tests {
     use crate::ingest::config::Delivery;
 
     fn settings<'a>(token: Option<&'a str>, secret: Option<&'a str>) -> AccountSettings<'a> {
-        AccountSettings { account: "default", token, secret, delivery: Delivery::Inline, callback_url: None }
+        AccountSettings {
+            account: "default",
+            token,
+            secret,
+            delivery: Delivery::Inline,
+            callback_url: None,
+        }
     }
 
     #[test]
     fn tokens() {
         let s = settings(Some("tok"), None);
-        let ok = Credentials { query_token: Some("tok"), ..Default::default() };
+        let ok = Credentials {
+            query_token: Some("tok"),
+            ..Default::default()
+        };
         assert_eq!(verify(&s, &ok, b"{}", 0), Ok(()));
-        let bearer = Credentials { bearer: Some("tok"), ..Default::default() };
+        let bearer = Credentials {
+            bearer: Some("tok"),
+            ..Default::default()
+        };
         assert_eq!(verify(&s, &bearer, b"{}", 0), Ok(()));
-        let bad = Credentials { query_token: Some("nope"), ..Default::default() };
+        let bad = Credentials {
+            query_token: Some("nope"),
+            ..Default::default()
+        };
         assert_eq!(verify(&s, &bad, b"{}", 0), Err(AuthError::BadToken));
-        assert_eq!(verify(&s, &Credentials::default(), b"{}", 0), Err(AuthError::Missing));
-        assert_eq!(verify(&settings(None, None), &Credentials::default(), b"{}", 0), Ok(()));
+        assert_eq!(
+            verify(&s, &Credentials::default(), b"{}", 0),
+            Err(AuthError::Missing)
+        );
+        assert_eq!(
+            verify(&settings(None, None), &Credentials::default(), b"{}", 0),
+            Ok(())
+        );
     }
 
     #[test]
@@ -137,13 +179,27 @@ mod tests {
         let now = 1_700_000_000;
         let sig = sign("secret", now, body);
         let ts = now.to_string();
-        let good = Credentials { signature: Some(&sig), timestamp: Some(&ts), ..Default::default() };
+        let good = Credentials {
+            signature: Some(&sig),
+            timestamp: Some(&ts),
+            ..Default::default()
+        };
         assert_eq!(verify(&s, &good, body, now + 10), Ok(()));
         assert_eq!(verify(&s, &good, b"{}", now), Err(AuthError::BadSignature));
         assert_eq!(verify(&s, &good, body, now + 301), Err(AuthError::Expired));
-        let garbled = Credentials { signature: Some("md5=00"), timestamp: Some(&ts), ..Default::default() };
-        assert_eq!(verify(&s, &garbled, body, now), Err(AuthError::MalformedSignature));
-        let no_ts = Credentials { signature: Some(&sig), ..Default::default() };
+        let garbled = Credentials {
+            signature: Some("md5=00"),
+            timestamp: Some(&ts),
+            ..Default::default()
+        };
+        assert_eq!(
+            verify(&s, &garbled, body, now),
+            Err(AuthError::MalformedSignature)
+        );
+        let no_ts = Credentials {
+            signature: Some(&sig),
+            ..Default::default()
+        };
         assert_eq!(verify(&s, &no_ts, body, now), Err(AuthError::BadTimestamp));
     }
 }

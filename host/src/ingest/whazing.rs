@@ -7,28 +7,48 @@ use super::{EventKind, EventMeta, ParseError, Recognised};
 use crate::core::{Message, Role};
 
 /// Every `Type` Whazing documents, plus `message` for the untyped message event.
-pub const TYPES: &[&str] = &["NewTicketUserCreate", "NewTicket", "TransferTicket", "ClosedTicket", "message"];
+pub const TYPES: &[&str] = &[
+    "NewTicketUserCreate",
+    "NewTicket",
+    "TransferTicket",
+    "ClosedTicket",
+    "message",
+];
 
 /// Reads one Whazing event into `meta` and returns what happened.
-pub(crate) fn parse(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Result<Recognised, ParseError> {
+pub(crate) fn parse(
+    root: Fields<'_>,
+    body: &[u8],
+    meta: &mut EventMeta,
+) -> Result<Recognised, ParseError> {
     meta.transport = Some("whatsapp".into());
     let ticket = root.child("ticket", "ticket")?;
     meta.dialog_id = ticket.text("id")?;
     meta.operator_id = ticket.text("userId")?;
-    meta.external_key = ticket.child("apiConfig", "ticket.apiConfig")?.text("externalKey")?;
+    meta.external_key = ticket
+        .child("apiConfig", "ticket.apiConfig")?
+        .text("externalKey")?;
     meta.client_id = root.child("contact", "contact")?.text("id")?;
     meta.channel_id = root.child("whatsapp", "whatsapp")?.text("id")?;
     let type_name = root.text("Type")?;
     let Some(type_name) = type_name else {
         if !root.has("messageId") {
-            return Err(ParseError::field("Type", "missing, and the body has no `messageId` either"));
+            return Err(ParseError::field(
+                "Type",
+                "missing, and the body has no `messageId` either",
+            ));
         }
         meta.event_type = "message".into();
         return message(root, body, meta).map(Recognised::Known);
     };
     meta.event_type = type_name;
     meta.dedup_key = Some(super::body_key(body));
-    let needs_ticket = || meta.dialog_id.as_ref().map(|_| ()).ok_or_else(|| ParseError::missing("ticket.id"));
+    let needs_ticket = || {
+        meta.dialog_id
+            .as_ref()
+            .map(|_| ())
+            .ok_or_else(|| ParseError::missing("ticket.id"))
+    };
     Ok(match meta.event_type.as_str() {
         "NewTicketUserCreate" | "NewTicket" => {
             needs_ticket()?;
@@ -36,7 +56,9 @@ pub(crate) fn parse(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Resu
         }
         "TransferTicket" => {
             needs_ticket()?;
-            Recognised::Known(EventKind::DialogTransferred { to_operator: meta.operator_id.clone() })
+            Recognised::Known(EventKind::DialogTransferred {
+                to_operator: meta.operator_id.clone(),
+            })
         }
         "ClosedTicket" => {
             needs_ticket()?;
@@ -60,7 +82,10 @@ fn message(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Result<EventK
     if let Some(user) = root.child("user", "user")?.text("id")? {
         meta.operator_id = Some(user);
     }
-    let send_type = root.text("sendType")?.unwrap_or_default().to_ascii_lowercase();
+    let send_type = root
+        .text("sendType")?
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let role = match (from_me, send_type.as_str()) {
         (false, _) => Role::Client,
         (true, "bot" | "chatbot" | "campaign" | "schedule") => Role::Bot,
@@ -69,7 +94,14 @@ fn message(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Result<EventK
     let media_url = root.text("mediaUrl")?;
     let media_type = match root.text("mediaType")? {
         // Plain text messages are reported with a media type too.
-        Some(t) if matches!(t.as_str(), "chat" | "conversation" | "extendedTextMessage" | "text") && media_url.is_none() => None,
+        Some(t)
+            if matches!(
+                t.as_str(),
+                "chat" | "conversation" | "extendedTextMessage" | "text"
+            ) && media_url.is_none() =>
+        {
+            None
+        }
         other => other,
     };
     // Reactions are read so that a malformed value is refused, and kept in the raw body.

@@ -22,7 +22,11 @@ pub struct Breakers {
 impl Breakers {
     /// Breakers opening after `threshold` failures (0 disables them) for `cooldown`.
     pub fn new(threshold: u32, cooldown: Duration) -> Self {
-        Breakers { threshold, cooldown, states: DashMap::new() }
+        Breakers {
+            threshold,
+            cooldown,
+            states: DashMap::new(),
+        }
     }
 
     /// Whether a call to `plugin` may go ahead now.
@@ -30,7 +34,9 @@ impl Breakers {
         if self.threshold == 0 {
             return true;
         }
-        let Some(mut s) = self.states.get_mut(plugin) else { return true };
+        let Some(mut s) = self.states.get_mut(plugin) else {
+            return true;
+        };
         match s.open_until {
             None => true,
             Some(until) if Instant::now() < until => false,
@@ -47,6 +53,18 @@ impl Breakers {
         if self.threshold == 0 {
             return;
         }
+        if success {
+            // The common case: a healthy plugin stays healthy, no entry needed.
+            match self.states.get_mut(plugin) {
+                None => return,
+                Some(mut s) => {
+                    s.trial_in_flight = false;
+                    s.consecutive_failures = 0;
+                    s.open_until = None;
+                    return;
+                }
+            }
+        }
         let mut s = self.states.entry(plugin.to_string()).or_default();
         s.trial_in_flight = false;
         if success {
@@ -62,7 +80,10 @@ impl Breakers {
 
     /// Whether `plugin` is being skipped right now.
     pub fn is_open(&self, plugin: &str) -> bool {
-        self.states.get(plugin).and_then(|s| s.open_until).is_some_and(|u| Instant::now() < u)
+        self.states
+            .get(plugin)
+            .and_then(|s| s.open_until)
+            .is_some_and(|u| Instant::now() < u)
     }
 }
 

@@ -53,12 +53,21 @@ pub struct Runner {
 impl Runner {
     /// A runner of the pre-linked component `pre`.
     pub fn new(pre: HintProviderPre<HostState>, ctx: Arc<PluginContext>) -> Self {
-        Runner { pre, ctx, idle: parking_lot::Mutex::new(HashMap::new()) }
+        Runner {
+            pre,
+            ctx,
+            idle: parking_lot::Mutex::new(HashMap::new()),
+        }
     }
 
     /// Runs `call` within the plugin's deadline (or `timeout_ms` when given). `account`
     /// selects the reuse pool; `None` always uses a fresh instance.
-    pub async fn run(&self, account: Option<&str>, call: Call, timeout_ms: Option<u32>) -> Result<Answer, CallError> {
+    pub async fn run(
+        &self,
+        account: Option<&str>,
+        call: Call,
+        timeout_ms: Option<u32>,
+    ) -> Result<Answer, CallError> {
         let limits = &self.ctx.limits;
         let timeout_ms = timeout_ms.unwrap_or_else(|| self.ctx.manifest.timeout_ms(limits));
         let timeout = Duration::from_millis(u64::from(timeout_ms));
@@ -102,7 +111,11 @@ impl Runner {
         store.epoch_deadline_trap();
         arm(&mut store, deadline);
         match self.pre.instantiate_async(&mut store).await {
-            Ok(bindings) => Ok(Live { store, bindings, uses: 0 }),
+            Ok(bindings) => Ok(Live {
+                store,
+                bindings,
+                uses: 0,
+            }),
             Err(e) => {
                 store.data().flush_stdio();
                 Err(match classify(e, store.data().memory.refused) {
@@ -123,9 +136,15 @@ impl Runner {
             return;
         }
         let mut idle = self.idle.lock();
-        let slot = idle.entry(account.to_string()).or_default();
-        if slot.len() < limits.reuse_pool_size {
-            slot.push(live);
+        // Look the account up before inserting, so the hot path does not allocate its key.
+        if let Some(slot) = idle.get_mut(account) {
+            if slot.len() < limits.reuse_pool_size {
+                slot.push(live);
+            }
+            return;
+        }
+        if limits.reuse_pool_size > 0 {
+            idle.insert(account.to_string(), vec![live]);
         }
     }
 }

@@ -111,54 +111,95 @@ impl Manifest {
     /// Reads and validates `<dir>/plugin.toml`.
     pub fn load(dir: &Path, limits: &Limits) -> Result<Manifest, ManifestError> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
+            path: path.clone(),
+            source,
+        })?;
         Manifest::parse(&text, &path, limits)
     }
 
     /// Parses and validates manifest text; `path` only names it in errors.
     pub fn parse(text: &str, path: &Path, limits: &Limits) -> Result<Manifest, ManifestError> {
-        let manifest: Manifest = toml::from_str(text)
-            .map_err(|e| ManifestError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })?;
-        manifest.validate(limits).map_err(|(field, reason)| ManifestError::Invalid { path: path.to_path_buf(), field, reason })?;
+        let manifest: Manifest = toml::from_str(text).map_err(|e| ManifestError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        manifest
+            .validate(limits)
+            .map_err(|(field, reason)| ManifestError::Invalid {
+                path: path.to_path_buf(),
+                field,
+                reason,
+            })?;
         Ok(manifest)
     }
 
     fn validate(&self, limits: &Limits) -> Result<(), (&'static str, String)> {
         let name_ok = !self.name.is_empty()
             && self.name.len() <= 64
-            && self.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if !name_ok {
-            return Err(("name", format!("`{}` must be 1-64 of a-z, 0-9, `-`, `_`", self.name)));
+            return Err((
+                "name",
+                format!("`{}` must be 1-64 of a-z, 0-9, `-`, `_`", self.name),
+            ));
         }
-        let wasm_ok = self.wasm.is_relative()
-            && self.wasm.components().all(|c| matches!(c, std::path::Component::Normal(_)))
-            && self.wasm.extension().is_some_and(|e| e == "wasm");
+        // Relative to the plugin directory so a directory can be moved whole; it may point
+        // into a build output (`../../target/...`): manifests are the operator's, not the
+        // plugin's, to write.
+        let wasm_ok = self.wasm.is_relative() && self.wasm.extension().is_some_and(|e| e == "wasm");
         if !wasm_ok {
-            return Err(("wasm", format!("`{}` must be a relative `.wasm` path inside the plugin directory", self.wasm.display())));
+            return Err((
+                "wasm",
+                format!(
+                    "`{}` must be a `.wasm` path relative to the plugin directory",
+                    self.wasm.display()
+                ),
+            ));
         }
         if !self.weight.is_finite() || self.weight < 0.0 {
-            return Err(("weight", format!("{} must be a finite number >= 0", self.weight)));
+            return Err((
+                "weight",
+                format!("{} must be a finite number >= 0", self.weight),
+            ));
         }
         if let Some(t) = self.timeout_ms
             && (t == 0 || t > limits.max_timeout_ms)
         {
-            return Err(("timeout_ms", format!("{t} must be between 1 and {}", limits.max_timeout_ms)));
+            return Err((
+                "timeout_ms",
+                format!("{t} must be between 1 and {}", limits.max_timeout_ms),
+            ));
         }
         if let Some(m) = self.memory_mb
             && (m == 0 || m > limits.max_memory_mb)
         {
-            return Err(("memory_mb", format!("{m} must be between 1 and {}", limits.max_memory_mb)));
+            return Err((
+                "memory_mb",
+                format!("{m} must be between 1 and {}", limits.max_memory_mb),
+            ));
         }
         for host in &self.allowed_hosts {
             let ok = !host.is_empty()
                 && host.len() <= 253
-                && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.*?:[]".contains(&b));
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.*?:[]".contains(&b));
             if !ok {
-                return Err(("allowed_hosts", format!("`{host}` is not a host name or glob")));
+                return Err((
+                    "allowed_hosts",
+                    format!("`{host}` is not a host name or glob"),
+                ));
             }
         }
         if !self.allowed_hosts.is_empty() && !self.capabilities.contains(&Capability::Http) {
-            return Err(("allowed_hosts", "set, but `capabilities` does not grant \"http\"".into()));
+            return Err((
+                "allowed_hosts",
+                "set, but `capabilities` does not grant \"http\"".into(),
+            ));
         }
         Ok(())
     }
@@ -180,7 +221,10 @@ impl Manifest {
 
     /// The `[config]` table as a JSON object (TOML dates become strings).
     pub fn config_json(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.config.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()
+        self.config
+            .iter()
+            .map(|(k, v)| (k.clone(), toml_to_json(v)))
+            .collect()
     }
 }
 
@@ -189,11 +233,17 @@ fn toml_to_json(v: &toml::Value) -> serde_json::Value {
     match v {
         toml::Value::String(s) => J::String(s.clone()),
         toml::Value::Integer(i) => J::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or(J::Null),
         toml::Value::Boolean(b) => J::Bool(*b),
         toml::Value::Datetime(d) => J::String(d.to_string()),
         toml::Value::Array(a) => J::Array(a.iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => J::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
+        toml::Value::Table(t) => J::Object(
+            t.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -216,25 +266,35 @@ mod tests {
 
     #[test]
     fn unknown_field_is_named() {
-        let e = parse("name = \"faq\"\nwasm = \"faq.wasm\"\ntimeout = 3\n").unwrap_err().to_string();
+        let e = parse("name = \"faq\"\nwasm = \"faq.wasm\"\ntimeout = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("timeout"), "{e}");
     }
 
     #[test]
     fn unknown_capability_is_refused() {
-        let e = parse("name = \"faq\"\nwasm = \"faq.wasm\"\ncapabilities = [\"fs\"]\n").unwrap_err().to_string();
+        let e = parse("name = \"faq\"\nwasm = \"faq.wasm\"\ncapabilities = [\"fs\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("fs"), "{e}");
     }
 
     #[test]
-    fn escaping_wasm_path_is_refused() {
-        let e = parse("name = \"faq\"\nwasm = \"../x.wasm\"\n").unwrap_err().to_string();
+    fn absolute_or_non_wasm_path_is_refused() {
+        assert!(parse("name = \"faq\"\nwasm = \"../x.wasm\"\n").is_ok());
+        assert!(parse("name = \"faq\"\nwasm = \"x.so\"\n").is_err());
+        let e = parse("name = \"faq\"\nwasm = \"/x.wasm\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("field `wasm`"), "{e}");
     }
 
     #[test]
     fn hosts_need_http() {
-        let e = parse("name = \"faq\"\nwasm = \"faq.wasm\"\nallowed_hosts = [\"a.com\"]\n").unwrap_err().to_string();
+        let e = parse("name = \"faq\"\nwasm = \"faq.wasm\"\nallowed_hosts = [\"a.com\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("allowed_hosts"), "{e}");
     }
 

@@ -23,7 +23,9 @@ pub use limits::Limits;
 pub use manifest::{Capability, InstanceMode, Manifest, ManifestError};
 pub use registry::{LoadedPlugin, PluginSummary, Registry, WatchGuard};
 pub use stats::{Outcome, PluginStats};
-pub use types::{ConversationEvent, DialogRef, Feedback, Hint, HintRequest, PluginInfo, ProviderError};
+pub use types::{
+    ConversationEvent, DialogRef, Feedback, Hint, HintRequest, PluginInfo, ProviderError,
+};
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -74,13 +76,23 @@ impl PluginsConfig {
         let l = &self.limits;
         let bad = |m: String| Err(PluginError::Config(m));
         if l.max_memory_mb > engine::MAX_MEMORY_MB {
-            return bad(format!("limits.max_memory_mb = {} is over the engine's {}", l.max_memory_mb, engine::MAX_MEMORY_MB));
+            return bad(format!(
+                "limits.max_memory_mb = {} is over the engine's {}",
+                l.max_memory_mb,
+                engine::MAX_MEMORY_MB
+            ));
         }
         if l.default_memory_mb == 0 || l.default_memory_mb > l.max_memory_mb {
-            return bad(format!("limits.default_memory_mb = {} must be between 1 and max_memory_mb", l.default_memory_mb));
+            return bad(format!(
+                "limits.default_memory_mb = {} must be between 1 and max_memory_mb",
+                l.default_memory_mb
+            ));
         }
         if l.default_timeout_ms == 0 || l.default_timeout_ms > l.max_timeout_ms {
-            return bad(format!("limits.default_timeout_ms = {} must be between 1 and max_timeout_ms", l.default_timeout_ms));
+            return bad(format!(
+                "limits.default_timeout_ms = {} must be between 1 and max_timeout_ms",
+                l.default_timeout_ms
+            ));
         }
         if self.observe_queue_size == 0 {
             return bad("observe_queue_size must be at least 1".into());

@@ -12,9 +12,17 @@ const MAX_ID_BYTES: usize = 256;
 const MAX_URL_BYTES: usize = 2048;
 
 /// Validates a plugin's hints and keeps at most `max_hints` of them.
-pub fn check_hints(hints: Vec<Hint>, limits: &Limits, max_hints: u32) -> Result<Vec<Hint>, CallError> {
+pub fn check_hints(
+    hints: Vec<Hint>,
+    limits: &Limits,
+    max_hints: u32,
+) -> Result<Vec<Hint>, CallError> {
     if hints.len() > limits.max_hints {
-        return Err(CallError::InvalidOutput(format!("{} hints, the limit is {}", hints.len(), limits.max_hints)));
+        return Err(CallError::InvalidOutput(format!(
+            "{} hints, the limit is {}",
+            hints.len(),
+            limits.max_hints
+        )));
     }
     for (i, h) in hints.iter().enumerate() {
         if h.text.len() > limits.max_hint_text_bytes {
@@ -25,15 +33,22 @@ pub fn check_hints(hints: Vec<Hint>, limits: &Limits, max_hints: u32) -> Result<
             )));
         }
         if h.id.len() > MAX_ID_BYTES {
-            return Err(CallError::InvalidOutput(format!("hint {i}: id over {MAX_ID_BYTES} bytes")));
+            return Err(CallError::InvalidOutput(format!(
+                "hint {i}: id over {MAX_ID_BYTES} bytes"
+            )));
         }
         for (field, v) in [("url", &h.url), ("link", &h.link)] {
             if v.as_ref().is_some_and(|v| v.len() > MAX_URL_BYTES) {
-                return Err(CallError::InvalidOutput(format!("hint {i}: {field} over {MAX_URL_BYTES} bytes")));
+                return Err(CallError::InvalidOutput(format!(
+                    "hint {i}: {field} over {MAX_URL_BYTES} bytes"
+                )));
             }
         }
         if h.relevance > 100 {
-            return Err(CallError::InvalidOutput(format!("hint {i}: relevance {} is over 100", h.relevance)));
+            return Err(CallError::InvalidOutput(format!(
+                "hint {i}: relevance {} is over 100",
+                h.relevance
+            )));
         }
     }
     let mut hints = hints;
@@ -46,7 +61,13 @@ mod tests {
     use super::*;
 
     fn hint(text: &str, relevance: u8) -> Hint {
-        Hint { id: "h".into(), text: text.into(), url: None, link: None, relevance }
+        Hint {
+            id: "h".into(),
+            text: text.into(),
+            url: None,
+            link: None,
+            relevance,
+        }
     }
 
     #[test]

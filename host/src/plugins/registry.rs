@@ -2,8 +2,9 @@
 //! reload (debounced, compiled off the request path, swapped atomically; calls in flight
 //! finish on the version they started with), circuit breakers, stats and `observe` delivery.
 
+use super::PluginsConfig;
 use super::breaker::Breakers;
-use super::engine::{self, ComponentCache, CacheStats};
+use super::engine::{self, CacheStats, ComponentCache};
 use super::error::{CallError, PluginError};
 use super::host::{GuardedHttpPolicy, HttpPolicy, PluginContext};
 use super::instance::{Answer, Call, Runner};
@@ -14,7 +15,6 @@ use super::stats::{Outcome, PluginStats, Stats};
 use super::types::{ConversationEvent, Feedback, Hint, HintRequest, PluginInfo};
 use super::wit::HintProviderPre;
 use super::wit::v0_1_0::wit;
-use super::PluginsConfig;
 use crate::store::Store;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -101,7 +101,10 @@ impl Registry {
     /// Loads every `<dir>/<name>/plugin.toml` of `config.dir`. A missing or empty directory
     /// gives zero plugins; a broken plugin is logged, kept in [`Registry::failures`] and
     /// skipped. Must run inside a tokio runtime (it starts the `observe` delivery task).
-    pub async fn load(config: &PluginsConfig, store: Arc<dyn Store>) -> Result<Registry, PluginError> {
+    pub async fn load(
+        config: &PluginsConfig,
+        store: Arc<dyn Store>,
+    ) -> Result<Registry, PluginError> {
         Registry::load_with_policy(config, store, Arc::new(GuardedHttpPolicy)).await
     }
 
@@ -119,7 +122,11 @@ impl Registry {
     /// A registry holding only the plugin at `path` (a plugin directory, or a bare `.wasm`
     /// run with no capabilities); its load error is returned instead of being kept. For the
     /// `plugin check` and `plugin run` commands.
-    pub async fn load_one(path: &Path, config: &PluginsConfig, store: Arc<dyn Store>) -> Result<Registry, PluginError> {
+    pub async fn load_one(
+        path: &Path,
+        config: &PluginsConfig,
+        store: Arc<dyn Store>,
+    ) -> Result<Registry, PluginError> {
         let registry = Registry::empty(config, store, Arc::new(GuardedHttpPolicy))?;
         let inner = &registry.inner;
         let plugin = if path.is_dir() {
@@ -131,13 +138,28 @@ impl Registry {
                 .unwrap_or("plugin")
                 .to_ascii_lowercase()
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
                 .collect();
             let file = path.file_name().map(PathBuf::from).unwrap_or_default();
-            let text = format!("name = {}\nwasm = {}\n", toml_str(&name), toml_str(&file.to_string_lossy()));
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let text = format!(
+                "name = {}\nwasm = {}\n",
+                toml_str(&name),
+                toml_str(&file.to_string_lossy())
+            );
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             let manifest = Manifest::parse(&text, &dir.join(MANIFEST_FILE), &inner.limits)?;
-            inner.load_manifest(dir, manifest, text.into_bytes(), None).await?
+            inner
+                .load_manifest(dir, manifest, text.into_bytes(), None)
+                .await?
         };
         let mut set = PluginSet::default();
         set.plugins.insert(plugin.manifest.name.clone(), plugin);
@@ -145,7 +167,11 @@ impl Registry {
         Ok(registry)
     }
 
-    fn empty(config: &PluginsConfig, store: Arc<dyn Store>, http: Arc<dyn HttpPolicy>) -> Result<Registry, PluginError> {
+    fn empty(
+        config: &PluginsConfig,
+        store: Arc<dyn Store>,
+        http: Arc<dyn HttpPolicy>,
+    ) -> Result<Registry, PluginError> {
         config.validate()?;
         engine::shared()?;
         let cache_dir = config.cache.then(|| config.cache_dir.clone());
@@ -158,7 +184,10 @@ impl Registry {
             cache: ComponentCache::new(cache_dir),
             set: parking_lot::RwLock::new(Arc::new(PluginSet::default())),
             stats: Stats::default(),
-            breakers: Breakers::new(config.breaker_failures, Duration::from_millis(config.breaker_cooldown_ms)),
+            breakers: Breakers::new(
+                config.breaker_failures,
+                Duration::from_millis(config.breaker_cooldown_ms),
+            ),
             observe_tx,
             observe_dropped: AtomicU64::new(0),
             reloading: tokio::sync::Mutex::new(()),
@@ -178,7 +207,10 @@ impl Registry {
     /// The enabled, loaded plugins, by name.
     pub fn enabled(&self) -> Vec<PluginSummary> {
         let set = self.inner.set.read().clone();
-        set.plugins.values().map(|p| p.summary(&self.inner.limits)).collect()
+        set.plugins
+            .values()
+            .map(|p| p.summary(&self.inner.limits))
+            .collect()
     }
 
     /// Plugins that failed to load at the last (re)load: (directory or name, error).
@@ -192,15 +224,27 @@ impl Registry {
         let inner = &self.inner;
         let plugin = inner.plugin(name)?;
         let budget = (req.deadline_ms > 0).then_some(req.deadline_ms);
-        let timeout_ms = budget.map_or(plugin.manifest.timeout_ms(&inner.limits), |b| b.min(plugin.manifest.timeout_ms(&inner.limits)));
+        let timeout_ms = budget.map_or(plugin.manifest.timeout_ms(&inner.limits), |b| {
+            b.min(plugin.manifest.timeout_ms(&inner.limits))
+        });
         let mut wreq = wit::HintRequest::from(req);
         wreq.deadline_ms = timeout_ms;
         inner
             .guarded(&plugin, async {
-                match plugin.runner.run(Some(&req.dialog.account), Call::Suggest(wreq), Some(timeout_ms)).await? {
-                    Answer::Hints(Ok(hints)) => {
-                        check_hints(hints.into_iter().map(Hint::from).collect(), &inner.limits, req.max_hints)
-                    }
+                match plugin
+                    .runner
+                    .run(
+                        Some(&req.dialog.account),
+                        Call::Suggest(wreq),
+                        Some(timeout_ms),
+                    )
+                    .await?
+                {
+                    Answer::Hints(Ok(hints)) => check_hints(
+                        hints.into_iter().map(Hint::from).collect(),
+                        &inner.limits,
+                        req.max_hints,
+                    ),
                     Answer::Hints(Err(e)) => Err(CallError::Provider(e.into())),
                     _ => Err(CallError::Trap("unexpected answer".into())),
                 }
@@ -213,7 +257,11 @@ impl Registry {
         let inner = &self.inner;
         let plugin = inner.plugin(name)?;
         let call = Call::Feedback(fb.into());
-        inner.guarded(&plugin, async { plugin.runner.run(None, call, None).await.map(|_| ()) }).await
+        inner
+            .guarded(&plugin, async {
+                plugin.runner.run(None, call, None).await.map(|_| ())
+            })
+            .await
     }
 
     /// Queues `event` for every enabled plugin's `observe`; never waits. When the queue is
@@ -253,26 +301,35 @@ impl Registry {
     /// [`Registry::reload`] runs in a background task. Returns `None` when there is nothing to
     /// watch (no directory configured or `hot_reload = false`). Dropping the guard stops it.
     pub fn watch(&self) -> Result<Option<WatchGuard>, PluginError> {
-        let Some(dir) = self.inner.config.dir.clone().filter(|d| d.is_dir()) else { return Ok(None) };
+        let Some(dir) = self.inner.config.dir.clone().filter(|d| d.is_dir()) else {
+            return Ok(None);
+        };
         if !self.inner.config.hot_reload {
             return Ok(None);
         }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let debounce = Duration::from_millis(self.inner.config.reload_debounce_ms.max(10));
-        let watch_err = |e: notify_debouncer_mini::notify::Error| PluginError::Watch { path: dir.clone(), reason: e.to_string() };
-        let mut debouncer = notify_debouncer_mini::new_debouncer(debounce, move |res: notify_debouncer_mini::DebounceEventResult| {
-            match res {
+        let watch_err = |e: notify_debouncer_mini::notify::Error| PluginError::Watch {
+            path: dir.clone(),
+            reason: e.to_string(),
+        };
+        let mut debouncer = notify_debouncer_mini::new_debouncer(
+            debounce,
+            move |res: notify_debouncer_mini::DebounceEventResult| match res {
                 Ok(events) if !events.is_empty() => {
                     let _ = tx.send(());
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "plugin directory watch error"),
-            }
-        })
+            },
+        )
         .map_err(watch_err)?;
         debouncer
             .watcher()
-            .watch(&dir, notify_debouncer_mini::notify::RecursiveMode::Recursive)
+            .watch(
+                &dir,
+                notify_debouncer_mini::notify::RecursiveMode::Recursive,
+            )
             .map_err(watch_err)?;
         let weak = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
@@ -282,13 +339,20 @@ impl Registry {
                 inner.reload().await;
             }
         });
-        Ok(Some(WatchGuard { _debouncer: debouncer }))
+        Ok(Some(WatchGuard {
+            _debouncer: debouncer,
+        }))
     }
 }
 
 impl Inner {
     fn plugin(&self, name: &str) -> Result<Arc<LoadedPlugin>, CallError> {
-        self.set.read().plugins.get(name).cloned().ok_or(CallError::NotFound)
+        self.set
+            .read()
+            .plugins
+            .get(name)
+            .cloned()
+            .ok_or(CallError::NotFound)
     }
 
     /// Runs one call through the breaker, counting its outcome.
@@ -304,7 +368,9 @@ impl Inner {
         }
         let started = Instant::now();
         let result = call.await;
-        let outcome = result.as_ref().map_or_else(CallError::outcome, |_| Outcome::Ok);
+        let outcome = result
+            .as_ref()
+            .map_or_else(CallError::outcome, |_| Outcome::Ok);
         self.stats.record(name, outcome, started.elapsed());
         self.breakers.record(name, result.is_ok());
         if let Err(e) = &result {
@@ -325,7 +391,11 @@ impl Inner {
                 Ok(plugin) => {
                     let name = plugin.manifest.name.clone();
                     if let Some(first) = dirs_of.get(&name) {
-                        let e = PluginError::DuplicateName { name, first: first.clone(), second: dir.clone() };
+                        let e = PluginError::DuplicateName {
+                            name,
+                            first: first.clone(),
+                            second: dir.clone(),
+                        };
                         tracing::error!(error = %e, "plugin skipped");
                         next.failures.push((label, e.to_string()));
                         continue;
@@ -351,12 +421,17 @@ impl Inner {
 
     /// Subdirectories of the plugin directory holding a manifest, sorted.
     fn plugin_dirs(&self, failures: &mut Vec<(String, String)>) -> Vec<PathBuf> {
-        let Some(root) = &self.config.dir else { return vec![] };
+        let Some(root) = &self.config.dir else {
+            return vec![];
+        };
         let entries = match std::fs::read_dir(root) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return vec![],
             Err(e) => {
-                failures.push((root.display().to_string(), format!("cannot read the plugin directory: {e}")));
+                failures.push((
+                    root.display().to_string(),
+                    format!("cannot read the plugin directory: {e}"),
+                ));
                 return vec![];
             }
         };
@@ -369,13 +444,21 @@ impl Inner {
         dirs
     }
 
-    async fn load_dir(&self, dir: &Path, previous: Option<&Arc<LoadedPlugin>>) -> Result<Arc<LoadedPlugin>, PluginError> {
+    async fn load_dir(
+        &self,
+        dir: &Path,
+        previous: Option<&Arc<LoadedPlugin>>,
+    ) -> Result<Arc<LoadedPlugin>, PluginError> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read(&path).map_err(|source| PluginError::Io { path: path.clone(), source })?;
-        let text_str = String::from_utf8(text.clone()).map_err(|_| super::manifest::ManifestError::Parse {
+        let text = std::fs::read(&path).map_err(|source| PluginError::Io {
             path: path.clone(),
-            message: "not UTF-8".into(),
+            source,
         })?;
+        let text_str =
+            String::from_utf8(text.clone()).map_err(|_| super::manifest::ManifestError::Parse {
+                path: path.clone(),
+                message: "not UTF-8".into(),
+            })?;
         let manifest = Manifest::parse(&text_str, &path, &self.limits)?;
         self.load_manifest(dir, manifest, text, previous).await
     }
@@ -388,7 +471,10 @@ impl Inner {
         previous: Option<&Arc<LoadedPlugin>>,
     ) -> Result<Arc<LoadedPlugin>, PluginError> {
         let wasm_path = dir.join(&manifest.wasm);
-        let io = |source| PluginError::Io { path: wasm_path.clone(), source };
+        let io = |source| PluginError::Io {
+            path: wasm_path.clone(),
+            source,
+        };
         let size = std::fs::metadata(&wasm_path).map_err(io)?.len();
         if size > self.limits.max_wasm_bytes {
             return Err(PluginError::Wasm {
@@ -409,29 +495,57 @@ impl Inner {
         let cache = self.cache.clone();
         let origin = wasm_path.clone();
         // Compiling is CPU-bound and can take seconds: keep it off the async workers.
-        let component = tokio::task::spawn_blocking(move || cache.load(&shared.engine, &wasm, &origin))
-            .await
-            .map_err(|e| PluginError::Engine(format!("compile task failed: {e}")))??;
-        let wrong_world = |e: wasmtime::Error| PluginError::WrongWorld { path: wasm_path.clone(), reason: format!("{e:#}") };
-        let pre = shared.linker.instantiate_pre(&component).map_err(wrong_world)?;
+        let component =
+            tokio::task::spawn_blocking(move || cache.load(&shared.engine, &wasm, &origin))
+                .await
+                .map_err(|e| PluginError::Engine(format!("compile task failed: {e}")))??;
+        let wrong_world = |e: wasmtime::Error| PluginError::WrongWorld {
+            path: wasm_path.clone(),
+            reason: format!("{e:#}"),
+        };
+        let pre = shared
+            .linker
+            .instantiate_pre(&component)
+            .map_err(wrong_world)?;
         let pre = HintProviderPre::new(pre).map_err(wrong_world)?;
         let name = manifest.name.clone();
-        let ctx = Arc::new(PluginContext::new(manifest.clone(), self.limits.clone(), self.store.clone(), self.http.clone()));
+        let ctx = Arc::new(PluginContext::new(
+            manifest.clone(),
+            self.limits.clone(),
+            self.store.clone(),
+            self.http.clone(),
+        ));
         let runner = Runner::new(pre, ctx);
         let info = match runner.run(None, Call::Describe, None).await {
             Ok(Answer::Info(info)) => PluginInfo::from(info),
-            Ok(_) => return Err(PluginError::Describe { name, error: CallError::Trap("unexpected answer".into()) }),
+            Ok(_) => {
+                return Err(PluginError::Describe {
+                    name,
+                    error: CallError::Trap("unexpected answer".into()),
+                });
+            }
             Err(error) => return Err(PluginError::Describe { name, error }),
         };
-        Ok(Arc::new(LoadedPlugin { dir: dir.to_path_buf(), manifest, info, runner, fingerprint }))
+        Ok(Arc::new(LoadedPlugin {
+            dir: dir.to_path_buf(),
+            manifest,
+            info,
+            runner,
+            fingerprint,
+        }))
     }
 }
 
 /// Delivers queued events to every plugin's `observe`, one event at a time, all plugins of an
 /// event concurrently. Ends when the registry is dropped.
-async fn observe_loop(registry: Weak<Inner>, mut rx: tokio::sync::mpsc::Receiver<ConversationEvent>) {
+async fn observe_loop(
+    registry: Weak<Inner>,
+    mut rx: tokio::sync::mpsc::Receiver<ConversationEvent>,
+) {
     while let Some(event) = rx.recv().await {
-        let Some(inner) = registry.upgrade() else { break };
+        let Some(inner) = registry.upgrade() else {
+            break;
+        };
         let set = inner.set.read().clone();
         let account = event_account(&event).to_string();
         let calls = set.plugins.values().map(|plugin| {
@@ -439,7 +553,15 @@ async fn observe_loop(registry: Weak<Inner>, mut rx: tokio::sync::mpsc::Receiver
             let inner = &inner;
             let account = account.as_str();
             async move {
-                let _ = inner.guarded(plugin, async { plugin.runner.run(Some(account), call, None).await.map(|_| ()) }).await;
+                let _ = inner
+                    .guarded(plugin, async {
+                        plugin
+                            .runner
+                            .run(Some(account), call, None)
+                            .await
+                            .map(|_| ())
+                    })
+                    .await;
             }
         });
         futures::future::join_all(calls).await;
@@ -449,8 +571,12 @@ async fn observe_loop(registry: Weak<Inner>, mut rx: tokio::sync::mpsc::Receiver
 fn event_account(event: &ConversationEvent) -> &str {
     use ConversationEvent as E;
     match event {
-        E::MessageAdded(at, _) | E::MessageUpdated(at, _) | E::MessageDeleted(at, _) => &at.dialog.account,
-        E::DialogOpened(at) | E::DialogClosed(at) | E::DialogTransferred(at, _) => &at.dialog.account,
+        E::MessageAdded(at, _) | E::MessageUpdated(at, _) | E::MessageDeleted(at, _) => {
+            &at.dialog.account
+        }
+        E::DialogOpened(at) | E::DialogClosed(at) | E::DialogTransferred(at, _) => {
+            &at.dialog.account
+        }
     }
 }
 

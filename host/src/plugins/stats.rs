@@ -86,7 +86,11 @@ impl Stats {
     pub fn record(&self, plugin: &str, outcome: Outcome, took: Duration) {
         metrics::counter!("hintd_plugin_calls_total", "plugin" => plugin.to_string(), "outcome" => outcome.as_str())
             .increment(1);
-        let mut c = self.by_plugin.entry(plugin.to_string()).or_default();
+        // The plugin's entry exists after its first call: look it up without allocating.
+        let mut c = match self.by_plugin.get_mut(plugin) {
+            Some(c) => c,
+            None => self.by_plugin.entry(plugin.to_string()).or_default(),
+        };
         let s = &mut c.stats;
         match outcome {
             Outcome::Ok => s.ok += 1,

@@ -123,14 +123,21 @@ impl ConversationEvent {
     /// (typing, tags, hint requests, unknown types) or that belong to no dialog.
     pub fn from_event(event: &crate::ingest::Event) -> Option<Self> {
         use crate::ingest::EventKind as K;
-        let at = DialogRef { dialog: event.meta.dialog_key()?, client_id: event.meta.client_id.clone() };
+        let at = DialogRef {
+            dialog: event.meta.dialog_key()?,
+            client_id: event.meta.client_id.clone(),
+        };
         Some(match &event.kind {
             K::MessageAdded { message } => ConversationEvent::MessageAdded(at, message.clone()),
             K::MessageUpdated { message } => ConversationEvent::MessageUpdated(at, message.clone()),
-            K::MessageDeleted { message_id } => ConversationEvent::MessageDeleted(at, message_id.clone()),
+            K::MessageDeleted { message_id } => {
+                ConversationEvent::MessageDeleted(at, message_id.clone())
+            }
             K::DialogOpened => ConversationEvent::DialogOpened(at),
             K::DialogClosed => ConversationEvent::DialogClosed(at),
-            K::DialogTransferred { to_operator } => ConversationEvent::DialogTransferred(at, to_operator.clone()),
+            K::DialogTransferred { to_operator } => {
+                ConversationEvent::DialogTransferred(at, to_operator.clone())
+            }
             _ => return None,
         })
     }

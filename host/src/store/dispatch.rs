@@ -29,7 +29,11 @@ impl WebhookStatus {
 
     /// Reads the stored name (anything unknown reads as disabled: never deliver by mistake).
     pub fn parse(s: &str) -> WebhookStatus {
-        if s == "active" { WebhookStatus::Active } else { WebhookStatus::Disabled }
+        if s == "active" {
+            WebhookStatus::Active
+        } else {
+            WebhookStatus::Disabled
+        }
     }
 }
 
@@ -96,7 +100,8 @@ pub struct FanoutStats {
 
 /// Decides, inside the fan-out transaction, which messages an event becomes given the
 /// active webhooks.
-pub type FanoutPlan<'a> = &'a (dyn Fn(&StoredEvent, &[WebhookRecord]) -> Vec<NewMessage> + Send + Sync);
+pub type FanoutPlan<'a> =
+    &'a (dyn Fn(&StoredEvent, &[WebhookRecord]) -> Vec<NewMessage> + Send + Sync);
 
 /// A message claimed for delivery.
 #[derive(Debug, Clone)]
@@ -235,13 +240,23 @@ pub trait DispatchStore {
     /// Writes every mutable field (the account cannot change). When `fail_pending`, the
     /// webhook's pending messages are marked failed in the same transaction. `false` when
     /// the webhook does not exist.
-    async fn webhook_update(&self, webhook: &WebhookRecord, fail_pending: bool) -> Result<bool, StoreError>;
+    async fn webhook_update(
+        &self,
+        webhook: &WebhookRecord,
+        fail_pending: bool,
+    ) -> Result<bool, StoreError>;
     /// Deletes a webhook with its messages and attempts. `false` when it did not exist.
     async fn webhook_delete(&self, id: &str) -> Result<bool, StoreError>;
     /// Disables an active webhook because of delivery failures, fails its pending messages
     /// and appends `event` (its `webhook.disabled`) to the event log, atomically. `false`
     /// when it was not active (another process got there first).
-    async fn webhook_disable(&self, id: &str, reason: &str, now_ms: i64, event: &super::NewEvent) -> Result<bool, StoreError>;
+    async fn webhook_disable(
+        &self,
+        id: &str,
+        reason: &str,
+        now_ms: i64,
+        event: &super::NewEvent,
+    ) -> Result<bool, StoreError>;
 
     /// Turns up to `limit` new events of the log into messages per `plan` and advances the
     /// cursor, in one transaction.
@@ -250,7 +265,13 @@ pub trait DispatchStore {
     /// oldest event first. A message is not claimed while an earlier message of its dialog
     /// for the same webhook is leased by another process or waiting for a retry (the
     /// claiming process orders its own in-flight messages of a dialog itself).
-    async fn claim_due(&self, owner: &str, now_ms: i64, lease_until_ms: i64, limit: u32) -> Result<Vec<ClaimedMessage>, StoreError>;
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMessage>, StoreError>;
     /// Ends every lease (a single SQLite process at start: leases of a killed process
     /// need not wait to expire). Never used with several replicas.
     async fn release_all_leases(&self) -> Result<u64, StoreError>;
@@ -258,7 +279,11 @@ pub trait DispatchStore {
     async fn release_leases(&self, owner: &str) -> Result<u64, StoreError>;
     /// Records attempts and moves their messages on, in one transaction; only messages still
     /// leased to `owner` change. Returns the webhooks left failing by these results.
-    async fn record_results(&self, owner: &str, results: &[AttemptResult]) -> Result<Vec<FailingWebhook>, StoreError>;
+    async fn record_results(
+        &self,
+        owner: &str,
+        results: &[AttemptResult],
+    ) -> Result<Vec<FailingWebhook>, StoreError>;
 
     /// Attempts of a webhook (or one of its messages), newest first, with `id < before`.
     async fn attempts_list(
@@ -270,17 +295,40 @@ pub trait DispatchStore {
         limit: u32,
     ) -> Result<Vec<AttemptRecord>, StoreError>;
     /// One message of a webhook.
-    async fn message_get(&self, webhook_id: &str, message_id: &str) -> Result<Option<MessageRecord>, StoreError>;
+    async fn message_get(
+        &self,
+        webhook_id: &str,
+        message_id: &str,
+    ) -> Result<Option<MessageRecord>, StoreError>;
     /// Messages of a webhook, newest first, optionally of one status.
-    async fn messages_list(&self, webhook_id: &str, status: Option<&str>, limit: u32) -> Result<Vec<MessageRecord>, StoreError>;
+    async fn messages_list(
+        &self,
+        webhook_id: &str,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<MessageRecord>, StoreError>;
     /// Puts a message back to pending for an immediate new round of attempts. `false` when
     /// it does not exist or its payload was purged.
-    async fn message_resend(&self, webhook_id: &str, message_id: &str, now_ms: i64) -> Result<bool, StoreError>;
+    async fn message_resend(
+        &self,
+        webhook_id: &str,
+        message_id: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
     /// Puts the failed messages of a webhook created at or after `since_ms` back to pending.
-    async fn messages_recover(&self, webhook_id: &str, since_ms: i64, now_ms: i64) -> Result<u64, StoreError>;
+    async fn messages_recover(
+        &self,
+        webhook_id: &str,
+        since_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
     /// Drops payloads of messages finished before `payloads_before_ms` and deletes finished
     /// messages and attempts older than `rows_before_ms`.
-    async fn dispatch_purge(&self, payloads_before_ms: i64, rows_before_ms: i64) -> Result<PurgeStats, StoreError>;
+    async fn dispatch_purge(
+        &self,
+        payloads_before_ms: i64,
+        rows_before_ms: i64,
+    ) -> Result<PurgeStats, StoreError>;
     /// Messages waiting for delivery, all webhooks.
     async fn pending_count(&self) -> Result<u64, StoreError>;
 }

@@ -182,13 +182,22 @@ pub trait EventStore {
 
     /// The newest `limit` messages of a dialog that are not deleted, oldest first (private
     /// notes included).
-    async fn recent_messages(&self, dialog: &DialogKey, limit: u32) -> Result<Vec<Message>, StoreError>;
+    async fn recent_messages(
+        &self,
+        dialog: &DialogKey,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
 
     /// A dialog's state.
     async fn dialog(&self, dialog: &DialogKey) -> Result<Option<DialogRecord>, StoreError>;
 
     /// The most recently updated dialog of a client (for events that name the client only).
-    async fn dialog_of_client(&self, source: &str, account: &str, client_id: &str) -> Result<Option<String>, StoreError>;
+    async fn dialog_of_client(
+        &self,
+        source: &str,
+        account: &str,
+        client_id: &str,
+    ) -> Result<Option<String>, StoreError>;
 
     /// Whether any dialog id starts with `prefix`.
     async fn has_dialogs_with_prefix(&self, prefix: &str) -> Result<bool, StoreError>;
@@ -199,7 +208,12 @@ pub trait EventStore {
 
     /// Erases a client: their dialogs and those dialogs' messages are deleted, and the
     /// payloads of their raw events replaced by [`ERASED_PAYLOAD`]. One transaction.
-    async fn erase_client(&self, source: &str, account: &str, client_id: &str) -> Result<Erasure, StoreError>;
+    async fn erase_client(
+        &self,
+        source: &str,
+        account: &str,
+        client_id: &str,
+    ) -> Result<Erasure, StoreError>;
 
     /// Deletes messages sent before `cutoff_ms`; returns how many.
     async fn purge_messages_before(&self, cutoff_ms: i64) -> Result<u64, StoreError>;

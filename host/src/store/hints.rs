@@ -133,7 +133,17 @@ pub trait HintStore {
     /// stored.
     async fn save_answers(&self, answers: &[AnswerRecord]) -> Result<Vec<bool>, StoreError>;
     /// The answer to replay for `request_key`, if one is still replayable at `now_ms`.
-    async fn answer_by_request(&self, request_key: &str, now_ms: i64) -> Result<Option<AnswerRecord>, StoreError>;
+    async fn answer_by_request(
+        &self,
+        request_key: &str,
+        now_ms: i64,
+    ) -> Result<Option<AnswerRecord>, StoreError>;
+    /// Every request key still replayable at `now_ms`, with its deadline (at most `limit`).
+    async fn replayable_keys(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
     /// The latest answer for a message (of `client_id`, when given).
     async fn answer_by_message(
         &self,

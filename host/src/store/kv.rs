@@ -22,11 +22,22 @@ pub trait KvStore {
     async fn kv_get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Writes (or replaces) one value unless the plugin's usage afterwards would exceed
     /// `quota_bytes`; the check and the write are one transaction.
-    async fn kv_set(&self, plugin: &str, key: &str, value: &[u8], quota_bytes: u64) -> Result<KvWrite, StoreError>;
+    async fn kv_set(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &[u8],
+        quota_bytes: u64,
+    ) -> Result<KvWrite, StoreError>;
     /// Removes one key; an absent key is not an error.
     async fn kv_delete(&self, plugin: &str, key: &str) -> Result<(), StoreError>;
     /// Up to `limit` entries whose key starts with `prefix`, in key order.
-    async fn kv_scan(&self, plugin: &str, prefix: &str, limit: u32) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    async fn kv_scan(
+        &self,
+        plugin: &str,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Bytes (keys + values) the plugin uses.
     async fn kv_usage(&self, plugin: &str) -> Result<u64, StoreError>;
 }

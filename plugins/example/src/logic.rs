@@ -6,7 +6,11 @@ pub fn suggest(last_client_text: Option<&str>, greeting: &str) -> Vec<(String, S
     let mut hints = vec![("greet".to_string(), greeting.to_string(), 60)];
     if let Some(text) = last_client_text.map(str::trim).filter(|t| !t.is_empty()) {
         let question = text.trim_end_matches(['?', '!', '.']);
-        hints.push(("clarify".to_string(), format!("Just to be sure: you are asking about \"{question}\"?"), 40));
+        hints.push((
+            "clarify".to_string(),
+            format!("Just to be sure: you are asking about \"{question}\"?"),
+            40,
+        ));
     }
     hints
 }

@@ -93,15 +93,24 @@ impl HintRequest {
 
 /// Typed access to the plugin's `[config]` table.
 pub mod settings {
-    /// A config value decoded from its JSON text; `None` when absent or of another type.
-    pub fn get<T: FromJson>(key: &str) -> Option<T> {
-        let raw = crate::config::get(key)?;
-        T::from_json(&serde_json::from_str(&raw).ok()?)
+    use std::sync::OnceLock;
+
+    /// The table, read from the host once per instance: it cannot change while an instance
+    /// lives (a changed manifest is a new plugin version with new instances), and reused
+    /// instances then pay neither the host call nor the JSON parse again.
+    fn table() -> &'static serde_json::Value {
+        static TABLE: OnceLock<serde_json::Value> = OnceLock::new();
+        TABLE.get_or_init(|| serde_json::from_str(&crate::config::get_all()).unwrap_or(serde_json::Value::Null))
     }
 
-    /// The whole table.
+    /// A config value; `None` when absent or of another type.
+    pub fn get<T: FromJson>(key: &str) -> Option<T> {
+        T::from_json(table().get(key)?)
+    }
+
+    /// The whole table (an empty object when the manifest does not grant `config`).
     pub fn all() -> serde_json::Value {
-        serde_json::from_str(&crate::config::get_all()).unwrap_or(serde_json::Value::Null)
+        table().clone()
     }
 
     /// Conversion from a JSON config value.

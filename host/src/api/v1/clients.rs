@@ -12,7 +12,10 @@ use serde_json::json;
 
 /// The client routes (admin key).
 pub fn routes() -> Router<App> {
-    Router::new().route("/api/v1/clients/{source}/{account}/{client_id}", delete(erase))
+    Router::new().route(
+        "/api/v1/clients/{source}/{account}/{client_id}",
+        delete(erase),
+    )
 }
 
 /// Erases and reports what was erased. Erasing an unknown client succeeds with zero counts,
@@ -22,8 +25,16 @@ async fn erase(
     Path((source, account, client_id)): Path<(String, String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let source = parse_source(&source)?;
-    let erasure = app.context.erase_client(source, &account, &client_id).await?;
-    tracing::info!(source = source.as_str(), account, dialogs = erasure.dialog_ids.len(), "client erased");
+    let erasure = app
+        .context
+        .erase_client(source, &account, &client_id)
+        .await?;
+    tracing::info!(
+        source = source.as_str(),
+        account,
+        dialogs = erasure.dialog_ids.len(),
+        "client erased"
+    );
     Ok(Json(json!({
         "status": "erased",
         "dialogs": erasure.dialog_ids,

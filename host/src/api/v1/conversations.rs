@@ -11,7 +11,10 @@ use serde_json::json;
 
 /// The conversation routes (admin key).
 pub fn routes() -> Router<App> {
-    Router::new().route("/api/v1/conversations/{source}/{account}/{dialog_id}", get(show))
+    Router::new().route(
+        "/api/v1/conversations/{source}/{account}/{dialog_id}",
+        get(show),
+    )
 }
 
 /// The dialog row, its newest messages (private notes included and flagged) and the context

@@ -47,7 +47,15 @@ async fn named_account(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    ingest(app, &source, Some(&account), query.as_deref(), &headers, body).await
+    ingest(
+        app,
+        &source,
+        Some(&account),
+        query.as_deref(),
+        &headers,
+        body,
+    )
+    .await
 }
 
 async fn ingest(
@@ -63,15 +71,26 @@ async fn ingest(
         .ok()
         .filter(|s| *s != Source::Api)
         .ok_or_else(|| ApiError::not_found("unknown_source", format!("no webhook endpoint for source `{source_name}`: expected chat2desk, chatwoot or whazing")))?;
-    let settings = app.config.sources.account(source, account).map_err(|e| match e {
-        AccountLookupError::SourceDisabled(_) => ApiError::not_found("source_disabled", e.to_string()),
-        AccountLookupError::UnknownAccount { .. } => ApiError::not_found("unknown_account", e.to_string()),
-    })?;
+    let settings = app
+        .config
+        .sources
+        .account(source, account)
+        .map_err(|e| match e {
+            AccountLookupError::SourceDisabled(_) => {
+                ApiError::not_found("source_disabled", e.to_string())
+            }
+            AccountLookupError::UnknownAccount { .. } => {
+                ApiError::not_found("unknown_account", e.to_string())
+            }
+        })?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(app.config.server.body_limit_bytes)
         } else {
-            ApiError::bad_request("unreadable_body", format!("cannot read the request body: {e}"))
+            ApiError::bad_request(
+                "unreadable_body",
+                format!("cannot read the request body: {e}"),
+            )
         }
     })?;
     let token = query_token(query);
@@ -108,9 +127,14 @@ async fn ingest(
         return Ok(response);
     }
     Ok(match accepted {
-        Accepted::Stored { seq } => (StatusCode::OK, Json(json!({"status": "accepted", "seq": seq}))).into_response(),
+        Accepted::Stored { seq } => (
+            StatusCode::OK,
+            Json(json!({"status": "accepted", "seq": seq})),
+        )
+            .into_response(),
         Accepted::Duplicate => {
-            metrics::counter!("hintd_ingest_duplicates_total", "source" => source.as_str()).increment(1);
+            metrics::counter!("hintd_ingest_duplicates_total", "source" => source.as_str())
+                .increment(1);
             (StatusCode::OK, Json(json!({"status": "duplicate"}))).into_response()
         }
     })
@@ -132,7 +156,9 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() && bytes[i + 1..i + 3].iter().all(u8::is_ascii_hexdigit) => {
+            b'%' if i + 2 < bytes.len()
+                && bytes[i + 1..i + 3].iter().all(u8::is_ascii_hexdigit) =>
+            {
                 let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("hex digits are ASCII");
                 out.push(u8::from_str_radix(hex, 16).expect("two hex digits"));
                 i += 2;
@@ -171,7 +197,11 @@ fn log_unknown_once(source: Source, event_type: &str) {
     static SEEN: OnceLock<Mutex<HashSet<(Source, String)>>> = OnceLock::new();
     let mut seen = SEEN.get_or_init(Default::default).lock();
     if seen.len() < MAX_REMEMBERED && seen.insert((source, event_type.to_string())) {
-        tracing::info!(source = source.as_str(), event_type, "unknown event type accepted and stored raw");
+        tracing::info!(
+            source = source.as_str(),
+            event_type,
+            "unknown event type accepted and stored raw"
+        );
     }
 }
 
@@ -182,7 +212,10 @@ mod tests {
     #[test]
     fn tokens_from_query_strings() {
         assert_eq!(query_token(Some("a=1&token=abc")).as_deref(), Some("abc"));
-        assert_eq!(query_token(Some("token=a%2Bb%3D+c")).as_deref(), Some("a+b= c"));
+        assert_eq!(
+            query_token(Some("token=a%2Bb%3D+c")).as_deref(),
+            Some("a+b= c")
+        );
         assert_eq!(query_token(Some("token=%zz%4")).as_deref(), Some("%zz%4"));
         assert_eq!(query_token(Some("other=1")), None);
         assert_eq!(query_token(None), None);

@@ -28,8 +28,14 @@ pub fn routes() -> Router<App> {
 /// when the event is not one (the ingest endpoint then answers with its usual acknowledgement).
 pub async fn on_hint_event(app: &App, event: &Event) -> Option<Response> {
     match &event.kind {
-        EventKind::HintsRequested { request_id, message_id } => Some(hints_requested(app, event, request_id, message_id).await),
-        EventKind::HintChosen { message_id, hint_id } => Some(hint_chosen(app, event, message_id, *hint_id).await),
+        EventKind::HintsRequested {
+            request_id,
+            message_id,
+        } => Some(hints_requested(app, event, request_id, message_id).await),
+        EventKind::HintChosen {
+            message_id,
+            hint_id,
+        } => Some(hint_chosen(app, event, message_id, *hint_id).await),
         _ => None,
     }
 }
@@ -37,7 +43,10 @@ pub async fn on_hint_event(app: &App, event: &Event) -> Option<Response> {
 async fn hints_requested(app: &App, event: &Event, request_id: &str, message_id: &str) -> Response {
     let meta = &event.meta;
     let Some(dialog) = meta.dialog_key() else {
-        return error(&HintsError::InvalidRequest { field: "dialog_id", reason: "is required".into() });
+        return error(&HintsError::InvalidRequest {
+            field: "dialog_id",
+            reason: "is required".into(),
+        });
     };
     let query = HintQuery {
         dialog: Some(dialog),
@@ -50,7 +59,10 @@ async fn hints_requested(app: &App, event: &Event, request_id: &str, message_id:
         external_key: meta.external_key.clone(),
         max_hints: None,
     };
-    let (delivery, callback_url) = match meta.source.map(|s| app.config.sources.account(s, Some(&meta.account))) {
+    let (delivery, callback_url) = match meta
+        .source
+        .map(|s| app.config.sources.account(s, Some(&meta.account)))
+    {
         Some(Ok(settings)) => (settings.delivery, settings.callback_url.map(str::to_owned)),
         _ => (Delivery::Inline, None),
     };
@@ -60,10 +72,16 @@ async fn hints_requested(app: &App, event: &Event, request_id: &str, message_id:
             tokio::spawn(async move {
                 match hints.request(query).await {
                     Ok(served) => hints.spawn_callback(&served, url),
-                    Err(e) => tracing::warn!(error = %e, "hints for a callback could not be computed"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "hints for a callback could not be computed")
+                    }
                 }
             });
-            (StatusCode::ACCEPTED, Json(json!({"status": "accepted", "delivery": "callback"}))).into_response()
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({"status": "accepted", "delivery": "callback"})),
+            )
+                .into_response()
         }
         (Delivery::Both, Some(url)) => match app.hints.request(query).await {
             Ok(served) => {
@@ -82,7 +100,10 @@ async fn hints_requested(app: &App, event: &Event, request_id: &str, message_id:
 async fn hint_chosen(app: &App, event: &Event, message_id: &str, hint_id: i64) -> Response {
     let meta = &event.meta;
     let Some(source) = meta.source else {
-        return error(&HintsError::InvalidRequest { field: "source", reason: "unknown".into() });
+        return error(&HintsError::InvalidRequest {
+            field: "source",
+            reason: "unknown".into(),
+        });
     };
     let query = ChoiceQuery {
         source,
@@ -92,8 +113,10 @@ async fn hint_chosen(app: &App, event: &Event, message_id: &str, hint_id: i64) -
         hint_id,
     };
     match app.hints.choose(query).await {
-        Ok(outcome) => Json(json!({"status": if outcome.recorded { "ok" } else { "duplicate" }, "choice": outcome}))
-            .into_response(),
+        Ok(outcome) => Json(
+            json!({"status": if outcome.recorded { "ok" } else { "duplicate" }, "choice": outcome}),
+        )
+        .into_response(),
         Err(e) => error(&e),
     }
 }
@@ -101,13 +124,21 @@ async fn hint_chosen(app: &App, event: &Event, message_id: &str, hint_id: i64) -
 /// The answer body exactly as served (also for replays: byte-identical).
 fn reply(served: &Served) -> Response {
     let mut response = served.answer.body.clone().into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if served.replayed {
-        response.headers_mut().insert("x-hintd-replayed", HeaderValue::from_static("true"));
+        response
+            .headers_mut()
+            .insert("x-hintd-replayed", HeaderValue::from_static("true"));
     }
     // The plugins' share of the request time, so clients (and the benchmark) can tell the
     // host's overhead apart.
-    let timing = format!("plugins;dur={:.3}", served.plugins_elapsed.as_secs_f64() * 1000.0);
+    let timing = format!(
+        "plugins;dur={:.3}",
+        served.plugins_elapsed.as_secs_f64() * 1000.0
+    );
     if let Ok(v) = HeaderValue::from_str(&timing) {
         response.headers_mut().insert("server-timing", v);
     }
@@ -120,7 +151,9 @@ fn error(e: &HintsError) -> Response {
         HintsError::InvalidRequest { field, reason } => {
             return ApiError::invalid(*field, format!("{field} {reason}")).into_response();
         }
-        HintsError::UnknownAnswer { .. } => (StatusCode::NOT_FOUND, "unknown_message", Some("message_id")),
+        HintsError::UnknownAnswer { .. } => {
+            (StatusCode::NOT_FOUND, "unknown_message", Some("message_id"))
+        }
         HintsError::UnknownHint { .. } => (StatusCode::NOT_FOUND, "unknown_hint", Some("hint_id")),
         HintsError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
         // Internal details go to the log, not to the caller.
@@ -142,7 +175,9 @@ fn id_field(body: &Value, field: &'static str, required: bool) -> Result<Option<
     match body.get(field) {
         None | Some(Value::Null) if required => Err(bad(field, "is required")),
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() && required => Err(bad(field, "must not be empty")),
+        Some(Value::String(s)) if s.trim().is_empty() && required => {
+            Err(bad(field, "must not be empty"))
+        }
         Some(Value::String(s)) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
         Some(_) => Err(bad(field, "must be a string or an integer")),
@@ -151,11 +186,19 @@ fn id_field(body: &Value, field: &'static str, required: bool) -> Result<Option<
 
 fn source_field(body: &Value) -> Result<(Source, String), ApiError> {
     let source = match body.get("source") {
-        Some(Value::String(s)) => s.parse::<Source>().map_err(|e| bad("source", e.to_string()))?,
-        None | Some(Value::Null) => return Err(bad("source", "is required (chat2desk, chatwoot, whazing or api)")),
+        Some(Value::String(s)) => s
+            .parse::<Source>()
+            .map_err(|e| bad("source", e.to_string()))?,
+        None | Some(Value::Null) => {
+            return Err(bad(
+                "source",
+                "is required (chat2desk, chatwoot, whazing or api)",
+            ));
+        }
         Some(_) => return Err(bad("source", "must be a string")),
     };
-    let account = id_field(body, "account", false)?.unwrap_or_else(|| crate::ingest::DEFAULT_ACCOUNT.to_string());
+    let account = id_field(body, "account", false)?
+        .unwrap_or_else(|| crate::ingest::DEFAULT_ACCOUNT.to_string());
     Ok((source, account))
 }
 
@@ -168,8 +211,17 @@ fn json_object(body: &[u8]) -> Result<Value, ApiError> {
 }
 
 const HINT_FIELDS: &[&str] = &[
-    "source", "account", "dialog_id", "request_id", "message_id", "client_id", "operator_id", "channel_id",
-    "transport", "external_key", "max_hints",
+    "source",
+    "account",
+    "dialog_id",
+    "request_id",
+    "message_id",
+    "client_id",
+    "operator_id",
+    "channel_id",
+    "transport",
+    "external_key",
+    "max_hints",
 ];
 
 /// `POST /api/v1/hints` {source, account?, dialog_id, request_id?, message_id?, client_id?,
@@ -177,8 +229,17 @@ const HINT_FIELDS: &[&str] = &[
 async fn post_hints(State(app): State<App>, body: bytes::Bytes) -> Response {
     let parsed = (|| {
         let body = json_object(&body)?;
-        if let Some(unknown) = body.as_object().and_then(|o| o.keys().find(|k| !HINT_FIELDS.contains(&k.as_str()))) {
-            return Err(bad("body", format!("unknown field `{unknown}`; expected {}", HINT_FIELDS.join(", "))));
+        if let Some(unknown) = body
+            .as_object()
+            .and_then(|o| o.keys().find(|k| !HINT_FIELDS.contains(&k.as_str())))
+        {
+            return Err(bad(
+                "body",
+                format!(
+                    "unknown field `{unknown}`; expected {}",
+                    HINT_FIELDS.join(", ")
+                ),
+            ));
         }
         let (source, account) = source_field(&body)?;
         let dialog_id = id_field(&body, "dialog_id", true)?.unwrap_or_default();
@@ -187,7 +248,8 @@ async fn post_hints(State(app): State<App>, body: bytes::Bytes) -> Response {
             Some(v) => Some(
                 v.as_u64()
                     .filter(|n| (1..=20).contains(n))
-                    .ok_or_else(|| bad("max_hints", "must be an integer in 1..=20"))? as u32,
+                    .ok_or_else(|| bad("max_hints", "must be an integer in 1..=20"))?
+                    as u32,
             ),
         };
         Ok::<_, ApiError>(HintQuery {
@@ -218,7 +280,10 @@ async fn post_choice(State(app): State<App>, body: bytes::Bytes) -> Response {
         let (source, account) = source_field(&body)?;
         let hint_id = match body.get("hint_id") {
             Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
-            Some(Value::String(s)) => s.trim().parse().map_err(|_| bad("hint_id", "must be an integer"))?,
+            Some(Value::String(s)) => s
+                .trim()
+                .parse()
+                .map_err(|_| bad("hint_id", "must be an integer"))?,
             None | Some(Value::Null) => return Err(bad("hint_id", "is required")),
             Some(_) => return Err(bad("hint_id", "must be an integer")),
         };
@@ -262,7 +327,11 @@ async fn get_stats(
     {
         return bad("source", e.to_string()).into_response();
     }
-    let filter = StatsFilter { source: q.source, account: q.account, since_ms: q.since_ms };
+    let filter = StatsFilter {
+        source: q.source,
+        account: q.account,
+        since_ms: q.since_ms,
+    };
     match app.hints.stats(&filter).await {
         Ok(stats) => Json(stats).into_response(),
         Err(e) => error(&e),

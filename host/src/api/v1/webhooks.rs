@@ -14,6 +14,7 @@
 //! | POST | `/api/v1/webhooks/{id}/messages/{msg}/resend` | send again now |
 //! | POST | `/api/v1/webhooks/{id}/recover` | `{since}`: send again the failed messages since then |
 
+use crate::api::error::ApiError;
 use crate::app::App;
 use crate::dispatch::DispatchError;
 use crate::dispatch::catalog::valid_patterns;
@@ -21,7 +22,6 @@ use crate::dispatch::service::Updated;
 use crate::dispatch::subscription::{CreateWebhook, UpdateWebhook};
 use axum::Router;
 use axum::body::Bytes;
-use crate::api::error::ApiError;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -34,12 +34,18 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/api/v1/webhooks", post(create).get(list))
         .route("/api/v1/webhooks/events", get(events))
-        .route("/api/v1/webhooks/{id}", get(read).put(update).delete(remove))
+        .route(
+            "/api/v1/webhooks/{id}",
+            get(read).put(update).delete(remove),
+        )
         .route("/api/v1/webhooks/{id}/rotate-secret", post(rotate))
         .route("/api/v1/webhooks/{id}/attempts", get(attempts))
         .route("/api/v1/webhooks/{id}/messages", get(messages))
         .route("/api/v1/webhooks/{id}/messages/{msg}", get(message))
-        .route("/api/v1/webhooks/{id}/messages/{msg}/attempts", get(message_attempts))
+        .route(
+            "/api/v1/webhooks/{id}/messages/{msg}/attempts",
+            get(message_attempts),
+        )
         .route("/api/v1/webhooks/{id}/messages/{msg}/resend", post(resend))
         .route("/api/v1/webhooks/{id}/recover", post(recover))
 }
@@ -55,11 +61,19 @@ impl From<DispatchError> for ApiError {
                 ApiError::invalid(inv.field, message)
             }
             DispatchError::NotFound(m) => ApiError::not_found("not_found", m),
-            e @ DispatchError::LimitReached { .. } => ApiError::new(StatusCode::CONFLICT, "limit_reached", e.to_string()),
-            DispatchError::NotResendable(m) => ApiError::new(StatusCode::CONFLICT, "not_resendable", m),
+            e @ DispatchError::LimitReached { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "limit_reached", e.to_string())
+            }
+            DispatchError::NotResendable(m) => {
+                ApiError::new(StatusCode::CONFLICT, "not_resendable", m)
+            }
             DispatchError::Store(e) => e.into(),
             DispatchError::Secret(e @ crate::dispatch::secrets::SecretError::KeyRequired) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "secret_key_missing", e.to_string())
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "secret_key_missing",
+                    e.to_string(),
+                )
             }
             other => ApiError::internal(other),
         }
@@ -67,18 +81,34 @@ impl From<DispatchError> for ApiError {
 }
 
 /// Parses a JSON body into `T`, naming the field at fault when serde can.
-fn parse_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
-    if let Some(ct) = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
-        && !ct.trim_start().to_ascii_lowercase().starts_with("application/json")
+fn parse_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if let Some(ct) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        && !ct
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("application/json")
     {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "body must be application/json"));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "body must be application/json",
+        ));
     }
     serde_json::from_slice(body).map_err(|e| {
         let message = e.to_string();
         let field = message
             .split('`')
             .nth(1)
-            .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field") || message.starts_with("duplicate field"))
+            .filter(|_| {
+                message.starts_with("unknown field")
+                    || message.starts_with("missing field")
+                    || message.starts_with("duplicate field")
+            })
             .map(str::to_string);
         let err = ApiError::bad_request("invalid_json", format!("request body: {message}"));
         match field {
@@ -88,7 +118,11 @@ fn parse_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) 
     })
 }
 
-async fn create(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn create(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let input: CreateWebhook = parse_body(&headers, &body)?;
     let created = app.dispatch.create(input).await?;
     Ok((StatusCode::CREATED, axum::Json(created)).into_response())
@@ -100,7 +134,10 @@ struct ListQuery {
     account: Option<String>,
 }
 
-async fn list(State(app): State<App>, q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
+async fn list(
+    State(app): State<App>,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let hooks = app.dispatch.list(q.account.as_deref()).await?;
     Ok(axum::Json(json!({ "webhooks": hooks, "limit_per_account": app.dispatch.config().max_webhooks_per_account })).into_response())
@@ -114,7 +151,12 @@ async fn read(State(app): State<App>, Path(id): Path<String>) -> Result<Response
     Ok(axum::Json(app.dispatch.get(&id).await?).into_response())
 }
 
-async fn update(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn update(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let input: UpdateWebhook = parse_body(&headers, &body)?;
     Ok(match app.dispatch.update(&id, input).await? {
         Updated::Changed { webhook, warnings } => {
@@ -148,22 +190,40 @@ struct PageQuery {
 type PageResult = Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>;
 
 fn page(q: PageResult) -> Result<PageQuery, ApiError> {
-    q.map(|Query(q)| q).map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
 }
 
-async fn attempts(State(app): State<App>, Path(id): Path<String>, q: PageResult) -> Result<Response, ApiError> {
+async fn attempts(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    q: PageResult,
+) -> Result<Response, ApiError> {
     let q = page(q)?;
-    let list = app.dispatch.attempts(&id, None, q.before, q.limit.unwrap_or(100)).await?;
+    let list = app
+        .dispatch
+        .attempts(&id, None, q.before, q.limit.unwrap_or(100))
+        .await?;
     Ok(axum::Json(json!({ "attempts": list })).into_response())
 }
 
-async fn messages(State(app): State<App>, Path(id): Path<String>, q: PageResult) -> Result<Response, ApiError> {
+async fn messages(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    q: PageResult,
+) -> Result<Response, ApiError> {
     let q = page(q)?;
-    let list = app.dispatch.messages(&id, q.status.as_deref(), q.limit.unwrap_or(100)).await?;
+    let list = app
+        .dispatch
+        .messages(&id, q.status.as_deref(), q.limit.unwrap_or(100))
+        .await?;
     Ok(axum::Json(json!({ "messages": list })).into_response())
 }
 
-async fn message(State(app): State<App>, Path((id, msg)): Path<(String, String)>) -> Result<Response, ApiError> {
+async fn message(
+    State(app): State<App>,
+    Path((id, msg)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     app.dispatch.get(&id).await?;
     Ok(axum::Json(app.dispatch.message(&id, &msg).await?).into_response())
 }
@@ -174,11 +234,17 @@ async fn message_attempts(
     q: PageResult,
 ) -> Result<Response, ApiError> {
     let q = page(q)?;
-    let list = app.dispatch.attempts(&id, Some(&msg), q.before, q.limit.unwrap_or(100)).await?;
+    let list = app
+        .dispatch
+        .attempts(&id, Some(&msg), q.before, q.limit.unwrap_or(100))
+        .await?;
     Ok(axum::Json(json!({ "attempts": list })).into_response())
 }
 
-async fn resend(State(app): State<App>, Path((id, msg)): Path<(String, String)>) -> Result<Response, ApiError> {
+async fn resend(
+    State(app): State<App>,
+    Path((id, msg)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let m = app.dispatch.resend(&id, &msg).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(m)).into_response())
 }
@@ -190,13 +256,25 @@ struct RecoverBody {
     since: Option<Value>,
 }
 
-async fn recover(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn recover(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let input: RecoverBody = parse_body(&headers, &body)?;
-    let bad = || ApiError::invalid("since", "since: must be an RFC 3339 time or unix milliseconds");
+    let bad = || {
+        ApiError::invalid(
+            "since",
+            "since: must be an RFC 3339 time or unix milliseconds",
+        )
+    };
     let since_ms = match input.since {
         None => return Err(ApiError::invalid("since", "since: is required")),
         Some(Value::Number(n)) => n.as_i64().filter(|v| *v >= 0).ok_or_else(bad)?,
-        Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(&s).map_err(|_| bad())?.timestamp_millis(),
+        Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(&s)
+            .map_err(|_| bad())?
+            .timestamp_millis(),
         Some(_) => return Err(bad()),
     };
     let n = app.dispatch.recover(&id, since_ms).await?;

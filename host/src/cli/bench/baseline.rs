@@ -28,7 +28,11 @@ async fn answer(body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    if req.hook_type != "ai_hints_requested" || req.client_id.is_null() || req.dialog_id.is_null() || req.request_id.is_null() {
+    if req.hook_type != "ai_hints_requested"
+        || req.client_id.is_null()
+        || req.dialog_id.is_null()
+        || req.request_id.is_null()
+    {
         return (StatusCode::BAD_REQUEST, "not a hints request").into_response();
     }
     let reply = serde_json::json!({
@@ -39,7 +43,11 @@ async fn answer(body: Bytes) -> Response {
             {"id": 3, "text": "Yes, the refund always goes back to the card used for payment", "url": "", "relevance": 60, "link": ""}
         ]
     });
-    ([(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(&reply).expect("JSON value serialises")).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(&reply).expect("JSON value serialises"),
+    )
+        .into_response()
 }
 
 /// The baseline's router: the same path as hintd's Chat2Desk endpoint.

@@ -24,7 +24,11 @@ fn dispatch_toml(enabled: bool) -> String {
 }
 
 /// Subscribes the receiver to Chat2Desk `inbox` events of the benchmark's account.
-async fn subscribe(client: &reqwest::Client, hintd: &Hintd, receiver: &Local) -> anyhow::Result<()> {
+async fn subscribe(
+    client: &reqwest::Client,
+    hintd: &Hintd,
+    receiver: &Local,
+) -> anyhow::Result<()> {
     let resp = client
         .post(hintd.url("/api/v1/webhooks"))
         .bearer_auth(ADMIN_KEY)
@@ -33,19 +37,34 @@ async fn subscribe(client: &reqwest::Client, hintd: &Hintd, receiver: &Local) ->
         .await
         .context("creating the webhook")?;
     let status = resp.status();
-    anyhow::ensure!(status.is_success(), "creating the webhook: HTTP {status}: {}", resp.text().await.unwrap_or_default());
+    anyhow::ensure!(
+        status.is_success(),
+        "creating the webhook: HTTP {status}: {}",
+        resp.text().await.unwrap_or_default()
+    );
     Ok(())
 }
 
 /// A job posting `inbox` event `seq` (message id `id_base + seq`), noting when it was sent.
-fn inbox_job(client: reqwest::Client, url: String, id_base: u64, deliveries: Option<Arc<Deliveries>>) -> Job {
+fn inbox_job(
+    client: reqwest::Client,
+    url: String,
+    id_base: u64,
+    deliveries: Option<Arc<Deliveries>>,
+) -> Job {
     let url = Arc::new(url);
     Arc::new(move |seq| {
         let (client, url, deliveries) = (client.clone(), url.clone(), deliveries.clone());
         Box::pin(async move {
             let dialog = seq % 1_000 + 1;
             let message_id = id_base + seq;
-            let body = payloads::message(dialog, 100_000 + dialog, message_id, true, payloads::client_text(seq));
+            let body = payloads::message(
+                dialog,
+                100_000 + dialog,
+                message_id,
+                true,
+                payloads::client_text(seq),
+            );
             if let Some(d) = &deliveries {
                 d.sent_at.insert(message_id.to_string(), Instant::now());
             }
@@ -74,10 +93,16 @@ async fn wait_delivered(d: &Deliveries, n: u64, timeout: Duration) -> Option<Ins
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let p = &ctx.progress;
     p.add_steps(ctx.repeats as u64 * 2 + 1);
-    let backlog: u64 = if ctx.smoke { 200 } else { (5_000.0 * ctx.duration.as_secs_f64()).ceil() as u64 };
+    let backlog: u64 = if ctx.smoke {
+        200
+    } else {
+        (5_000.0 * ctx.duration.as_secs_f64()).ceil() as u64
+    };
     let mut section = Section::new(
         "dispatch",
-        format!("backlog of {backlog} inbox events drained from the outbox to a loopback 204 receiver; latency at a steady rate"),
+        format!(
+            "backlog of {backlog} inbox events drained from the outbox to a loopback 204 receiver; latency at a steady rate"
+        ),
     );
     let client = http_client(ctx.concurrency);
     let (router, deliveries) = receiver::router();
@@ -85,44 +110,89 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
 
     let (mut rates, mut fill_rates) = (vec![], vec![]);
     for i in 0..ctx.repeats {
-        p.step(format!("dispatch: filling the outbox, repeat {}/{}", i + 1, ctx.repeats));
+        p.step(format!(
+            "dispatch: filling the outbox, repeat {}/{}",
+            i + 1,
+            ctx.repeats
+        ));
         let scratch = ScratchDir::new("dispatch")?;
         let store = ctx.store_url(&scratch);
         let account = new_account();
         let fill = {
-            let hintd = Hintd::start(config(&store, None, &account, &dispatch_toml(false))?, &account).await?;
+            let hintd = Hintd::start(
+                config(&store, None, &account, &dispatch_toml(false))?,
+                &account,
+            )
+            .await?;
             subscribe(&client, &hintd, &receiver).await?;
-            let job = inbox_job(client.clone(), hintd.ingest_url(), (i as u64 + 1) * 1_000_000_000, None);
+            let job = inbox_job(
+                client.clone(),
+                hintd.ingest_url(),
+                (i as u64 + 1) * 1_000_000_000,
+                None,
+            );
             closed_loop(ctx.concurrency, Stop::Count(backlog), 0, job).await
         };
-        anyhow::ensure!(fill.errors == 0, "filling the outbox: {} failed, first: {}", fill.errors, fill.first_error.unwrap_or_default());
+        anyhow::ensure!(
+            fill.errors == 0,
+            "filling the outbox: {} failed, first: {}",
+            fill.errors,
+            fill.first_error.unwrap_or_default()
+        );
         fill_rates.push(fill.rate());
         p.done_one();
 
-        p.step(format!("dispatch: draining {backlog}, repeat {}/{}", i + 1, ctx.repeats));
+        p.step(format!(
+            "dispatch: draining {backlog}, repeat {}/{}",
+            i + 1,
+            ctx.repeats
+        ));
         let already = deliveries.delivered.load(Ordering::Relaxed);
         let start = Instant::now();
-        let hintd = Hintd::start(config(&store, None, &account, &dispatch_toml(true))?, &account).await?;
+        let hintd = Hintd::start(
+            config(&store, None, &account, &dispatch_toml(true))?,
+            &account,
+        )
+        .await?;
         let timeout = Duration::from_secs(30) + Duration::from_secs_f64(backlog as f64 / 200.0);
         let done = wait_delivered(&deliveries, already + backlog, timeout).await;
         let Some(done) = done else {
             let got = deliveries.delivered.load(Ordering::Relaxed) - already;
-            anyhow::bail!("only {got} of {backlog} deliveries arrived within {} s", timeout.as_secs());
+            anyhow::bail!(
+                "only {got} of {backlog} deliveries arrived within {} s",
+                timeout.as_secs()
+            );
         };
         rates.push(backlog as f64 / (done - start).as_secs_f64());
         hintd.stop().await;
         drop(scratch);
         p.done_one();
     }
-    section.row(Row::new("deliveries from the outbox", "deliveries/s", rates).target(Goal::AtLeast, 5_000.0));
-    section.row(Row::new("events accepted while filling (workers off)", "events/s", fill_rates));
+    section.row(
+        Row::new("deliveries from the outbox", "deliveries/s", rates)
+            .target(Goal::AtLeast, 5_000.0),
+    );
+    section.row(Row::new(
+        "events accepted while filling (workers off)",
+        "events/s",
+        fill_rates,
+    ));
 
     // Latency at a steady rate, delivery workers on.
     let rate = if ctx.smoke { 100.0 } else { 1_000.0 };
     p.step(format!("dispatch: latency at {rate} events/s"));
     let scratch = ScratchDir::new("dispatch-latency")?;
     let account = new_account();
-    let hintd = Hintd::start(config(&ctx.store_url(&scratch), None, &account, &dispatch_toml(true))?, &account).await?;
+    let hintd = Hintd::start(
+        config(
+            &ctx.store_url(&scratch),
+            None,
+            &account,
+            &dispatch_toml(true),
+        )?,
+        &account,
+    )
+    .await?;
     subscribe(&client, &hintd, &receiver).await?;
     deliveries.take_latencies();
     let already = deliveries.delivered.load(Ordering::Relaxed);
@@ -133,16 +203,35 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         Some(deliveries.clone()),
     );
     let sent = open_loop(rate, ctx.duration, ctx.concurrency * 4, 0, job).await;
-    let _ = wait_delivered(&deliveries, already + sent.completed, Duration::from_secs(30)).await;
+    let _ = wait_delivered(
+        &deliveries,
+        already + sent.completed,
+        Duration::from_secs(30),
+    )
+    .await;
     let latencies = deliveries.take_latencies();
     p.done_one();
-    section.row(Row::new(format!("ingest → delivery p50 at {rate} events/s"), "ms", vec![latencies.quantile_ms(0.5)]));
-    section.row(Row::new(format!("ingest → delivery p99 at {rate} events/s"), "ms", vec![latencies.quantile_ms(0.99)]));
+    section.row(Row::new(
+        format!("ingest → delivery p50 at {rate} events/s"),
+        "ms",
+        vec![latencies.quantile_ms(0.5)],
+    ));
+    section.row(Row::new(
+        format!("ingest → delivery p99 at {rate} events/s"),
+        "ms",
+        vec![latencies.quantile_ms(0.99)],
+    ));
     if latencies.len() < sent.completed as usize {
-        section.note(format!("{} of {} events sent were delivered in time for the latency figure", latencies.len(), sent.completed));
+        section.note(format!(
+            "{} of {} events sent were delivered in time for the latency figure",
+            latencies.len(),
+            sent.completed
+        ));
     }
     let dups = deliveries.duplicates.load(Ordering::Relaxed);
-    section.note(format!("duplicate deliveries (same webhook-id twice): {dups}"));
+    section.note(format!(
+        "duplicate deliveries (same webhook-id twice): {dups}"
+    ));
     hintd.stop().await;
     Ok(section)
 }

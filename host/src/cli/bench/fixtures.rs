@@ -30,7 +30,9 @@ fn repo_root() -> anyhow::Result<PathBuf> {
             return Ok(found.to_path_buf());
         }
     }
-    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf);
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf);
     match built_from {
         Some(p) if is_root(&p) => Ok(p),
         _ => bail!("no plugins/ workspace found from the working directory; pass --plugins DIR"),
@@ -45,7 +47,14 @@ async fn build_guests(root: PathBuf) -> anyhow::Result<PathBuf> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let output = Command::new(cargo)
             .current_dir(&root)
-            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
             .arg(root.join("plugins").join("Cargo.toml"))
             .arg("--target-dir")
             .arg(&target_dir)
@@ -56,7 +65,10 @@ async fn build_guests(root: PathBuf) -> anyhow::Result<PathBuf> {
             .output()
             .context("running cargo to build the plugins")?;
         if !output.status.success() {
-            bail!("building the plugins failed:\n{}", String::from_utf8_lossy(&output.stderr));
+            bail!(
+                "building the plugins failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
         Ok(target_dir.join("wasm32-wasip2").join("release"))
     })
@@ -72,14 +84,18 @@ fn install(
     edit: impl FnOnce(&mut toml::Table),
 ) -> anyhow::Result<()> {
     let src = root.join("plugins").join(name).join("plugin.toml");
-    let text = std::fs::read_to_string(&src).with_context(|| format!("reading {}", src.display()))?;
-    let mut manifest: toml::Table = text.parse().with_context(|| format!("parsing {}", src.display()))?;
+    let text =
+        std::fs::read_to_string(&src).with_context(|| format!("reading {}", src.display()))?;
+    let mut manifest: toml::Table = text
+        .parse()
+        .with_context(|| format!("parsing {}", src.display()))?;
     manifest.insert("wasm".into(), format!("{name}.wasm").into());
     edit(&mut manifest);
     let dir = dest.join(name);
     std::fs::create_dir_all(&dir)?;
     let wasm = built.join(format!("hintd_{name}.wasm"));
-    std::fs::copy(&wasm, dir.join(format!("{name}.wasm"))).with_context(|| format!("copying {}", wasm.display()))?;
+    std::fs::copy(&wasm, dir.join(format!("{name}.wasm")))
+        .with_context(|| format!("copying {}", wasm.display()))?;
     std::fs::write(dir.join("plugin.toml"), toml::to_string(&manifest)?)?;
     Ok(())
 }
@@ -101,7 +117,12 @@ pub async fn plugin_dir(given: Option<&Path>) -> anyhow::Result<PluginDir> {
     if let Some(dir) = given {
         anyhow::ensure!(dir.is_dir(), "--plugins {}: not a directory", dir.display());
         let example = Some(dir.join("example")).filter(|e| e.join("plugin.toml").is_file());
-        return Ok(PluginDir { shipped: dir.to_path_buf(), example, _scratch: None, _mock: None });
+        return Ok(PluginDir {
+            shipped: dir.to_path_buf(),
+            example,
+            _scratch: None,
+            _mock: None,
+        });
     }
     let root = repo_root()?;
     let built = build_guests(root.clone()).await?;
@@ -116,9 +137,14 @@ pub async fn plugin_dir(given: Option<&Path>) -> anyhow::Result<PluginDir> {
     let base_url = format!("http://{}", mock.addr);
     install(&root, &built, dest, "llm", |m| {
         m.insert("enabled".into(), true.into());
-        m.insert("allowed_hosts".into(), toml::Value::Array(vec!["127.0.0.1".into()]));
+        m.insert(
+            "allowed_hosts".into(),
+            toml::Value::Array(vec!["127.0.0.1".into()]),
+        );
         m.insert("allow_private_network".into(), true.into());
-        let config = m.entry("config").or_insert_with(|| toml::Table::new().into());
+        let config = m
+            .entry("config")
+            .or_insert_with(|| toml::Table::new().into());
         if let Some(c) = config.as_table_mut() {
             c.insert("base_url".into(), base_url.into());
             c.insert("api_key".into(), "bench-key".into());

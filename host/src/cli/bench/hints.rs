@@ -6,7 +6,9 @@
 
 use super::fixtures::plugin_dir;
 use super::ingest::message_job;
-use super::load::{Job, LoadResult, Outcome, Stop, closed_loop, http_client, open_loop, server_timing_plugins};
+use super::load::{
+    Job, LoadResult, Outcome, Stop, closed_loop, http_client, open_loop, server_timing_plugins,
+};
 use super::report::{Goal, Row, Section};
 use super::scratch::ScratchDir;
 use super::server::{Hintd, config, new_account, post_chat2desk, serve_local};
@@ -29,23 +31,43 @@ struct AnswerTally {
 
 /// A job sending hints request `seq` (dialog `seq % dialogs + 1`, about its latest client
 /// message, a fresh `request_id` so no answer comes from the idempotency cache) to `url`.
-fn hints_job(client: reqwest::Client, url: String, dialogs: u64, tally: Option<Arc<AnswerTally>>) -> Job {
+fn hints_job(
+    client: reqwest::Client,
+    url: String,
+    dialogs: u64,
+    tally: Option<Arc<AnswerTally>>,
+) -> Job {
     let url = Arc::new(url);
     Arc::new(move |seq| {
         let (client, url, tally) = (client.clone(), url.clone(), tally.clone());
         Box::pin(async move {
             let dialog = seq % dialogs + 1;
-            let message_id = payloads::conversation_message_id(dialogs, ID_BASE, dialog, CONTEXT - 1);
-            let body = payloads::hints_request(dialog, payloads::client_of(dialog), 7_000_000_000 + seq, message_id);
+            let message_id =
+                payloads::conversation_message_id(dialogs, ID_BASE, dialog, CONTEXT - 1);
+            let body = payloads::hints_request(
+                dialog,
+                payloads::client_of(dialog),
+                7_000_000_000 + seq,
+                message_id,
+            );
             let resp = post_chat2desk(&client, &url, body).await?;
             if resp.headers().contains_key("x-hintd-replayed") {
-                return Err("answer replayed from the idempotency cache: request ids must not repeat".into());
+                return Err(
+                    "answer replayed from the idempotency cache: request ids must not repeat"
+                        .into(),
+                );
             }
             let plugin_time = server_timing_plugins(resp.headers());
-            let bytes = resp.bytes().await.map_err(|e| format!("reading the answer: {e}"))?;
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| format!("reading the answer: {e}"))?;
             let answer: serde_json::Value =
                 serde_json::from_slice(&bytes).map_err(|e| format!("answer is not JSON: {e}"))?;
-            let hints = answer.get("hints").and_then(|h| h.as_array()).ok_or("answer has no `hints` array")?;
+            let hints = answer
+                .get("hints")
+                .and_then(|h| h.as_array())
+                .ok_or("answer has no `hints` array")?;
             if let Some(t) = &tally {
                 t.answers.fetch_add(1, Ordering::Relaxed);
                 t.hints.fetch_add(hints.len() as u64, Ordering::Relaxed);
@@ -57,7 +79,11 @@ fn hints_job(client: reqwest::Client, url: String, dialogs: u64, tally: Option<A
 
 fn error_note(section: &mut Section, what: &str, r: &LoadResult) {
     if r.errors > 0 {
-        section.note(format!("{what}: {} requests failed, first: {}", r.errors, r.first_error.as_deref().unwrap_or("?")));
+        section.note(format!(
+            "{what}: {} requests failed, first: {}",
+            r.errors,
+            r.first_error.as_deref().unwrap_or("?")
+        ));
     }
 }
 
@@ -78,24 +104,58 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let plugins = plugin_dir(ctx.plugins.as_deref()).await?;
     let scratch = ScratchDir::new("hints")?;
     let account = new_account();
-    let hintd = Hintd::start(config(&ctx.store_url(&scratch), Some(&plugins.shipped), &account, "")?, &account).await?;
+    let hintd = Hintd::start(
+        config(
+            &ctx.store_url(&scratch),
+            Some(&plugins.shipped),
+            &account,
+            "",
+        )?,
+        &account,
+    )
+    .await?;
     let base = serve_local(baseline::router()).await?;
     let client = http_client(ctx.concurrency);
     p.done_one();
 
     // Context: every dialog gets its conversation, which `replies` also learns from.
     p.step("hints: seeding dialogs");
-    let seed = closed_loop(ctx.concurrency, Stop::Count(dialogs * CONTEXT), 0, message_job(client.clone(), hintd.ingest_url(), dialogs, ID_BASE)).await;
-    anyhow::ensure!(seed.errors == 0, "seeding the context: {} failed, first: {}", seed.errors, seed.first_error.unwrap_or_default());
+    let seed = closed_loop(
+        ctx.concurrency,
+        Stop::Count(dialogs * CONTEXT),
+        0,
+        message_job(client.clone(), hintd.ingest_url(), dialogs, ID_BASE),
+    )
+    .await;
+    anyhow::ensure!(
+        seed.errors == 0,
+        "seeding the context: {} failed, first: {}",
+        seed.errors,
+        seed.first_error.unwrap_or_default()
+    );
     // Plugins observe events off the request path; give the queue time to drain.
     tokio::time::sleep(Duration::from_millis(if ctx.smoke { 200 } else { 2_000 })).await;
 
     let tally = Arc::new(AnswerTally::default());
-    let hintd_job = hints_job(client.clone(), hintd.ingest_url(), dialogs, Some(tally.clone()));
-    let base_job = hints_job(client.clone(), base.url(&format!("/webhooks/chat2desk/{account}?token=x")), dialogs, None);
+    let hintd_job = hints_job(
+        client.clone(),
+        hintd.ingest_url(),
+        dialogs,
+        Some(tally.clone()),
+    );
+    let base_job = hints_job(
+        client.clone(),
+        base.url(&format!("/webhooks/chat2desk/{account}?token=x")),
+        dialogs,
+        None,
+    );
     let warm = ctx.duration.min(Duration::from_secs(2));
     let w = closed_loop(ctx.concurrency, Stop::After(warm), 0, hintd_job.clone()).await;
-    anyhow::ensure!(w.completed > 0, "no hints answer: {}", w.first_error.unwrap_or_default());
+    anyhow::ensure!(
+        w.completed > 0,
+        "no hints answer: {}",
+        w.first_error.unwrap_or_default()
+    );
     closed_loop(ctx.concurrency, Stop::After(warm), 0, base_job.clone()).await;
     p.done_one();
 
@@ -105,25 +165,52 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let [h_rate, b_rate, ratio, h50, h99, h999, b50, b99, b999] = &mut rows;
     for i in 0..ctx.repeats {
         p.step(format!("hints: baseline, repeat {}/{}", i + 1, ctx.repeats));
-        let b = closed_loop(ctx.concurrency, Stop::After(ctx.duration), next, base_job.clone()).await;
+        let b = closed_loop(
+            ctx.concurrency,
+            Stop::After(ctx.duration),
+            next,
+            base_job.clone(),
+        )
+        .await;
         next += b.completed + b.errors;
         error_note(&mut section, "baseline", &b);
         p.done_one();
         p.step(format!("hints: hintd, repeat {}/{}", i + 1, ctx.repeats));
-        let h = closed_loop(ctx.concurrency, Stop::After(ctx.duration), next, hintd_job.clone()).await;
+        let h = closed_loop(
+            ctx.concurrency,
+            Stop::After(ctx.duration),
+            next,
+            hintd_job.clone(),
+        )
+        .await;
         next += h.completed + h.errors;
         error_note(&mut section, "hintd", &h);
         p.done_one();
         h_rate.push(h.rate());
         b_rate.push(b.rate());
-        ratio.push(if b.rate() > 0.0 { h.rate() / b.rate() } else { f64::NAN });
-        for (v, r, q) in [(&mut *h50, &h, 0.5), (&mut *h99, &h, 0.99), (&mut *h999, &h, 0.999), (&mut *b50, &b, 0.5), (&mut *b99, &b, 0.99), (&mut *b999, &b, 0.999)] {
+        ratio.push(if b.rate() > 0.0 {
+            h.rate() / b.rate()
+        } else {
+            f64::NAN
+        });
+        for (v, r, q) in [
+            (&mut *h50, &h, 0.5),
+            (&mut *h99, &h, 0.99),
+            (&mut *h999, &h, 0.999),
+            (&mut *b50, &b, 0.5),
+            (&mut *b99, &b, 0.99),
+            (&mut *b999, &b, 0.999),
+        ] {
             v.push(r.latencies.quantile_ms(q));
         }
     }
     let [h_rate, b_rate, ratio, h50, h99, h999, b50, b99, b999] = rows;
-    let max_rate = super::stats::Spread::of(&h_rate).map(|s| s.median).unwrap_or(0.0);
-    section.row(Row::new("ratio hintd ÷ baseline (same repeat)", "×", ratio).target(Goal::AtLeast, 0.5));
+    let max_rate = super::stats::Spread::of(&h_rate)
+        .map(|s| s.median)
+        .unwrap_or(0.0);
+    section.row(
+        Row::new("ratio hintd ÷ baseline (same repeat)", "×", ratio).target(Goal::AtLeast, 0.5),
+    );
     section.row(Row::new("hintd", "req/s", h_rate));
     section.row(Row::new("baseline", "req/s", b_rate));
     section.row(Row::new("hintd p50", "ms", h50));
@@ -137,8 +224,19 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let half = (max_rate / 2.0).max(1.0);
     let (mut l50, mut l99, mut o50, mut o99) = (vec![], vec![], vec![], vec![]);
     for i in 0..ctx.repeats {
-        p.step(format!("hints: {half:.0} req/s (half load), repeat {}/{}", i + 1, ctx.repeats));
-        let r = open_loop(half, ctx.duration, ctx.concurrency * 4, next, hintd_job.clone()).await;
+        p.step(format!(
+            "hints: {half:.0} req/s (half load), repeat {}/{}",
+            i + 1,
+            ctx.repeats
+        ));
+        let r = open_loop(
+            half,
+            ctx.duration,
+            ctx.concurrency * 4,
+            next,
+            hintd_job.clone(),
+        )
+        .await;
         next += r.completed + r.errors;
         error_note(&mut section, "half load", &r);
         l50.push(r.latencies.quantile_ms(0.5));
@@ -149,17 +247,35 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         }
         p.done_one();
     }
-    section.row(Row::new(format!("hintd p50 at half load ({half:.0} req/s)"), "ms", l50));
-    section.row(Row::new(format!("hintd p99 at half load ({half:.0} req/s)"), "ms", l99));
+    section.row(Row::new(
+        format!("hintd p50 at half load ({half:.0} req/s)"),
+        "ms",
+        l50,
+    ));
+    section.row(Row::new(
+        format!("hintd p99 at half load ({half:.0} req/s)"),
+        "ms",
+        l99,
+    ));
     if o99.is_empty() {
         section.note("host overhead beyond plugin time: the server reported no `Server-Timing: plugins` figure");
     } else {
-        section.row(Row::new("host overhead beyond plugin time p50, half load", "ms", o50));
-        section.row(Row::new("host overhead beyond plugin time p99, half load", "ms", o99).target(Goal::AtMost, 1.0));
+        section.row(Row::new(
+            "host overhead beyond plugin time p50, half load",
+            "ms",
+            o50,
+        ));
+        section.row(
+            Row::new("host overhead beyond plugin time p99, half load", "ms", o99)
+                .target(Goal::AtMost, 1.0),
+        );
         section.note("overhead = latency seen by the client − the plugins' time the server reports per request");
     }
     let answers = tally.answers.load(Ordering::Relaxed).max(1);
-    section.note(format!("hintd answers carried {:.2} hints on average", tally.hints.load(Ordering::Relaxed) as f64 / answers as f64));
+    section.note(format!(
+        "hintd answers carried {:.2} hints on average",
+        tally.hints.load(Ordering::Relaxed) as f64 / answers as f64
+    ));
     hintd.stop().await;
     drop(plugins);
     Ok(section)

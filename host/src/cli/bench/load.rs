@@ -43,7 +43,11 @@ pub struct LoadResult {
 impl LoadResult {
     /// Successful requests per second.
     pub fn rate(&self) -> f64 {
-        if self.elapsed.is_zero() { 0.0 } else { self.completed as f64 / self.elapsed.as_secs_f64() }
+        if self.elapsed.is_zero() {
+            0.0
+        } else {
+            self.completed as f64 / self.elapsed.as_secs_f64()
+        }
     }
 }
 
@@ -140,7 +144,13 @@ pub async fn closed_loop(concurrency: usize, stop: Stop, first: u64, job: Job) -
 /// Sends `rate` requests per second for `duration` on a fixed schedule, at most `max_in_flight`
 /// at once (a request over that waits, and its wait counts in its latency). Sequence numbers
 /// start at `first`.
-pub async fn open_loop(rate: f64, duration: Duration, max_in_flight: usize, first: u64, job: Job) -> LoadResult {
+pub async fn open_loop(
+    rate: f64,
+    duration: Duration,
+    max_in_flight: usize,
+    first: u64,
+    job: Job,
+) -> LoadResult {
     let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     let total = (duration.as_secs_f64() * rate.max(1.0)).ceil() as u64;
     let permits = Arc::new(tokio::sync::Semaphore::new(max_in_flight.max(1)));
@@ -150,7 +160,11 @@ pub async fn open_loop(rate: f64, duration: Duration, max_in_flight: usize, firs
     for n in 0..total {
         let scheduled = start + interval.mul_f64(n as f64);
         tokio::time::sleep_until(scheduled).await;
-        let permit = permits.clone().acquire_owned().await.expect("semaphore never closed");
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore never closed");
         let (job, collector) = (job.clone(), collector.clone());
         tasks.push(tokio::spawn(async move {
             let result = job(first + n).await;
@@ -207,7 +221,12 @@ mod tests {
     #[test]
     fn server_timing_plugins_is_read() {
         let mut h = reqwest::header::HeaderMap::new();
-        h.insert("server-timing", "db;dur=1.5, plugins;desc=\"wasm\";dur=2.25".parse().unwrap());
+        h.insert(
+            "server-timing",
+            "db;dur=1.5, plugins;desc=\"wasm\";dur=2.25"
+                .parse()
+                .unwrap(),
+        );
         assert_eq!(server_timing_plugins(&h), Some(Duration::from_micros(2250)));
         h.insert("server-timing", "plugins;dur=-1".parse().unwrap());
         assert_eq!(server_timing_plugins(&h), None);
@@ -216,7 +235,13 @@ mod tests {
     #[tokio::test]
     async fn closed_loop_counts_successes_and_errors() {
         let job: Job = Arc::new(|n| {
-            Box::pin(async move { if n % 2 == 0 { Ok(Outcome::default()) } else { Err(format!("odd {n}")) } })
+            Box::pin(async move {
+                if n % 2 == 0 {
+                    Ok(Outcome::default())
+                } else {
+                    Err(format!("odd {n}"))
+                }
+            })
         });
         let r = closed_loop(2, Stop::After(Duration::from_millis(50)), 0, job.clone()).await;
         assert!(r.completed > 0 && r.errors > 0);
@@ -227,7 +252,13 @@ mod tests {
 
     #[tokio::test]
     async fn open_loop_sends_on_schedule() {
-        let job: Job = Arc::new(|_| Box::pin(async { Ok(Outcome { plugin_time: Some(Duration::ZERO) }) }));
+        let job: Job = Arc::new(|_| {
+            Box::pin(async {
+                Ok(Outcome {
+                    plugin_time: Some(Duration::ZERO),
+                })
+            })
+        });
         let r = open_loop(200.0, Duration::from_millis(100), 4, 0, job).await;
         assert_eq!(r.completed, 20);
         assert_eq!(r.overheads.len(), 20);

@@ -28,9 +28,15 @@ impl RunInfo {
     /// Describes this process.
     pub fn collect() -> RunInfo {
         RunInfo {
-            cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            cores: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             cpu: cpu_model(),
-            profile: if cfg!(debug_assertions) { "debug" } else { "release" },
+            profile: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
             hintd: env!("CARGO_PKG_VERSION"),
             rustc: option_env!("HINTD_RUSTC_VERSION").unwrap_or("unknown"),
             wasmtime: option_env!("HINTD_WASMTIME_VERSION").unwrap_or("unknown"),
@@ -48,7 +54,10 @@ impl RunInfo {
             self.rustc,
             self.wasmtime,
             self.cores,
-            self.cpu.as_deref().map(|c| format!(" ({c})")).unwrap_or_default(),
+            self.cpu
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default(),
             self.os,
             self.started_at
         )

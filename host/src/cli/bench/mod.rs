@@ -39,7 +39,7 @@ pub enum Which {
     Ingest,
     /// Webhook deliveries from the durable outbox to a loopback receiver.
     Dispatch,
-    /// Every benchmark above, in that order.
+    /// Every benchmark above (ingest first, for its memory figure).
     All,
 }
 
@@ -101,7 +101,10 @@ pub struct Ctx {
 
 impl Ctx {
     fn from_args(args: &BenchArgs) -> anyhow::Result<Ctx> {
-        anyhow::ensure!(args.duration.is_finite() && args.duration > 0.0, "--duration must be a positive number of seconds");
+        anyhow::ensure!(
+            args.duration.is_finite() && args.duration > 0.0,
+            "--duration must be a positive number of seconds"
+        );
         anyhow::ensure!(args.concurrency >= 1, "--concurrency must be at least 1");
         anyhow::ensure!(args.repeats >= 1, "--repeats must be at least 1");
         anyhow::ensure!(args.dialogs >= 1, "--dialogs must be at least 1");
@@ -140,8 +143,16 @@ impl Ctx {
 /// Runs `hintd bench`.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let ctx = Ctx::from_args(&args)?;
+    let run_info = machine::RunInfo::collect();
     let which: Vec<Which> = match args.which {
-        Which::All => vec![Which::Hints, Which::PluginCall, Which::Ingest, Which::Dispatch],
+        // Ingest first: its memory figure is read before any other benchmark has grown the
+        // process (freed memory is not returned to the OS and would be counted).
+        Which::All => vec![
+            Which::Ingest,
+            Which::Hints,
+            Which::PluginCall,
+            Which::Dispatch,
+        ],
         one => vec![one],
     };
     let mut sections = Vec::new();
@@ -157,7 +168,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         match result {
             Ok(section) => sections.push(section),
             Err(e) => {
-                let name = w.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+                let name = w
+                    .to_possible_value()
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default();
                 let mut section = Section::new(section_name(w), "FAILED");
                 section.note(format!("{e:#}"));
                 sections.push(section);
@@ -167,13 +181,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     ctx.progress.finish();
     let report = Report {
-        run: machine::RunInfo::collect(),
+        run: run_info,
         settings: Settings {
             duration_s: ctx.duration.as_secs_f64(),
             concurrency: ctx.concurrency,
             repeats: ctx.repeats,
             smoke: ctx.smoke,
-            data: ctx.data.as_deref().map(crate::store::sql::redact).unwrap_or_else(|| "sqlite (temporary file)".into()),
+            data: ctx
+                .data
+                .as_deref()
+                .map(crate::store::sql::redact)
+                .unwrap_or_else(|| "sqlite (temporary file)".into()),
         },
         sections,
     };
@@ -182,7 +200,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         print!("{}", report.table());
     }
-    anyhow::ensure!(failed.is_empty(), "benchmark(s) failed: {}", failed.join(", "));
+    anyhow::ensure!(
+        failed.is_empty(),
+        "benchmark(s) failed: {}",
+        failed.join(", ")
+    );
     Ok(())
 }
 

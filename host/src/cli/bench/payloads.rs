@@ -44,9 +44,18 @@ pub fn operator_text(n: u64) -> &'static str {
 }
 
 /// A Chat2Desk `inbox` (client → operator) or `outbox` (operator → client) message.
-pub fn message(dialog_id: u64, client_id: u64, message_id: u64, from_client: bool, text: &str) -> Vec<u8> {
-    let (hook_type, kind, operator_id) =
-        if from_client { ("inbox", "from_client", json!("")) } else { ("outbox", "to_client", json!(41164)) };
+pub fn message(
+    dialog_id: u64,
+    client_id: u64,
+    message_id: u64,
+    from_client: bool,
+    text: &str,
+) -> Vec<u8> {
+    let (hook_type, kind, operator_id) = if from_client {
+        ("inbox", "from_client", json!(""))
+    } else {
+        ("outbox", "to_client", json!(41164))
+    };
     serde_json::to_vec(&json!({
         "message_id": message_id,
         "type": kind,
@@ -95,7 +104,11 @@ pub fn conversation_message(dialogs: u64, id_base: u64, seq: u64) -> Vec<u8> {
     let dialog = seq % dialogs + 1;
     let nth = seq / dialogs;
     let from_client = nth % 2 == 1;
-    let text = if from_client { client_text(nth / 2) } else { operator_text(nth / 2) };
+    let text = if from_client {
+        client_text(nth / 2)
+    } else {
+        operator_text(nth / 2)
+    };
     message(dialog, client_of(dialog), id_base + seq, from_client, text)
 }
 
@@ -115,10 +128,12 @@ mod tests {
 
     #[test]
     fn bodies_carry_chat2desk_keys() {
-        let v: serde_json::Value = serde_json::from_slice(&message(331, 11910, 8205, true, "hi")).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&message(331, 11910, 8205, true, "hi")).unwrap();
         assert_eq!(v["hook_type"], "inbox");
         assert_eq!(v["dialog_id"], 331);
-        let v: serde_json::Value = serde_json::from_slice(&hints_request(331, 11910, 2343, 8205)).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&hints_request(331, 11910, 2343, 8205)).unwrap();
         assert_eq!(v["hook_type"], "ai_hints_requested");
         assert_eq!(v["message_id"], 8205);
     }

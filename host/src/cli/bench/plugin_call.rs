@@ -21,10 +21,21 @@ mod example_logic;
 
 /// What the native side does for one call: what the guest's `suggest` does around the logic.
 fn native_suggest(req: &HintRequest, greeting: &str) -> Vec<Hint> {
-    let last = req.context.iter().rev().find(|m| m.role == Role::Client).map(|m| m.text.as_str());
+    let last = req
+        .context
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::Client)
+        .map(|m| m.text.as_str());
     example_logic::suggest(last, greeting)
         .into_iter()
-        .map(|(id, text, relevance)| Hint { id, text, url: None, link: None, relevance })
+        .map(|(id, text, relevance)| Hint {
+            id,
+            text,
+            url: None,
+            link: None,
+            relevance,
+        })
         .collect()
 }
 
@@ -35,9 +46,17 @@ fn request(messages: usize) -> HintRequest {
             let from_client = (messages - 1 - i) % 2 == 0;
             Message {
                 id: format!("m{i}"),
-                role: if from_client { Role::Client } else { Role::Operator },
-                text: if from_client { payloads::client_text(i as u64 / 2) } else { payloads::operator_text(i as u64 / 2) }
-                    .to_string(),
+                role: if from_client {
+                    Role::Client
+                } else {
+                    Role::Operator
+                },
+                text: if from_client {
+                    payloads::client_text(i as u64 / 2)
+                } else {
+                    payloads::operator_text(i as u64 / 2)
+                }
+                .to_string(),
                 sent_at_ms: 1_700_000_000_000 + i as i64 * 1_000,
                 private: false,
                 media_type: None,
@@ -63,13 +82,18 @@ fn request(messages: usize) -> HintRequest {
 /// Lays out `example-fresh` and `example-reuse` (the example plugin under both instance
 /// modes) in `dest`.
 fn layout(example: &Path, dest: &Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(example.join("plugin.toml")).context("reading the example's plugin.toml")?;
+    let text = std::fs::read_to_string(example.join("plugin.toml"))
+        .context("reading the example's plugin.toml")?;
     let manifest: toml::Table = text.parse().context("parsing the example's plugin.toml")?;
-    let wasm = manifest.get("wasm").and_then(|w| w.as_str()).context("example manifest has no `wasm`")?;
+    let wasm = manifest
+        .get("wasm")
+        .and_then(|w| w.as_str())
+        .context("example manifest has no `wasm`")?;
     for mode in ["fresh", "reuse"] {
         let dir = dest.join(format!("example-{mode}"));
         std::fs::create_dir_all(&dir)?;
-        std::fs::copy(example.join(wasm), dir.join("example.wasm")).context("copying the example component")?;
+        std::fs::copy(example.join(wasm), dir.join("example.wasm"))
+            .context("copying the example component")?;
         let mut m = manifest.clone();
         m.insert("name".into(), format!("example-{mode}").into());
         m.insert("wasm".into(), "example.wasm".into());
@@ -119,11 +143,18 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     p.add_steps(1 + ctx.repeats as u64 * sizes.len() as u64);
     p.step("plugin-call: preparing plugins");
     let plugins = plugin_dir(ctx.plugins.as_deref()).await?;
-    let example = plugins.example.clone().context("the plugin directory has no `example` plugin (needed by plugin-call)")?;
+    let example = plugins
+        .example
+        .clone()
+        .context("the plugin directory has no `example` plugin (needed by plugin-call)")?;
     let scratch = ScratchDir::new("plugin-call")?;
     let dir = scratch.path().join("plugins");
     layout(&example, &dir)?;
-    let store = crate::store::open(&crate::store::StoreConfig { url: scratch.sqlite_url(), ..Default::default() }).await?;
+    let store = crate::store::open(&crate::store::StoreConfig {
+        url: scratch.sqlite_url(),
+        ..Default::default()
+    })
+    .await?;
     let config = PluginsConfig {
         dir: Some(dir),
         cache_dir: scratch.path().join("plugin-cache"),
@@ -132,7 +163,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     };
     let registry = Registry::load(&config, store).await?;
     let failures = registry.failures();
-    anyhow::ensure!(failures.is_empty(), "loading the example plugin failed: {failures:?}");
+    anyhow::ensure!(
+        failures.is_empty(),
+        "loading the example plugin failed: {failures:?}"
+    );
     p.done_one();
 
     let greeting = "Hello! How can I help you?".to_string();
@@ -147,18 +181,45 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         let req = request(size);
         // Warm both modes (code cache, reuse pool, allocator).
         for name in ["example-fresh", "example-reuse"] {
-            time_calls(warm, || async { registry.suggest(name, &req).await.map(|_| ()).map_err(Into::into) }).await?;
+            time_calls(warm, || async {
+                registry
+                    .suggest(name, &req)
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into)
+            })
+            .await?;
         }
         let mut rows: [Vec<f64>; 7] = Default::default();
-        let [fresh_mean, fresh_p99, reuse_mean, reuse_p99, native, fresh_x, reuse_x] = &mut rows;
+        let [
+            fresh_mean,
+            fresh_p99,
+            reuse_mean,
+            reuse_p99,
+            native,
+            fresh_x,
+            reuse_x,
+        ] = &mut rows;
         for i in 0..ctx.repeats {
-            p.step(format!("plugin-call: {size}-message context, repeat {}/{}", i + 1, ctx.repeats));
+            p.step(format!(
+                "plugin-call: {size}-message context, repeat {}/{}",
+                i + 1,
+                ctx.repeats
+            ));
             let (f, fm) = time_calls(span, || async {
-                registry.suggest("example-fresh", &req).await.map(|_| ()).map_err(Into::into)
+                registry
+                    .suggest("example-fresh", &req)
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into)
             })
             .await?;
             let (r, rm) = time_calls(span, || async {
-                registry.suggest("example-reuse", &req).await.map(|_| ()).map_err(Into::into)
+                registry
+                    .suggest("example-reuse", &req)
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into)
             })
             .await?;
             let n = time_native(span, || {
@@ -173,15 +234,57 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             reuse_x.push(rm / n);
             p.done_one();
         }
-        let [fresh_mean, fresh_p99, reuse_mean, reuse_p99, native, fresh_x, reuse_x] = rows;
+        let [
+            fresh_mean,
+            fresh_p99,
+            reuse_mean,
+            reuse_p99,
+            native,
+            fresh_x,
+            reuse_x,
+        ] = rows;
         let ctx_label = format!("{size}-msg context");
-        section.row(Row::new(format!("fresh instance, mean ({ctx_label})"), "µs", fresh_mean).target(Goal::AtMost, 15.0));
-        section.row(Row::new(format!("fresh instance, p99 ({ctx_label})"), "µs", fresh_p99));
-        section.row(Row::new(format!("reused instance, mean ({ctx_label})"), "µs", reuse_mean).target(Goal::AtMost, 2.0));
-        section.row(Row::new(format!("reused instance, p99 ({ctx_label})"), "µs", reuse_p99));
-        section.row(Row::new(format!("native, mean ({ctx_label})"), "µs", native));
-        section.row(Row::new(format!("fresh ÷ native ({ctx_label})"), "×", fresh_x));
-        section.row(Row::new(format!("reused ÷ native ({ctx_label})"), "×", reuse_x));
+        section.row(
+            Row::new(
+                format!("fresh instance, mean ({ctx_label})"),
+                "µs",
+                fresh_mean,
+            )
+            .target(Goal::AtMost, 15.0),
+        );
+        section.row(Row::new(
+            format!("fresh instance, p99 ({ctx_label})"),
+            "µs",
+            fresh_p99,
+        ));
+        section.row(
+            Row::new(
+                format!("reused instance, mean ({ctx_label})"),
+                "µs",
+                reuse_mean,
+            )
+            .target(Goal::AtMost, 2.0),
+        );
+        section.row(Row::new(
+            format!("reused instance, p99 ({ctx_label})"),
+            "µs",
+            reuse_p99,
+        ));
+        section.row(Row::new(
+            format!("native, mean ({ctx_label})"),
+            "µs",
+            native,
+        ));
+        section.row(Row::new(
+            format!("fresh ÷ native ({ctx_label})"),
+            "×",
+            fresh_x,
+        ));
+        section.row(Row::new(
+            format!("reused ÷ native ({ctx_label})"),
+            "×",
+            reuse_x,
+        ));
     }
     section.note("per-call times include the registry's work around the call: lookup, breaker, deadline, request conversion, output checks, stats");
     drop(plugins);

@@ -69,5 +69,10 @@ async fn receive(State(d): State<Arc<Deliveries>>, headers: HeaderMap, body: Byt
 /// The receiver's router (`POST /hook`) and its shared counters.
 pub fn router() -> (Router, Arc<Deliveries>) {
     let deliveries = Arc::new(Deliveries::default());
-    (Router::new().route("/hook", post(receive)).with_state(deliveries.clone()), deliveries)
+    (
+        Router::new()
+            .route("/hook", post(receive))
+            .with_state(deliveries.clone()),
+        deliveries,
+    )
 }

@@ -45,7 +45,13 @@ pub struct Row {
 impl Row {
     /// A row from repeats.
     pub fn new(metric: impl Into<String>, unit: &'static str, repeats: Vec<f64>) -> Row {
-        Row { metric: metric.into(), unit, spread: Spread::of(&repeats), repeats, target: None }
+        Row {
+            metric: metric.into(),
+            unit,
+            spread: Spread::of(&repeats),
+            repeats,
+            target: None,
+        }
     }
 
     /// Judges the median against `value`.
@@ -75,7 +81,12 @@ pub struct Section {
 impl Section {
     /// An empty section.
     pub fn new(name: &'static str, setup: impl Into<String>) -> Section {
-        Section { name, setup: setup.into(), rows: Vec::new(), notes: Vec::new() }
+        Section {
+            name,
+            setup: setup.into(),
+            rows: Vec::new(),
+            notes: Vec::new(),
+        }
     }
 
     /// Adds a row.
@@ -130,34 +141,72 @@ impl Report {
             s.repeats,
             s.concurrency,
             s.data,
-            if s.smoke { " · SMOKE RUN (numbers meaningless)" } else { "" }
+            if s.smoke {
+                " · SMOKE RUN (numbers meaningless)"
+            } else {
+                ""
+            }
         );
         for section in &self.sections {
             let _ = writeln!(out, "\n== {} — {}", section.name, section.setup);
-            let mut lines = vec![["metric".to_string(), "median".into(), "min – max".into(), "unit".into(), "target".into()]];
+            let mut lines = vec![[
+                "metric".to_string(),
+                "median".into(),
+                "min – max".into(),
+                "unit".into(),
+                "target".into(),
+            ]];
             for row in &section.rows {
                 let (median, range) = match row.spread {
-                    Some(sp) => (fmt_num(sp.median), format!("{} – {}", fmt_num(sp.min), fmt_num(sp.max))),
+                    Some(sp) => (
+                        fmt_num(sp.median),
+                        format!("{} – {}", fmt_num(sp.min), fmt_num(sp.max)),
+                    ),
                     None => ("n/a".into(), "n/a".into()),
                 };
                 let target = row
                     .target
                     .map(|t| {
-                        let op = if t.goal == Goal::AtLeast { "≥" } else { "≤" };
-                        format!("{op} {} {}", fmt_num(t.value), if t.met { "met" } else { "MISSED" })
+                        let op = if t.goal == Goal::AtLeast {
+                            "≥"
+                        } else {
+                            "≤"
+                        };
+                        format!(
+                            "{op} {} {}",
+                            fmt_num(t.value),
+                            if t.met { "met" } else { "MISSED" }
+                        )
                     })
                     .unwrap_or_default();
-                lines.push([row.metric.clone(), median, range, row.unit.to_string(), target]);
+                lines.push([
+                    row.metric.clone(),
+                    median,
+                    range,
+                    row.unit.to_string(),
+                    target,
+                ]);
             }
-            let widths: Vec<usize> =
-                (0..5).map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0)).collect();
+            let widths: Vec<usize> = (0..5)
+                .map(|c| {
+                    lines
+                        .iter()
+                        .map(|l| l[c].chars().count())
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
             for (i, l) in lines.iter().enumerate() {
                 let cells: Vec<String> = l
                     .iter()
                     .enumerate()
                     .map(|(c, cell)| {
                         let pad = widths[c] - cell.chars().count();
-                        if c == 0 || c >= 3 { format!("{cell}{}", " ".repeat(pad)) } else { format!("{}{cell}", " ".repeat(pad)) }
+                        if c == 0 || c >= 3 {
+                            format!("{cell}{}", " ".repeat(pad))
+                        } else {
+                            format!("{}{cell}", " ".repeat(pad))
+                        }
                     })
                     .collect();
                 let _ = writeln!(out, "  {}", cells.join("  ").trim_end());

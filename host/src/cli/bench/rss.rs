@@ -8,7 +8,13 @@ pub fn resident_bytes() -> Option<u64> {
 
 fn parse_vm_rss(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.trim_start_matches("VmRSS:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    let kib: u64 = line
+        .trim_start_matches("VmRSS:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
     Some(kib * 1024)
 }
 
@@ -21,7 +27,10 @@ pub fn mib(bytes: u64) -> f64 {
 mod tests {
     #[test]
     fn reads_vm_rss() {
-        assert_eq!(super::parse_vm_rss("Name:\thintd\nVmRSS:\t  2048 kB\n"), Some(2048 * 1024));
+        assert_eq!(
+            super::parse_vm_rss("Name:\thintd\nVmRSS:\t  2048 kB\n"),
+            Some(2048 * 1024)
+        );
         assert_eq!(super::parse_vm_rss("Name:\thintd\n"), None);
     }
 }

@@ -8,7 +8,11 @@ pub struct ScratchDir(PathBuf);
 impl ScratchDir {
     /// Creates `hintd-bench-<pid>-<what>-<random>`.
     pub fn new(what: &str) -> std::io::Result<ScratchDir> {
-        let dir = std::env::temp_dir().join(format!("hintd-bench-{}-{what}-{:08x}", std::process::id(), rand::random::<u32>()));
+        let dir = std::env::temp_dir().join(format!(
+            "hintd-bench-{}-{what}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         std::fs::create_dir_all(&dir)?;
         Ok(ScratchDir(dir))
     }

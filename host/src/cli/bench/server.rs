@@ -31,7 +31,9 @@ impl Drop for Local {
 
 /// Serves `router` on a fresh loopback port.
 pub async fn serve_local(router: Router) -> anyhow::Result<Local> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a loopback port")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding a loopback port")?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
@@ -57,9 +59,16 @@ impl Hintd {
     pub async fn start(config: Config, account: &str) -> anyhow::Result<Hintd> {
         let app = App::build(config).await.context("building hintd")?;
         let retention = crate::context::spawn_retention(app.context.clone());
-        app.dispatch.start().await.context("starting webhook delivery")?;
+        app.dispatch
+            .start()
+            .await
+            .context("starting webhook delivery")?;
         let local = serve_local(crate::api::router(app.clone())).await?;
-        Ok(Hintd { account: account.to_string(), local, retention })
+        Ok(Hintd {
+            account: account.to_string(),
+            local,
+            retention,
+        })
     }
 
     /// `http://127.0.0.1:PORT{path}`.
@@ -69,7 +78,10 @@ impl Hintd {
 
     /// The Chat2Desk endpoint of the benchmark account, with its token.
     pub fn ingest_url(&self) -> String {
-        self.url(&format!("/webhooks/chat2desk/{}?token={TOKEN}", self.account))
+        self.url(&format!(
+            "/webhooks/chat2desk/{}?token={TOKEN}",
+            self.account
+        ))
     }
 
     /// Stops serving and lets the application's background work end.
@@ -99,7 +111,12 @@ pub fn new_account() -> String {
 /// The configuration of a benchmark server: the given store, Chat2Desk enabled with a token
 /// and `account`, plugins from `plugins` (none without; compiled code cached in the temp
 /// dir, no hot reload), plus `extra` TOML tables.
-pub fn config(store_url: &str, plugins: Option<&std::path::Path>, account: &str, extra: &str) -> anyhow::Result<Config> {
+pub fn config(
+    store_url: &str,
+    plugins: Option<&std::path::Path>,
+    account: &str,
+    extra: &str,
+) -> anyhow::Result<Config> {
     let mut text = format!(
         "[server]\nadmin_key = {}\n\n[store]\nurl = {}\n\n[sources.chat2desk]\ntoken = {}\n\n[sources.chat2desk.accounts.{account}]\n\n",
         toml_str(ADMIN_KEY),
@@ -124,7 +141,11 @@ fn toml_str(s: &str) -> String {
 }
 
 /// POSTs a Chat2Desk webhook body and checks for a 2xx answer.
-pub async fn post_chat2desk(client: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<reqwest::Response, String> {
+pub async fn post_chat2desk(
+    client: &reqwest::Client,
+    url: &str,
+    body: Vec<u8>,
+) -> Result<reqwest::Response, String> {
     let resp = client
         .post(url)
         .header("content-type", "application/json")
@@ -135,7 +156,10 @@ pub async fn post_chat2desk(client: &reqwest::Client, url: &str, body: Vec<u8>) 
     if !resp.status().is_success() {
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
-        return Err(format!("HTTP {status}: {}", text.chars().take(300).collect::<String>()));
+        return Err(format!(
+            "HTTP {status}: {}",
+            text.chars().take(300).collect::<String>()
+        ));
     }
     Ok(resp)
 }

@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 #[async_trait::async_trait]
 pub trait HttpPolicy: Send + Sync {
     /// The addresses `url` may be fetched from for this plugin, or why it is denied.
-    async fn check(&self, manifest: &Manifest, url: &reqwest::Url) -> Result<Vec<SocketAddr>, String>;
+    async fn check(
+        &self,
+        manifest: &Manifest,
+        url: &reqwest::Url,
+    ) -> Result<Vec<SocketAddr>, String>;
 }
 
 /// The default policy: the manifest's `allowed_hosts` globs, then DNS resolution, refusing
@@ -25,9 +29,16 @@ pub struct GuardedHttpPolicy;
 
 #[async_trait::async_trait]
 impl HttpPolicy for GuardedHttpPolicy {
-    async fn check(&self, manifest: &Manifest, url: &reqwest::Url) -> Result<Vec<SocketAddr>, String> {
+    async fn check(
+        &self,
+        manifest: &Manifest,
+        url: &reqwest::Url,
+    ) -> Result<Vec<SocketAddr>, String> {
         let host = url.host_str().ok_or("URL has no host")?;
-        let bare = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let bare = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
         if !host_allowed(&manifest.allowed_hosts, &bare) {
             return Err(format!("host `{bare}` is not in allowed_hosts"));
         }
@@ -65,7 +76,10 @@ pub fn host_allowed(globs: &[String], host: &str) -> bool {
 /// The name of the forbidden range `ip` lies in, if any.
 pub fn forbidden_range(ip: IpAddr, allow_private: bool) -> Option<&'static str> {
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     };
     if ip.is_unspecified() {
@@ -96,35 +110,109 @@ pub fn forbidden_range(ip: IpAddr, allow_private: bool) -> Option<&'static str> 
         ("64:ff9b::/96", "NAT64 (may reach private IPv4)"),
     ];
     match ip {
-        IpAddr::V4(v4) => V4.iter().find(|(net, _)| net.parse::<Ipv4Net>().is_ok_and(|n| n.contains(&v4))).map(|(_, w)| *w),
-        IpAddr::V6(v6) => V6.iter().find(|(net, _)| net.parse::<Ipv6Net>().is_ok_and(|n| n.contains(&v6))).map(|(_, w)| *w),
+        IpAddr::V4(v4) => V4
+            .iter()
+            .find(|(net, _)| net.parse::<Ipv4Net>().is_ok_and(|n| n.contains(&v4)))
+            .map(|(_, w)| *w),
+        IpAddr::V6(v6) => V6
+            .iter()
+            .find(|(net, _)| net.parse::<Ipv6Net>().is_ok_and(|n| n.contains(&v6)))
+            .map(|(_, w)| *w),
+    }
+}
+
+/// Idle connections kept per host and client: enough for concurrent calls of one plugin,
+/// bounded so a plugin cannot hold sockets open without limit.
+const IDLE_CONNECTIONS_PER_HOST: usize = 8;
+/// Distinct (host, checked addresses) clients a plugin keeps; beyond, the cache starts over.
+const CACHED_CLIENTS: usize = 16;
+
+/// One plugin's HTTP clients, by host and the addresses the policy checked for it. Building a
+/// client (TLS roots, connector) and opening a connection per call cost more than most calls;
+/// a cached client is pinned to exactly the checked addresses, so a pooled connection only
+/// ever reaches an address the policy allowed, and a name resolving elsewhere gets its own
+/// client after its own check.
+#[derive(Default)]
+pub struct HttpClients {
+    clients:
+        parking_lot::Mutex<std::collections::HashMap<(String, Vec<SocketAddr>), reqwest::Client>>,
+}
+
+impl HttpClients {
+    /// The client for `host` connecting only to `addrs` (checked by the policy).
+    fn get(&self, host: &str, addrs: &[SocketAddr]) -> Result<reqwest::Client, String> {
+        let key = (host.to_string(), addrs.to_vec());
+        if let Some(client) = self.clients.lock().get(&key) {
+            return Ok(client.clone());
+        }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .pool_max_idle_per_host(IDLE_CONNECTIONS_PER_HOST)
+            .resolve_to_addrs(host, addrs)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut clients = self.clients.lock();
+        if clients.len() >= CACHED_CLIENTS {
+            clients.clear();
+        }
+        clients.insert(key, client.clone());
+        Ok(client)
     }
 }
 
 /// Headers a plugin may not set: they would let it talk to another host than the checked one
 /// or smuggle a second request.
-const FORBIDDEN_HEADERS: &[&str] = &["host", "connection", "transfer-encoding", "upgrade", "proxy-authorization", "te", "trailer"];
+const FORBIDDEN_HEADERS: &[&str] = &[
+    "host",
+    "connection",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authorization",
+    "te",
+    "trailer",
+];
 
 impl HostState {
-    async fn send_checked(&mut self, req: Request) -> wasmtime::Result<Result<Response, HttpError>> {
+    async fn send_checked(
+        &mut self,
+        req: Request,
+    ) -> wasmtime::Result<Result<Response, HttpError>> {
         if !self.ctx.grants(Capability::Http) {
-            return Ok(Err(HttpError::Denied("the manifest does not grant `http`".into())));
+            return Ok(Err(HttpError::Denied(
+                "the manifest does not grant `http`".into(),
+            )));
         }
         let limits = self.ctx.limits.clone();
         let url = match reqwest::Url::parse(&req.url) {
             Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
-            Ok(u) => return Ok(Err(HttpError::InvalidRequest(format!("scheme `{}` is not http or https", u.scheme())))),
+            Ok(u) => {
+                return Ok(Err(HttpError::InvalidRequest(format!(
+                    "scheme `{}` is not http or https",
+                    u.scheme()
+                ))));
+            }
             Err(e) => return Ok(Err(HttpError::InvalidRequest(format!("bad URL: {e}")))),
         };
         if !url.username().is_empty() || url.password().is_some() {
-            return Ok(Err(HttpError::InvalidRequest("credentials in the URL are not allowed; use a header".into())));
+            return Ok(Err(HttpError::InvalidRequest(
+                "credentials in the URL are not allowed; use a header".into(),
+            )));
         }
         let method = match reqwest::Method::from_bytes(req.method.as_bytes()) {
             Ok(m) => m,
-            Err(_) => return Ok(Err(HttpError::InvalidRequest(format!("bad method `{}`", req.method)))),
+            Err(_) => {
+                return Ok(Err(HttpError::InvalidRequest(format!(
+                    "bad method `{}`",
+                    req.method
+                ))));
+            }
         };
         if req.body.len() > limits.http_max_request_bytes {
-            return Ok(Err(HttpError::InvalidRequest(format!("body over {} bytes", limits.http_max_request_bytes))));
+            return Ok(Err(HttpError::InvalidRequest(format!(
+                "body over {} bytes",
+                limits.http_max_request_bytes
+            ))));
         }
         let mut headers = reqwest::header::HeaderMap::new();
         for (name, value) in &req.headers {
@@ -132,10 +220,14 @@ impl HostState {
                 reqwest::header::HeaderName::from_bytes(name.as_bytes()),
                 reqwest::header::HeaderValue::from_str(value),
             ) else {
-                return Ok(Err(HttpError::InvalidRequest(format!("bad header `{name}`"))));
+                return Ok(Err(HttpError::InvalidRequest(format!(
+                    "bad header `{name}`"
+                ))));
             };
             if FORBIDDEN_HEADERS.contains(&n.as_str()) {
-                return Ok(Err(HttpError::InvalidRequest(format!("header `{n}` may not be set"))));
+                return Ok(Err(HttpError::InvalidRequest(format!(
+                    "header `{n}` may not be set"
+                ))));
             }
             headers.append(n, v);
         }
@@ -147,14 +239,21 @@ impl HostState {
         let policy = self.ctx.http.clone();
         let manifest = &self.ctx.manifest;
         let work = async {
-            let addrs = policy.check(manifest, &url).await.map_err(HttpError::Denied)?;
-            let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
-            let client = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .no_proxy()
-                .resolve_to_addrs(&host, &addrs)
-                .build()
-                .map_err(|e| HttpError::Transport(e.to_string()))?;
+            let addrs = policy
+                .check(manifest, &url)
+                .await
+                .map_err(HttpError::Denied)?;
+            let host = url
+                .host_str()
+                .unwrap_or_default()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            let client = self
+                .ctx
+                .http_clients
+                .get(&host, &addrs)
+                .map_err(HttpError::Transport)?;
             let mut resp = client
                 .request(method, url.clone())
                 .headers(headers)
@@ -167,7 +266,11 @@ impl HostState {
                 return Err(HttpError::TooLarge);
             }
             let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| HttpError::Transport(without_url(e)))? {
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| HttpError::Transport(without_url(e)))?
+            {
                 if body.len() + chunk.len() > cap {
                     return Err(HttpError::TooLarge);
                 }
@@ -178,7 +281,11 @@ impl HostState {
                 .iter()
                 .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
                 .collect();
-            Ok(Response { status: resp.status().as_u16(), headers, body })
+            Ok(Response {
+                status: resp.status().as_u16(),
+                headers,
+                body,
+            })
         };
         match tokio::time::timeout(wait, work).await {
             Ok(answer) => Ok(answer),
@@ -217,7 +324,15 @@ mod tests {
 
     #[test]
     fn private_ranges_are_refused_unless_opted_in() {
-        for ip in ["127.0.0.1", "10.1.2.3", "169.254.169.254", "192.168.0.1", "::1", "fd00:ec2::254", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "169.254.169.254",
+            "192.168.0.1",
+            "::1",
+            "fd00:ec2::254",
+            "::ffff:127.0.0.1",
+        ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(forbidden_range(ip, false).is_some(), "{ip}");
         }

@@ -28,7 +28,12 @@ impl Host for HostState {
         if let Err(e) = self.kv_check(&key) {
             return Ok(Err(e));
         }
-        Ok(self.ctx.store.kv_get(&self.ctx.name, &key).await.map_err(unavailable))
+        Ok(self
+            .ctx
+            .store
+            .kv_get(&self.ctx.name, &key)
+            .await
+            .map_err(unavailable))
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), KvError>> {
@@ -36,21 +41,37 @@ impl Host for HostState {
             return Ok(Err(e));
         }
         let quota = self.ctx.limits.kv_quota_bytes;
-        Ok(match self.ctx.store.kv_set(&self.ctx.name, &key, &value, quota).await {
-            Ok(KvWrite::Stored) => Ok(()),
-            Ok(KvWrite::QuotaExceeded) => Err(KvError::QuotaExceeded),
-            Err(e) => Err(unavailable(e)),
-        })
+        Ok(
+            match self
+                .ctx
+                .store
+                .kv_set(&self.ctx.name, &key, &value, quota)
+                .await
+            {
+                Ok(KvWrite::Stored) => Ok(()),
+                Ok(KvWrite::QuotaExceeded) => Err(KvError::QuotaExceeded),
+                Err(e) => Err(unavailable(e)),
+            },
+        )
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), KvError>> {
         if let Err(e) = self.kv_check(&key) {
             return Ok(Err(e));
         }
-        Ok(self.ctx.store.kv_delete(&self.ctx.name, &key).await.map_err(unavailable))
+        Ok(self
+            .ctx
+            .store
+            .kv_delete(&self.ctx.name, &key)
+            .await
+            .map_err(unavailable))
     }
 
-    async fn scan(&mut self, prefix: String, limit: u32) -> wasmtime::Result<Result<Vec<(String, Vec<u8>)>, KvError>> {
+    async fn scan(
+        &mut self,
+        prefix: String,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<(String, Vec<u8>)>, KvError>> {
         if !self.ctx.grants(Capability::Kv) {
             return Ok(Err(KvError::Denied));
         }
@@ -58,6 +79,11 @@ impl Host for HostState {
             return Ok(Err(KvError::InvalidKey));
         }
         let limit = limit.min(self.ctx.limits.kv_max_scan);
-        Ok(self.ctx.store.kv_scan(&self.ctx.name, &prefix, limit).await.map_err(unavailable))
+        Ok(self
+            .ctx
+            .store
+            .kv_scan(&self.ctx.name, &prefix, limit)
+            .await
+            .map_err(unavailable))
     }
 }

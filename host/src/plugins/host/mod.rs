@@ -34,14 +34,30 @@ pub struct PluginContext {
     pub store: Arc<dyn Store>,
     /// Decides where `http` may go.
     pub http: Arc<dyn HttpPolicy>,
+    /// Its `http` clients, reused across calls and instances.
+    pub http_clients: http::HttpClients,
 }
 
 impl PluginContext {
     /// Builds the context of a plugin from its manifest.
-    pub fn new(manifest: Manifest, limits: Arc<Limits>, store: Arc<dyn Store>, http: Arc<dyn HttpPolicy>) -> Self {
+    pub fn new(
+        manifest: Manifest,
+        limits: Arc<Limits>,
+        store: Arc<dyn Store>,
+        http: Arc<dyn HttpPolicy>,
+    ) -> Self {
         let config = manifest.config_json();
         let config_text = serde_json::Value::Object(config.clone()).to_string();
-        PluginContext { name: manifest.name.clone(), manifest, config, config_text, limits, store, http }
+        PluginContext {
+            name: manifest.name.clone(),
+            manifest,
+            config,
+            config_text,
+            limits,
+            store,
+            http,
+            http_clients: http::HttpClients::default(),
+        }
     }
 
     fn grants(&self, cap: Capability) -> bool {
@@ -65,12 +81,20 @@ pub struct MemoryLimiter {
 impl MemoryLimiter {
     /// A limiter allowing `max_bytes` of linear memory per memory.
     pub fn new(max_bytes: usize) -> Self {
-        MemoryLimiter { max_bytes, refused: false }
+        MemoryLimiter {
+            max_bytes,
+            refused: false,
+        }
     }
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_bytes {
             self.refused = true;
             return Ok(false);
@@ -78,7 +102,12 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         // Tables hold function references; a plugin never needs more than this.
         Ok(desired <= 100_000)
     }
@@ -108,7 +137,11 @@ impl HostState {
         let stdout = CapturedOutput::new(cap);
         let stderr = CapturedOutput::new(cap);
         let mut wasi = WasiCtx::builder();
-        wasi.stdout(stdout.clone()).stderr(stderr.clone()).allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+        wasi.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
         let memory = MemoryLimiter::new(ctx.manifest.memory_bytes(&ctx.limits));
         HostState {
             ctx,
@@ -130,7 +163,10 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 

@@ -24,7 +24,10 @@ struct Captured {
 impl CapturedOutput {
     /// A sink keeping at most `cap` bytes.
     pub fn new(cap: usize) -> Self {
-        CapturedOutput { cap, inner: Arc::default() }
+        CapturedOutput {
+            cap,
+            inner: Arc::default(),
+        }
     }
 
     fn push(&self, bytes: &[u8]) {
@@ -48,7 +51,13 @@ impl CapturedOutput {
             return;
         }
         let text = String::from_utf8_lossy(&kept);
-        tracing::info!(plugin, stream, dropped_bytes = dropped, "{}", text.trim_end());
+        tracing::info!(
+            plugin,
+            stream,
+            dropped_bytes = dropped,
+            "{}",
+            text.trim_end()
+        );
     }
 }
 
@@ -90,7 +99,11 @@ impl Pollable for CapturedOutput {
 }
 
 impl tokio::io::AsyncWrite for CapturedOutput {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.push(buf);
         Poll::Ready(Ok(buf.len()))
     }

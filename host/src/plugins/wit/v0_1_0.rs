@@ -11,7 +11,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use hintd::provider::types as wit;
+pub use self::hintd::provider::types as wit;
 
 impl From<crate::core::Role> for wit::Role {
     fn from(r: crate::core::Role) -> Self {
@@ -60,13 +60,25 @@ impl From<&host::HintRequest> for wit::HintRequest {
 
 impl From<&host::Hint> for wit::Hint {
     fn from(h: &host::Hint) -> Self {
-        wit::Hint { id: h.id.clone(), text: h.text.clone(), url: h.url.clone(), link: h.link.clone(), relevance: h.relevance }
+        wit::Hint {
+            id: h.id.clone(),
+            text: h.text.clone(),
+            url: h.url.clone(),
+            link: h.link.clone(),
+            relevance: h.relevance,
+        }
     }
 }
 
 impl From<wit::Hint> for host::Hint {
     fn from(h: wit::Hint) -> Self {
-        host::Hint { id: h.id, text: h.text, url: h.url, link: h.link, relevance: h.relevance }
+        host::Hint {
+            id: h.id,
+            text: h.text,
+            url: h.url,
+            link: h.link,
+            relevance: h.relevance,
+        }
     }
 }
 
@@ -100,11 +112,17 @@ impl From<&host::ConversationEvent> for wit::ConversationEvent {
         use host::ConversationEvent as E;
         match e {
             E::MessageAdded(at, m) => wit::ConversationEvent::MessageAdded((at.into(), m.into())),
-            E::MessageUpdated(at, m) => wit::ConversationEvent::MessageUpdated((at.into(), m.into())),
-            E::MessageDeleted(at, id) => wit::ConversationEvent::MessageDeleted((at.into(), id.clone())),
+            E::MessageUpdated(at, m) => {
+                wit::ConversationEvent::MessageUpdated((at.into(), m.into()))
+            }
+            E::MessageDeleted(at, id) => {
+                wit::ConversationEvent::MessageDeleted((at.into(), id.clone()))
+            }
             E::DialogOpened(at) => wit::ConversationEvent::DialogOpened(at.into()),
             E::DialogClosed(at) => wit::ConversationEvent::DialogClosed(at.into()),
-            E::DialogTransferred(at, to) => wit::ConversationEvent::DialogTransferred((at.into(), to.clone())),
+            E::DialogTransferred(at, to) => {
+                wit::ConversationEvent::DialogTransferred((at.into(), to.clone()))
+            }
         }
     }
 }
@@ -122,6 +140,10 @@ impl From<wit::ProviderError> for host::ProviderError {
 
 impl From<wit::PluginInfo> for host::PluginInfo {
     fn from(i: wit::PluginInfo) -> Self {
-        host::PluginInfo { name: i.name, version: i.version, description: i.description }
+        host::PluginInfo {
+            name: i.name,
+            version: i.version,
+            description: i.description,
+        }
     }
 }

@@ -3,8 +3,9 @@
 use super::{Dialect, SqlStore};
 use crate::core::now_ms;
 use crate::store::{
-    AttemptRecord, AttemptResult, ClaimedMessage, DispatchStore, FailingWebhook, FanoutPlan, FanoutStats, MessageNext,
-    MessageRecord, NewEvent, NewMessage, PurgeStats, StoreError, StoredEvent, WebhookRecord, WebhookStatus,
+    AttemptRecord, AttemptResult, ClaimedMessage, DispatchStore, FailingWebhook, FanoutPlan,
+    FanoutStats, MessageNext, MessageRecord, NewEvent, NewMessage, PurgeStats, StoreError,
+    StoredEvent, WebhookRecord, WebhookStatus,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -16,8 +17,11 @@ const WEBHOOK_COLUMNS: &str = "id, account, name, url, events, status, disabled_
 const MESSAGE_COLUMNS: &str = "id, webhook_id, event_seq, event_type, status, attempts, next_attempt_ms, created_at_ms, \
      finished_at_ms, CASE WHEN payload IS NULL THEN 0 ELSE 1 END AS has_payload, last_error";
 
-/// Rows per multi-row INSERT (well under both engines' bind-parameter limits).
-const INSERT_CHUNK: usize = 100;
+/// Rows per multi-row INSERT. Small on purpose: SQLite looks bound parameters up by name
+/// in a list, so one statement's binding cost grows with the square of its parameter count.
+const INSERT_CHUNK: usize = 25;
+/// Ids per `IN (...)` update, for the same reason.
+const UPDATE_CHUNK: usize = 64;
 
 fn webhook_from_row(r: &AnyRow) -> Result<WebhookRecord, sqlx::Error> {
     let events: String = r.try_get("events")?;
@@ -72,16 +76,21 @@ fn attempt_from_row(r: &AnyRow) -> Result<AttemptRecord, sqlx::Error> {
 
 /// An INTEGER column: i64 on SQLite, i32 (`INTEGER`) on PostgreSQL.
 fn int(r: &AnyRow, col: &str) -> Result<i64, sqlx::Error> {
-    r.try_get::<i64, _>(col).or_else(|_| r.try_get::<i32, _>(col).map(i64::from))
+    r.try_get::<i64, _>(col)
+        .or_else(|_| r.try_get::<i32, _>(col).map(i64::from))
 }
 
 fn opt_int(r: &AnyRow, col: &str) -> Result<Option<i64>, sqlx::Error> {
-    r.try_get::<Option<i64>, _>(col).or_else(|_| r.try_get::<Option<i32>, _>(col).map(|v| v.map(i64::from)))
+    r.try_get::<Option<i64>, _>(col)
+        .or_else(|_| r.try_get::<Option<i32>, _>(col).map(|v| v.map(i64::from)))
 }
 
 /// `$start, $start+1, ...` for `n` values.
 fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl SqlStore {
@@ -89,7 +98,10 @@ impl SqlStore {
     /// serialised already).
     async fn pg_lock(&self, tx: &mut Transaction<'_, Any>, key: &str) -> Result<(), StoreError> {
         if self.dialect == Dialect::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(key).execute(&mut **tx).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(key)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }
@@ -102,14 +114,17 @@ impl SqlStore {
         last_seq: i64,
         limit: u32,
     ) -> Result<Vec<(i64, StoredEvent)>, StoreError> {
-        const COLS: &str = "seq, source, account, event_type, dialog_id, dedup_key, received_at_ms, payload";
+        const COLS: &str =
+            "seq, source, account, event_type, dialog_id, dedup_key, received_at_ms, payload";
         let rows = match self.dialect {
             Dialect::Sqlite => {
-                sqlx::query(&format!("SELECT {COLS}, 0 AS tx FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"))
-                    .bind(last_seq)
-                    .bind(limit as i64)
-                    .fetch_all(&mut **tx)
-                    .await?
+                sqlx::query(&format!(
+                    "SELECT {COLS}, 0 AS tx FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
+                ))
+                .bind(last_seq)
+                .bind(limit as i64)
+                .fetch_all(&mut **tx)
+                .await?
             }
             // Only transactions finished before every running one: their events are final,
             // so the cursor never passes an event that commits later.
@@ -153,7 +168,12 @@ impl SqlStore {
             .map_err(Into::into)
     }
 
-    async fn insert_messages(&self, tx: &mut Transaction<'_, Any>, msgs: &[NewMessage], now: i64) -> Result<(), StoreError> {
+    async fn insert_messages(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        msgs: &[NewMessage],
+        now: i64,
+    ) -> Result<(), StoreError> {
         for chunk in msgs.chunks(INSERT_CHUNK) {
             let values = (0..chunk.len())
                 .map(|i| format!("({}, 'pending', 0, $1, $1)", placeholders(2 + i * 6, 6)))
@@ -178,16 +198,27 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn insert_attempts(&self, tx: &mut Transaction<'_, Any>, results: &[&AttemptResult]) -> Result<(), StoreError> {
+    async fn insert_attempts(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        results: &[&AttemptResult],
+    ) -> Result<(), StoreError> {
         for chunk in results.chunks(INSERT_CHUNK) {
-            let values = (0..chunk.len()).map(|i| format!("({})", placeholders(1 + i * 9, 9))).collect::<Vec<_>>().join(", ");
+            let values = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(1 + i * 9, 9)))
+                .collect::<Vec<_>>()
+                .join(", ");
             let sql = format!(
                 "INSERT INTO webhook_attempts (webhook_id, message_id, attempt, at_ms, duration_ms, outcome, http_status, \
                  error, response_snippet) VALUES {values}"
             );
             let mut q = sqlx::query(&sql);
             for a in chunk {
-                let outcome = if a.next == MessageNext::Delivered { "success" } else { "failure" };
+                let outcome = if a.next == MessageNext::Delivered {
+                    "success"
+                } else {
+                    "failure"
+                };
                 q = q
                     .bind(a.webhook_id.as_str())
                     .bind(a.message_id.as_str())
@@ -204,7 +235,13 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn fail_pending(&self, tx: &mut Transaction<'_, Any>, webhook_id: &str, now: i64, why: &str) -> Result<(), StoreError> {
+    async fn fail_pending(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        webhook_id: &str,
+        now: i64,
+        why: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE webhook_messages SET status = 'failed', finished_at_ms = $1, lease_owner = NULL, lease_until_ms = NULL, \
              last_error = $2 WHERE webhook_id = $3 AND status = 'pending'",
@@ -223,7 +260,8 @@ impl DispatchStore for SqlStore {
     async fn webhook_insert(&self, w: &WebhookRecord, limit: u32) -> Result<(), StoreError> {
         let limit_key = w.account.clone().unwrap_or_else(|| "*".into());
         let mut tx = self.pool.begin().await?;
-        self.pg_lock(&mut tx, &format!("hintd.webhooks.{limit_key}")).await?;
+        self.pg_lock(&mut tx, &format!("hintd.webhooks.{limit_key}"))
+            .await?;
         // One statement counts and inserts, so two concurrent creations cannot both pass.
         let done = sqlx::query(
             "INSERT INTO webhooks (id, account, limit_key, name, url, events, status, disabled_reason, disabled_at_ms, \
@@ -251,17 +289,21 @@ impl DispatchStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!("limit of {limit} webhooks reached")));
+            return Err(StoreError::Conflict(format!(
+                "limit of {limit} webhooks reached"
+            )));
         }
         tx.commit().await?;
         Ok(())
     }
 
     async fn webhook_get(&self, id: &str) -> Result<Option<WebhookRecord>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().map(webhook_from_row).transpose()?)
     }
 
@@ -281,10 +323,17 @@ impl DispatchStore for SqlStore {
                     .await?
             }
         };
-        Ok(rows.iter().map(webhook_from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(webhook_from_row)
+            .collect::<Result<_, _>>()?)
     }
 
-    async fn webhook_update(&self, w: &WebhookRecord, fail_pending: bool) -> Result<bool, StoreError> {
+    async fn webhook_update(
+        &self,
+        w: &WebhookRecord,
+        fail_pending: bool,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE webhooks SET name = $1, url = $2, events = $3, status = $4, disabled_reason = $5, disabled_at_ms = $6, \
@@ -310,7 +359,8 @@ impl DispatchStore for SqlStore {
             return Ok(false);
         }
         if fail_pending {
-            self.fail_pending(&mut tx, &w.id, w.updated_at_ms, "webhook disabled").await?;
+            self.fail_pending(&mut tx, &w.id, w.updated_at_ms, "webhook disabled")
+                .await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -318,14 +368,29 @@ impl DispatchStore for SqlStore {
 
     async fn webhook_delete(&self, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM webhook_messages WHERE webhook_id = $1").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM webhook_attempts WHERE webhook_id = $1").bind(id).execute(&mut *tx).await?;
+        let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM webhook_messages WHERE webhook_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM webhook_attempts WHERE webhook_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
-    async fn webhook_disable(&self, id: &str, reason: &str, now: i64, event: &NewEvent) -> Result<bool, StoreError> {
+    async fn webhook_disable(
+        &self,
+        id: &str,
+        reason: &str,
+        now: i64,
+        event: &NewEvent,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE webhooks SET status = 'disabled', disabled_reason = $1, disabled_at_ms = $2, updated_at_ms = $2 \
@@ -339,7 +404,8 @@ impl DispatchStore for SqlStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        self.fail_pending(&mut tx, id, now, &format!("webhook disabled ({reason})")).await?;
+        self.fail_pending(&mut tx, id, now, &format!("webhook disabled ({reason})"))
+            .await?;
         sqlx::query(
             "INSERT INTO events (source, account, event_type, dialog_id, dedup_key, received_at_ms, payload) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -377,21 +443,27 @@ impl DispatchStore for SqlStore {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        let cursor = sqlx::query("SELECT last_tx, last_seq FROM dispatch_cursor WHERE name = 'fanout'")
-            .fetch_one(&mut *tx)
+        let cursor =
+            sqlx::query("SELECT last_tx, last_seq FROM dispatch_cursor WHERE name = 'fanout'")
+                .fetch_one(&mut *tx)
+                .await?;
+        let (last_tx, last_seq): (i64, i64) =
+            (cursor.try_get("last_tx")?, cursor.try_get("last_seq")?);
+        let events = self
+            .events_for_fanout(&mut tx, last_tx, last_seq, limit)
             .await?;
-        let (last_tx, last_seq): (i64, i64) = (cursor.try_get("last_tx")?, cursor.try_get("last_seq")?);
-        let events = self.events_for_fanout(&mut tx, last_tx, last_seq, limit).await?;
         let Some((end_tx, end_event)) = events.last().map(|(t, e)| (*t, e.seq)) else {
             tx.rollback().await?;
             return Ok(FanoutStats::default());
         };
-        let hooks = sqlx::query(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE status = 'active'"))
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(webhook_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let hooks = sqlx::query(&format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE status = 'active'"
+        ))
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(webhook_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
         let messages: Vec<NewMessage> = events.iter().flat_map(|(_, e)| plan(e, &hooks)).collect();
         self.insert_messages(&mut tx, &messages, now).await?;
         sqlx::query("UPDATE dispatch_cursor SET last_tx = $1, last_seq = $2 WHERE name = 'fanout'")
@@ -400,11 +472,24 @@ impl DispatchStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(FanoutStats { events: events.len(), messages: messages.len() })
+        Ok(FanoutStats {
+            events: events.len(),
+            messages: messages.len(),
+        })
     }
 
-    async fn claim_due(&self, owner: &str, now: i64, lease_until: i64, limit: u32) -> Result<Vec<ClaimedMessage>, StoreError> {
-        let lock = if self.dialect == Dialect::Postgres { "FOR UPDATE OF m SKIP LOCKED" } else { "" };
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMessage>, StoreError> {
+        let lock = if self.dialect == Dialect::Postgres {
+            "FOR UPDATE OF m SKIP LOCKED"
+        } else {
+            ""
+        };
         let sql = format!(
             "UPDATE webhook_messages SET lease_owner = $1, lease_until_ms = $2 WHERE id IN ( \
                SELECT m.id FROM webhook_messages m JOIN webhooks w ON w.id = m.webhook_id AND w.status = 'active' \
@@ -421,7 +506,13 @@ impl DispatchStore for SqlStore {
         let mut tx = self.pool.begin().await?;
         // Claims are serialised across replicas so the in-order rule sees every lease.
         self.pg_lock(&mut tx, "hintd.outbox.claim").await?;
-        let rows = sqlx::query(&sql).bind(owner).bind(lease_until).bind(now).bind(limit as i64).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(&sql)
+            .bind(owner)
+            .bind(lease_until)
+            .bind(now)
+            .bind(limit as i64)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         let mut claimed = rows
             .iter()
@@ -457,17 +548,27 @@ impl DispatchStore for SqlStore {
         Ok(done.rows_affected())
     }
 
-    async fn record_results(&self, owner: &str, results: &[AttemptResult]) -> Result<Vec<FailingWebhook>, StoreError> {
+    async fn record_results(
+        &self,
+        owner: &str,
+        results: &[AttemptResult],
+    ) -> Result<Vec<FailingWebhook>, StoreError> {
         if results.is_empty() {
             return Ok(vec![]);
         }
         let now = now_ms();
-        let attempted: Vec<&AttemptResult> = results.iter().filter(|r| !matches!(r.next, MessageNext::Release(_))).collect();
+        let attempted: Vec<&AttemptResult> = results
+            .iter()
+            .filter(|r| !matches!(r.next, MessageNext::Release(_)))
+            .collect();
         let mut tx = self.pool.begin().await?;
         self.insert_attempts(&mut tx, &attempted).await?;
-        let delivered: Vec<&str> =
-            results.iter().filter(|r| r.next == MessageNext::Delivered).map(|r| r.message_id.as_str()).collect();
-        for chunk in delivered.chunks(INSERT_CHUNK) {
+        let delivered: Vec<&str> = results
+            .iter()
+            .filter(|r| r.next == MessageNext::Delivered)
+            .map(|r| r.message_id.as_str())
+            .collect();
+        for chunk in delivered.chunks(UPDATE_CHUNK) {
             let sql = format!(
                 "UPDATE webhook_messages SET status = 'delivered', attempts = attempts + 1, finished_at_ms = $1, \
                  lease_owner = NULL, lease_until_ms = NULL, last_error = NULL WHERE lease_owner = $2 AND id IN ({})",
@@ -501,7 +602,10 @@ impl DispatchStore for SqlStore {
                 .bind(at)
                 .bind(r.error.as_deref()),
             };
-            q.bind(r.message_id.as_str()).bind(owner).execute(&mut *tx).await?;
+            q.bind(r.message_id.as_str())
+                .bind(owner)
+                .execute(&mut *tx)
+                .await?;
         }
         // Health per webhook: the last success, and the first failure after it.
         let mut health: HashMap<&str, (Option<i64>, Option<i64>)> = HashMap::new();
@@ -512,7 +616,9 @@ impl DispatchStore for SqlStore {
             }
         }
         for r in &attempted {
-            let entry = health.get_mut(r.webhook_id.as_str()).expect("inserted above");
+            let entry = health
+                .get_mut(r.webhook_id.as_str())
+                .expect("inserted above");
             if r.next != MessageNext::Delivered && entry.0.is_none_or(|s| r.at_ms > s) {
                 entry.1 = Some(entry.1.map_or(r.at_ms, |f| f.min(r.at_ms)));
             }
@@ -531,7 +637,10 @@ impl DispatchStore for SqlStore {
                     .execute(&mut *tx)
                     .await?;
                     if let Some(f) = failure {
-                        failing.push(FailingWebhook { webhook_id: id.to_string(), failing_since_ms: f });
+                        failing.push(FailingWebhook {
+                            webhook_id: id.to_string(),
+                            failing_since_ms: f,
+                        });
                     }
                 }
                 None => {
@@ -546,7 +655,10 @@ impl DispatchStore for SqlStore {
                     .await?;
                     if let Some(row) = row {
                         let since: Option<i64> = row.try_get("failing_since_ms")?;
-                        failing.push(FailingWebhook { webhook_id: id.to_string(), failing_since_ms: since.unwrap_or(f) });
+                        failing.push(FailingWebhook {
+                            webhook_id: id.to_string(),
+                            failing_since_ms: since.unwrap_or(f),
+                        });
                     }
                 }
             }
@@ -567,9 +679,17 @@ impl DispatchStore for SqlStore {
             "SELECT id, message_id, attempt, at_ms, duration_ms, outcome, http_status, error, response_snippet \
              FROM webhook_attempts WHERE webhook_id = $1 AND ($2 IS NULL OR message_id = $2) AND id < $3 {} \
              ORDER BY id DESC LIMIT $4",
-            if only_failures { "AND outcome <> 'success'" } else { "" }
+            if only_failures {
+                "AND outcome <> 'success'"
+            } else {
+                ""
+            }
         );
-        let sql = if self.dialect == Dialect::Postgres { sql.replace("$2 IS NULL", "$2::text IS NULL") } else { sql };
+        let sql = if self.dialect == Dialect::Postgres {
+            sql.replace("$2 IS NULL", "$2::text IS NULL")
+        } else {
+            sql
+        };
         let rows = sqlx::query(&sql)
             .bind(webhook_id)
             .bind(message_id)
@@ -577,29 +697,60 @@ impl DispatchStore for SqlStore {
             .bind(limit as i64)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(attempt_from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(attempt_from_row)
+            .collect::<Result<_, _>>()?)
     }
 
-    async fn message_get(&self, webhook_id: &str, message_id: &str) -> Result<Option<MessageRecord>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE webhook_id = $1 AND id = $2"))
-            .bind(webhook_id)
-            .bind(message_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn message_get(
+        &self,
+        webhook_id: &str,
+        message_id: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE webhook_id = $1 AND id = $2"
+        ))
+        .bind(webhook_id)
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().map(message_from_row).transpose()?)
     }
 
-    async fn messages_list(&self, webhook_id: &str, status: Option<&str>, limit: u32) -> Result<Vec<MessageRecord>, StoreError> {
+    async fn messages_list(
+        &self,
+        webhook_id: &str,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE webhook_id = $1 AND ($2 IS NULL OR status = $2) \
              ORDER BY event_seq DESC LIMIT $3"
         );
-        let sql = if self.dialect == Dialect::Postgres { sql.replace("$2 IS NULL", "$2::text IS NULL") } else { sql };
-        let rows = sqlx::query(&sql).bind(webhook_id).bind(status).bind(limit as i64).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(message_from_row).collect::<Result<_, _>>()?)
+        let sql = if self.dialect == Dialect::Postgres {
+            sql.replace("$2 IS NULL", "$2::text IS NULL")
+        } else {
+            sql
+        };
+        let rows = sqlx::query(&sql)
+            .bind(webhook_id)
+            .bind(status)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<_, _>>()?)
     }
 
-    async fn message_resend(&self, webhook_id: &str, message_id: &str, now: i64) -> Result<bool, StoreError> {
+    async fn message_resend(
+        &self,
+        webhook_id: &str,
+        message_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE webhook_messages SET status = 'pending', attempts = 0, next_attempt_ms = $1, lease_owner = NULL, \
              lease_until_ms = NULL, finished_at_ms = NULL WHERE webhook_id = $2 AND id = $3 AND payload IS NOT NULL \
@@ -613,7 +764,12 @@ impl DispatchStore for SqlStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn messages_recover(&self, webhook_id: &str, since: i64, now: i64) -> Result<u64, StoreError> {
+    async fn messages_recover(
+        &self,
+        webhook_id: &str,
+        since: i64,
+        now: i64,
+    ) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "UPDATE webhook_messages SET status = 'pending', attempts = 0, next_attempt_ms = $1, lease_owner = NULL, \
              lease_until_ms = NULL, finished_at_ms = NULL WHERE webhook_id = $2 AND status = 'failed' \
@@ -627,7 +783,11 @@ impl DispatchStore for SqlStore {
         Ok(done.rows_affected())
     }
 
-    async fn dispatch_purge(&self, payloads_before: i64, rows_before: i64) -> Result<PurgeStats, StoreError> {
+    async fn dispatch_purge(
+        &self,
+        payloads_before: i64,
+        rows_before: i64,
+    ) -> Result<PurgeStats, StoreError> {
         let mut tx = self.pool.begin().await?;
         let payloads = sqlx::query(
             "UPDATE webhook_messages SET payload = NULL WHERE status <> 'pending' AND finished_at_ms < $1 AND payload IS NOT NULL",
@@ -635,11 +795,16 @@ impl DispatchStore for SqlStore {
         .bind(payloads_before)
         .execute(&mut *tx)
         .await?;
-        let messages = sqlx::query("DELETE FROM webhook_messages WHERE status <> 'pending' AND finished_at_ms < $1")
+        let messages = sqlx::query(
+            "DELETE FROM webhook_messages WHERE status <> 'pending' AND finished_at_ms < $1",
+        )
+        .bind(rows_before)
+        .execute(&mut *tx)
+        .await?;
+        let attempts = sqlx::query("DELETE FROM webhook_attempts WHERE at_ms < $1")
             .bind(rows_before)
             .execute(&mut *tx)
             .await?;
-        let attempts = sqlx::query("DELETE FROM webhook_attempts WHERE at_ms < $1").bind(rows_before).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(PurgeStats {
             payloads_dropped: payloads.rows_affected(),
@@ -649,7 +814,10 @@ impl DispatchStore for SqlStore {
     }
 
     async fn pending_count(&self) -> Result<u64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM webhook_messages WHERE status = 'pending'").fetch_one(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM webhook_messages WHERE status = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
         Ok(row.try_get::<i64, _>("n")? as u64)
     }
 }
@@ -661,7 +829,10 @@ mod tests {
 
     async fn sqlite() -> (tempfile::TempDir, SqlStore) {
         let dir = tempfile::tempdir().unwrap();
-        let config = StoreConfig { url: format!("sqlite://{}/t.db", dir.path().display()), ..StoreConfig::default() };
+        let config = StoreConfig {
+            url: format!("sqlite://{}/t.db", dir.path().display()),
+            ..StoreConfig::default()
+        };
         (dir, SqlStore::connect(&config).await.unwrap())
     }
 
@@ -726,23 +897,50 @@ mod tests {
     }
 
     pub(crate) async fn outbox_round_trip(store: &dyn Store) {
-        store.webhook_insert(&hook("w1", Some("a")), 2).await.unwrap();
-        store.webhook_insert(&hook("w2", Some("a")), 2).await.unwrap();
-        assert!(matches!(store.webhook_insert(&hook("w3", Some("a")), 2).await, Err(StoreError::Conflict(_))));
+        store
+            .webhook_insert(&hook("w1", Some("a")), 2)
+            .await
+            .unwrap();
+        store
+            .webhook_insert(&hook("w2", Some("a")), 2)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.webhook_insert(&hook("w3", Some("a")), 2).await,
+            Err(StoreError::Conflict(_))
+        ));
         store.webhook_insert(&hook("w3", None), 2).await.unwrap();
         assert_eq!(store.webhook_list(Some("a")).await.unwrap().len(), 2);
         store.webhook_delete("w3").await.unwrap();
         let plan = |e: &StoredEvent, h: &[WebhookRecord]| every_hook(e, h);
         assert_eq!(store.fanout(100, &plan).await.unwrap().messages, 6);
-        assert_eq!(store.fanout(100, &plan).await.unwrap(), FanoutStats::default());
+        assert_eq!(
+            store.fanout(100, &plan).await.unwrap(),
+            FanoutStats::default()
+        );
         // Dialog d1 has two events per webhook: only the first may be claimed while leased.
         let now = now_ms();
         let first = store.claim_due("me", now, now + 60_000, 100).await.unwrap();
-        assert_eq!(first.len(), 6, "unleased messages of one dialog are claimed together, in order");
-        assert!(store.claim_due("other", now, now + 60_000, 100).await.unwrap().is_empty());
-        let (d1, rest): (Vec<_>, Vec<_>) = first.iter().partition(|m| m.order_key.as_deref() == Some("d1") && m.webhook_id == "w1");
+        assert_eq!(
+            first.len(),
+            6,
+            "unleased messages of one dialog are claimed together, in order"
+        );
+        assert!(
+            store
+                .claim_due("other", now, now + 60_000, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let (d1, rest): (Vec<_>, Vec<_>) = first
+            .iter()
+            .partition(|m| m.order_key.as_deref() == Some("d1") && m.webhook_id == "w1");
         assert_eq!(d1.len(), 2);
-        let mut results = vec![result(d1[0], MessageNext::Retry(now + 60_000)), result(d1[1], MessageNext::Release(now + 60_000))];
+        let mut results = vec![
+            result(d1[0], MessageNext::Retry(now + 60_000)),
+            result(d1[1], MessageNext::Release(now + 60_000)),
+        ];
         results.extend(rest.iter().map(|m| result(m, MessageNext::Delivered)));
         results[0].at_ms += 1_000; // w1 failed after its other message succeeded
         let failing = store.record_results("me", &results).await.unwrap();
@@ -751,16 +949,36 @@ mod tests {
         let w2 = store.webhook_get("w2").await.unwrap().unwrap();
         assert!(w2.last_success_ms.is_some() && w2.failing_since_ms.is_none());
         assert_eq!(store.pending_count().await.unwrap(), 2);
-        let atts = store.attempts_list("w1", None, true, None, 10).await.unwrap();
+        let atts = store
+            .attempts_list("w1", None, true, None, 10)
+            .await
+            .unwrap();
         assert_eq!(atts.len(), 1);
         assert_eq!(atts[0].http_status, Some(500));
         let msg = store.message_get("w1", &d1[1].id).await.unwrap().unwrap();
         assert_eq!(msg.attempts, 0, "a release does not count as an attempt");
         assert!(store.message_resend("w1", &d1[0].id, now).await.unwrap());
-        let again = store.claim_due("me", now + 1, now + 60_000, 100).await.unwrap();
-        assert_eq!(again.len(), 1, "the second message waits for the retried first one");
-        store.record_results("me", &[result(&again[0], MessageNext::Failed)]).await.unwrap();
-        assert_eq!(store.messages_list("w1", Some("failed"), 10).await.unwrap().len(), 1);
+        let again = store
+            .claim_due("me", now + 1, now + 60_000, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            again.len(),
+            1,
+            "the second message waits for the retried first one"
+        );
+        store
+            .record_results("me", &[result(&again[0], MessageNext::Failed)])
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .messages_list("w1", Some("failed"), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(store.messages_recover("w1", 0, now).await.unwrap(), 1);
         let event = NewEvent {
             source: "hintd".into(),
@@ -771,12 +989,25 @@ mod tests {
             received_at_ms: now,
             payload: b"{}".to_vec(),
         };
-        assert!(store.webhook_disable("w1", "failing", now, &event).await.unwrap());
-        assert!(!store.webhook_disable("w1", "failing", now, &event).await.unwrap());
+        assert!(
+            store
+                .webhook_disable("w1", "failing", now, &event)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .webhook_disable("w1", "failing", now, &event)
+                .await
+                .unwrap()
+        );
         assert_eq!(store.pending_count().await.unwrap(), 0);
         let purged = store.dispatch_purge(now_ms() + 1, 0).await.unwrap();
         assert!(purged.payloads_dropped >= 4);
-        assert!(!store.message_resend("w1", &d1[0].id, now).await.unwrap(), "purged payload");
+        assert!(
+            !store.message_resend("w1", &d1[0].id, now).await.unwrap(),
+            "purged payload"
+        );
     }
 
     #[tokio::test]
@@ -790,20 +1021,30 @@ mod tests {
 
     #[tokio::test]
     async fn outbox_round_trip_on_postgres() {
-        let url = std::env::var("HINTD_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let url = std::env::var("HINTD_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let schema = format!("t_dispatch_{}", uuid::Uuid::new_v4().simple());
         let Ok(admin) = sqlx::PgPool::connect(&url).await else {
             eprintln!("skipped: no PostgreSQL at {url}");
             return;
         };
-        sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.unwrap();
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin)
+            .await
+            .unwrap();
         let sep = if url.contains('?') { '&' } else { '?' };
-        let config = StoreConfig { url: format!("{url}{sep}options=-c%20search_path%3D{schema}"), ..StoreConfig::default() };
+        let config = StoreConfig {
+            url: format!("{url}{sep}options=-c%20search_path%3D{schema}"),
+            ..StoreConfig::default()
+        };
         let store = SqlStore::connect(&config).await.unwrap();
         for d in ["d1", "d1", "d2"] {
             append(&store, d).await;
         }
         outbox_round_trip(&store).await;
-        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await.unwrap();
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&admin)
+            .await
+            .unwrap();
     }
 }

@@ -1,14 +1,22 @@
 //! SQL for the event log, messages and dialogs. The same statements run on SQLite and
 //! PostgreSQL (`ON CONFLICT ... DO UPDATE` and `RETURNING` exist in both).
 
-use super::SqlStore;
+use super::{Dialect, SqlStore};
 use crate::core::{DialogKey, Message, Role};
 use crate::store::{
-    Appended, ConversationChange, DialogChange, DialogRecord, DialogStatus, ERASED_PAYLOAD, Erasure, EventStore,
-    IngestRecord, NewEvent, StoreError, StoredEvent,
+    Appended, ConversationChange, DialogChange, DialogRecord, DialogStatus, ERASED_PAYLOAD,
+    Erasure, EventStore, IngestRecord, NewEvent, StoreError, StoredEvent,
 };
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, Connection, Row, Transaction};
+use std::sync::Arc;
+
+/// One pooled connection reserved for ingest batches. A single writer on one connection
+/// keeps SQLite's page cache warm (a connection that another connection wrote behind must
+/// drop its cache at the next transaction) and never waits for the pool.
+#[derive(Debug, Clone, Default)]
+pub struct IngestConnection(Arc<tokio::sync::Mutex<Option<PoolConnection<Any>>>>);
 
 const INSERT_EVENT: &str = "INSERT INTO events \
     (source, account, event_type, dialog_id, dedup_key, received_at_ms, payload, client_id) \
@@ -48,7 +56,11 @@ const UPSERT_DIALOG: &str = "INSERT INTO dialogs \
       updated_at_ms = $10";
 
 /// Appends one event inside `tx`.
-async fn insert_event(tx: &mut Transaction<'static, Any>, e: &NewEvent, client_id: Option<&str>) -> Result<Appended, sqlx::Error> {
+async fn insert_event(
+    tx: &mut Transaction<'_, Any>,
+    e: &NewEvent,
+    client_id: Option<&str>,
+) -> Result<Appended, sqlx::Error> {
     let row = sqlx::query(INSERT_EVENT)
         .bind(e.source.as_str())
         .bind(e.account.as_str())
@@ -61,7 +73,9 @@ async fn insert_event(tx: &mut Transaction<'static, Any>, e: &NewEvent, client_i
         .fetch_optional(&mut **tx)
         .await?;
     Ok(match row {
-        Some(r) => Appended::Stored { seq: r.try_get("seq")? },
+        Some(r) => Appended::Stored {
+            seq: r.try_get("seq")?,
+        },
         None => Appended::Duplicate,
     })
 }
@@ -75,16 +89,27 @@ const MAX_CHUNK: usize = 256;
 fn chunk_sizes(mut n: usize) -> Vec<usize> {
     let mut out = Vec::new();
     while n > 0 {
-        let size = if n >= MAX_CHUNK { MAX_CHUNK } else { 1 << (usize::BITS - 1 - n.leading_zeros()) };
+        let size = if n >= MAX_CHUNK {
+            MAX_CHUNK
+        } else {
+            1 << (usize::BITS - 1 - n.leading_zeros())
+        };
         out.push(size);
         n -= size;
     }
     out
 }
 
-/// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `cols` placeholders.
-fn placeholders(rows: usize, cols: usize) -> String {
+/// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `cols` placeholders (`?` on SQLite: see
+/// [`param`]). `literal_at` puts a literal instead of a placeholder at that column.
+fn placeholders(
+    dialect: Dialect,
+    rows: usize,
+    cols: usize,
+    literal_at: Option<(usize, &str)>,
+) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
+    let mut n = 0;
     for r in 0..rows {
         if r > 0 {
             s.push_str(", ");
@@ -94,21 +119,43 @@ fn placeholders(rows: usize, cols: usize) -> String {
             if c > 0 {
                 s.push_str(", ");
             }
-            s.push('$');
-            s.push_str(&(r * cols + c + 1).to_string());
+            match literal_at {
+                Some((at, literal)) if at == c => s.push_str(literal),
+                _ => {
+                    n += 1;
+                    param(dialect, n, &mut s);
+                }
+            }
         }
         s.push(')');
     }
     s
 }
 
+/// The `n`th parameter. SQLite gets anonymous `?`: looking up a named parameter (`$n`) scans
+/// the statement's name list, which makes binding a 2 000-parameter statement quadratic.
+fn param(dialect: Dialect, n: usize, out: &mut String) {
+    match dialect {
+        Dialect::Sqlite => out.push('?'),
+        Dialect::Postgres => {
+            out.push('$');
+            out.push_str(&n.to_string());
+        }
+    }
+}
+
 /// Appends many events with multi-row statements. Each record gets `Stored` with its
 /// position, or `Duplicate` when its (source, account, dedup key) was stored before or earlier
 /// in the same batch. Records without a dedup key take the one-row path.
-async fn insert_events_bulk(tx: &mut Transaction<'static, Any>, records: &[IngestRecord]) -> Result<Vec<Appended>, sqlx::Error> {
+async fn insert_events_bulk(
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
+    records: &[IngestRecord],
+) -> Result<Vec<Appended>, sqlx::Error> {
     use std::collections::HashMap;
     let mut out = vec![Appended::Duplicate; records.len()];
-    let (keyed, unkeyed): (Vec<usize>, Vec<usize>) = (0..records.len()).partition(|&i| records[i].event.dedup_key.is_some());
+    let (keyed, unkeyed): (Vec<usize>, Vec<usize>) =
+        (0..records.len()).partition(|&i| records[i].event.dedup_key.is_some());
     for i in unkeyed {
         out[i] = insert_event(tx, &records[i].event, records[i].client_id.as_deref()).await?;
     }
@@ -116,7 +163,13 @@ async fn insert_events_bulk(tx: &mut Transaction<'static, Any>, records: &[Inges
     let mut first: HashMap<(&str, &str, &str), usize> = HashMap::with_capacity(keyed.len());
     for &i in &keyed {
         let e = &records[i].event;
-        first.entry((e.source.as_str(), e.account.as_str(), e.dedup_key.as_deref().unwrap_or_default())).or_insert(i);
+        first
+            .entry((
+                e.source.as_str(),
+                e.account.as_str(),
+                e.dedup_key.as_deref().unwrap_or_default(),
+            ))
+            .or_insert(i);
     }
     let mut offset = 0;
     for size in chunk_sizes(keyed.len()) {
@@ -125,7 +178,7 @@ async fn insert_events_bulk(tx: &mut Transaction<'static, Any>, records: &[Inges
         let sql = format!(
             "INSERT INTO events (source, account, event_type, dialog_id, dedup_key, received_at_ms, payload, client_id) \
              VALUES {} ON CONFLICT DO NOTHING RETURNING seq, source, account, dedup_key",
-            placeholders(size, 8)
+            placeholders(dialect, size, 8, None)
         );
         let mut q = sqlx::query(&sql);
         for &i in chunk {
@@ -142,8 +195,11 @@ async fn insert_events_bulk(tx: &mut Transaction<'static, Any>, records: &[Inges
         }
         for row in q.fetch_all(&mut **tx).await? {
             let seq: i64 = row.try_get("seq")?;
-            let (source, account, key): (String, String, String) =
-                (row.try_get("source")?, row.try_get("account")?, row.try_get("dedup_key")?);
+            let (source, account, key): (String, String, String) = (
+                row.try_get("source")?,
+                row.try_get("account")?,
+                row.try_get("dedup_key")?,
+            );
             if let Some(&i) = first.get(&(source.as_str(), account.as_str(), key.as_str())) {
                 out[i] = Appended::Stored { seq };
             }
@@ -156,7 +212,11 @@ async fn insert_events_bulk(tx: &mut Transaction<'static, Any>, records: &[Inges
 type MessageRow<'a> = (&'a DialogKey, Option<&'a str>, &'a Message, bool);
 
 /// Upserts many messages with multi-row statements (no message twice in one statement).
-async fn upsert_messages_bulk(tx: &mut Transaction<'static, Any>, rows: &[MessageRow<'_>]) -> Result<(), sqlx::Error> {
+async fn upsert_messages_bulk(
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
+    rows: &[MessageRow<'_>],
+) -> Result<(), sqlx::Error> {
     let mut offset = 0;
     let edited_at = crate::core::now_ms();
     for size in chunk_sizes(rows.len()) {
@@ -166,8 +226,10 @@ async fn upsert_messages_bulk(tx: &mut Transaction<'static, Any>, rows: &[Messag
             "INSERT INTO messages \
              (source, account, dialog_id, message_id, client_id, role, text, sent_at_ms, private, media_type, media_url, deleted, edited_at_ms) \
              VALUES {} {}",
-            message_placeholders(size),
-            &UPSERT_MESSAGE[UPSERT_MESSAGE.find("ON CONFLICT").expect("upsert has a conflict clause")..]
+            placeholders(dialect, size, 13, Some((11, "0"))),
+            &UPSERT_MESSAGE[UPSERT_MESSAGE
+                .find("ON CONFLICT")
+                .expect("upsert has a conflict clause")..]
         );
         let mut q = sqlx::query(&sql);
         for (dialog, client_id, m, edit) in chunk {
@@ -190,43 +252,38 @@ async fn upsert_messages_bulk(tx: &mut Transaction<'static, Any>, rows: &[Messag
     Ok(())
 }
 
-/// Row placeholders of the message upsert: 12 parameters, `deleted` is the literal 0.
-fn message_placeholders(rows: usize) -> String {
-    let mut s = String::new();
-    for r in 0..rows {
-        let b = r * 12;
-        if r > 0 {
-            s.push_str(", ");
-        }
-        s.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 0, ${})",
-            b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, b + 12
-        ));
-    }
-    s
-}
-
 /// Applies the changes of a batch in an order equivalent to one by one: message upserts are
 /// gathered into multi-row statements, flushed before anything that touches a message
 /// already gathered; dialog rows are independent of messages and written as they come.
-async fn apply_all(tx: &mut Transaction<'static, Any>, changes: &[&ConversationChange]) -> Result<(), sqlx::Error> {
+async fn apply_all(
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
+    changes: &[&ConversationChange],
+) -> Result<(), sqlx::Error> {
     use std::collections::HashSet;
     let mut run: Vec<MessageRow<'_>> = Vec::new();
     let mut in_run: HashSet<(&DialogKey, &str)> = HashSet::new();
     for change in changes {
         match change {
-            ConversationChange::UpsertMessage { dialog, client_id, message, edit } => {
+            ConversationChange::UpsertMessage {
+                dialog,
+                client_id,
+                message,
+                edit,
+            } => {
                 if !in_run.insert((dialog, message.id.as_str())) {
-                    upsert_messages_bulk(tx, &run).await?;
+                    upsert_messages_bulk(tx, dialect, &run).await?;
                     run.clear();
                     in_run.clear();
                     in_run.insert((dialog, message.id.as_str()));
                 }
                 run.push((dialog, client_id.as_deref(), message, *edit));
             }
-            ConversationChange::DeleteMessage { dialog, message_id, .. } => {
+            ConversationChange::DeleteMessage {
+                dialog, message_id, ..
+            } => {
                 if in_run.contains(&(dialog, message_id.as_str())) {
-                    upsert_messages_bulk(tx, &run).await?;
+                    upsert_messages_bulk(tx, dialect, &run).await?;
                     run.clear();
                     in_run.clear();
                 }
@@ -235,13 +292,21 @@ async fn apply_all(tx: &mut Transaction<'static, Any>, changes: &[&ConversationC
             ConversationChange::Dialog(_) => apply(tx, change).await?,
         }
     }
-    upsert_messages_bulk(tx, &run).await
+    upsert_messages_bulk(tx, dialect, &run).await
 }
 
 /// Applies one conversation change inside `tx`.
-async fn apply(tx: &mut Transaction<'static, Any>, change: &ConversationChange) -> Result<(), sqlx::Error> {
+async fn apply(
+    tx: &mut Transaction<'_, Any>,
+    change: &ConversationChange,
+) -> Result<(), sqlx::Error> {
     match change {
-        ConversationChange::UpsertMessage { dialog, client_id, message: m, edit } => {
+        ConversationChange::UpsertMessage {
+            dialog,
+            client_id,
+            message: m,
+            edit,
+        } => {
             sqlx::query(UPSERT_MESSAGE)
                 .bind(dialog.source.as_str())
                 .bind(dialog.account.as_str())
@@ -258,7 +323,11 @@ async fn apply(tx: &mut Transaction<'static, Any>, change: &ConversationChange) 
                 .execute(&mut **tx)
                 .await?;
         }
-        ConversationChange::DeleteMessage { dialog, message_id, at_ms } => {
+        ConversationChange::DeleteMessage {
+            dialog,
+            message_id,
+            at_ms,
+        } => {
             sqlx::query(DELETE_MESSAGE)
                 .bind(dialog.source.as_str())
                 .bind(dialog.account.as_str())
@@ -273,7 +342,7 @@ async fn apply(tx: &mut Transaction<'static, Any>, change: &ConversationChange) 
     Ok(())
 }
 
-async fn upsert_dialog(tx: &mut Transaction<'static, Any>, d: &DialogChange) -> Result<(), sqlx::Error> {
+async fn upsert_dialog(tx: &mut Transaction<'_, Any>, d: &DialogChange) -> Result<(), sqlx::Error> {
     sqlx::query(UPSERT_DIALOG)
         .bind(d.key.source.as_str())
         .bind(d.key.account.as_str())
@@ -310,7 +379,11 @@ fn dialog_from_row(key: &DialogKey, r: &AnyRow) -> Result<DialogRecord, sqlx::Er
         channel_id: r.try_get("channel_id")?,
         transport: r.try_get("transport")?,
         external_key: r.try_get("external_key")?,
-        status: if r.try_get::<String, _>("status")? == "closed" { DialogStatus::Closed } else { DialogStatus::Open },
+        status: if r.try_get::<String, _>("status")? == "closed" {
+            DialogStatus::Closed
+        } else {
+            DialogStatus::Open
+        },
         opened_at_ms: r.try_get("opened_at_ms")?,
         closed_at_ms: r.try_get("closed_at_ms")?,
         updated_at_ms: r.try_get("updated_at_ms")?,
@@ -355,20 +428,37 @@ impl EventStore for SqlStore {
     }
 
     async fn ingest_batch(&self, records: &[IngestRecord]) -> Result<Vec<Appended>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let out = insert_events_bulk(&mut tx, records).await?;
-        let changes: Vec<&ConversationChange> = records
-            .iter()
-            .zip(&out)
-            .filter(|(_, a)| **a != Appended::Duplicate)
-            .flat_map(|(r, _)| r.changes.iter())
-            .collect();
-        apply_all(&mut tx, &changes).await?;
-        tx.commit().await?;
-        Ok(out)
+        let mut slot = self.ingest_conn.0.lock().await;
+        let conn = match slot.as_mut() {
+            Some(conn) => conn,
+            None => slot.insert(self.pool.acquire().await?),
+        };
+        let result = async {
+            let mut tx = conn.begin().await?;
+            let out = insert_events_bulk(&mut tx, self.dialect, records).await?;
+            let changes: Vec<&ConversationChange> = records
+                .iter()
+                .zip(&out)
+                .filter(|(_, a)| **a != Appended::Duplicate)
+                .flat_map(|(r, _)| r.changes.iter())
+                .collect();
+            apply_all(&mut tx, self.dialect, &changes).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(out)
+        }
+        .await;
+        if result.is_err() {
+            // The connection may be broken: the next batch takes a fresh one from the pool.
+            slot.take();
+        }
+        Ok(result?)
     }
 
-    async fn recent_messages(&self, dialog: &DialogKey, limit: u32) -> Result<Vec<Message>, StoreError> {
+    async fn recent_messages(
+        &self,
+        dialog: &DialogKey,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
         let rows = sqlx::query(
             "SELECT message_id, role, text, sent_at_ms, private, media_type, media_url FROM messages \
              WHERE source = $1 AND account = $2 AND dialog_id = $3 AND deleted = 0 \
@@ -380,7 +470,10 @@ impl EventStore for SqlStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        let mut messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut messages = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
         Ok(messages)
     }
@@ -398,7 +491,12 @@ impl EventStore for SqlStore {
         Ok(row.map(|r| dialog_from_row(dialog, &r)).transpose()?)
     }
 
-    async fn dialog_of_client(&self, source: &str, account: &str, client_id: &str) -> Result<Option<String>, StoreError> {
+    async fn dialog_of_client(
+        &self,
+        source: &str,
+        account: &str,
+        client_id: &str,
+    ) -> Result<Option<String>, StoreError> {
         let row = sqlx::query(
             "SELECT dialog_id FROM dialogs WHERE source = $1 AND account = $2 AND client_id = $3 \
              ORDER BY updated_at_ms DESC LIMIT 1",
@@ -455,7 +553,12 @@ impl EventStore for SqlStore {
         Ok(())
     }
 
-    async fn erase_client(&self, source: &str, account: &str, client_id: &str) -> Result<Erasure, StoreError> {
+    async fn erase_client(
+        &self,
+        source: &str,
+        account: &str,
+        client_id: &str,
+    ) -> Result<Erasure, StoreError> {
         let mut tx = self.pool.begin().await?;
         // A write first: on SQLite a transaction that reads first and writes later fails
         // when another connection committed in between (SQLITE_BUSY_SNAPSHOT).
@@ -468,7 +571,10 @@ impl EventStore for SqlStore {
         .bind(ERASED_PAYLOAD)
         .execute(&mut *tx)
         .await?;
-        let mut erasure = Erasure { events: done.rows_affected(), ..Erasure::default() };
+        let mut erasure = Erasure {
+            events: done.rows_affected(),
+            ..Erasure::default()
+        };
         let rows = sqlx::query(
             "SELECT dialog_id FROM dialogs WHERE source = $1 AND account = $2 AND client_id = $3 \
              UNION SELECT dialog_id FROM messages WHERE source = $1 AND account = $2 AND client_id = $3",
@@ -478,14 +584,19 @@ impl EventStore for SqlStore {
         .bind(client_id)
         .fetch_all(&mut *tx)
         .await?;
-        erasure.dialog_ids = rows.iter().map(|r| r.try_get::<String, _>("dialog_id")).collect::<Result<Vec<_>, _>>()?;
+        erasure.dialog_ids = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>("dialog_id"))
+            .collect::<Result<Vec<_>, _>>()?;
         for dialog_id in &erasure.dialog_ids {
-            let done = sqlx::query("DELETE FROM messages WHERE source = $1 AND account = $2 AND dialog_id = $3")
-                .bind(source)
-                .bind(account)
-                .bind(dialog_id.as_str())
-                .execute(&mut *tx)
-                .await?;
+            let done = sqlx::query(
+                "DELETE FROM messages WHERE source = $1 AND account = $2 AND dialog_id = $3",
+            )
+            .bind(source)
+            .bind(account)
+            .bind(dialog_id.as_str())
+            .execute(&mut *tx)
+            .await?;
             erasure.messages += done.rows_affected();
             let done = sqlx::query(
                 "UPDATE events SET payload = $4 WHERE source = $1 AND account = $2 AND dialog_id = $3 AND payload <> $4",
@@ -498,12 +609,14 @@ impl EventStore for SqlStore {
             .await?;
             erasure.events += done.rows_affected();
         }
-        let done = sqlx::query("DELETE FROM messages WHERE source = $1 AND account = $2 AND client_id = $3")
-            .bind(source)
-            .bind(account)
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?;
+        let done = sqlx::query(
+            "DELETE FROM messages WHERE source = $1 AND account = $2 AND client_id = $3",
+        )
+        .bind(source)
+        .bind(account)
+        .bind(client_id)
+        .execute(&mut *tx)
+        .await?;
         erasure.messages += done.rows_affected();
         sqlx::query("DELETE FROM dialogs WHERE source = $1 AND account = $2 AND client_id = $3")
             .bind(source)
@@ -516,7 +629,10 @@ impl EventStore for SqlStore {
     }
 
     async fn purge_messages_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM messages WHERE sent_at_ms < $1").bind(cutoff_ms).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM messages WHERE sent_at_ms < $1")
+            .bind(cutoff_ms)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 }
@@ -530,7 +646,13 @@ mod tests {
         assert_eq!(chunk_sizes(0), Vec::<usize>::new());
         assert_eq!(chunk_sizes(37), vec![32, 4, 1]);
         assert_eq!(chunk_sizes(600), vec![256, 256, 64, 16, 8]);
-        assert_eq!(placeholders(2, 2), "($1, $2), ($3, $4)");
-        assert!(message_placeholders(2).ends_with("$22, $23, 0, $24)"));
+        assert_eq!(
+            placeholders(Dialect::Postgres, 2, 2, None),
+            "($1, $2), ($3, $4)"
+        );
+        assert_eq!(placeholders(Dialect::Sqlite, 2, 2, None), "(?, ?), (?, ?)");
+        assert!(
+            placeholders(Dialect::Postgres, 2, 13, Some((11, "0"))).ends_with("$22, $23, 0, $24)")
+        );
     }
 }

@@ -2,7 +2,8 @@
 
 use super::SqlStore;
 use crate::store::{
-    AnswerRecord, ChoiceRecord, HintStats, HintStore, PluginAcceptance, ServedHintRecord, StatsFilter, StoreError,
+    AnswerRecord, ChoiceRecord, HintStats, HintStore, PluginAcceptance, ServedHintRecord,
+    StatsFilter, StoreError,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -14,7 +15,8 @@ const ANSWER_COLUMNS: &str = "id, source, account, dialog_id, client_id, message
 /// (empty string / 0 mean "any").
 /// (`SUM` is cast back to `BIGINT`: PostgreSQL sums `BIGINT`s into `NUMERIC`, which the `Any`
 /// driver cannot decode.)
-const FILTER: &str = "($1 = '' OR a.source = $1) AND ($2 = '' OR a.account = $2) AND a.created_at_ms >= $3";
+const FILTER: &str =
+    "($1 = '' OR a.source = $1) AND ($2 = '' OR a.account = $2) AND a.created_at_ms >= $3";
 
 fn answer_from_row(r: &AnyRow) -> Result<AnswerRecord, sqlx::Error> {
     Ok(AnswerRecord {
@@ -35,17 +37,35 @@ fn answer_from_row(r: &AnyRow) -> Result<AnswerRecord, sqlx::Error> {
 }
 
 fn rate(part: i64, whole: i64) -> f64 {
-    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
 }
 
 impl SqlStore {
     /// Runs a statistics query whose `WHERE` is [`FILTER`].
-    async fn filtered_rows(&self, sql: &str, f: &(String, String, i64)) -> Result<Vec<AnyRow>, sqlx::Error> {
-        sqlx::query(sql).bind(f.0.as_str()).bind(f.1.as_str()).bind(f.2).fetch_all(&self.pool).await
+    async fn filtered_rows(
+        &self,
+        sql: &str,
+        f: &(String, String, i64),
+    ) -> Result<Vec<AnyRow>, sqlx::Error> {
+        sqlx::query(sql)
+            .bind(f.0.as_str())
+            .bind(f.1.as_str())
+            .bind(f.2)
+            .fetch_all(&self.pool)
+            .await
     }
 
-    async fn with_hints(&self, answer: Option<AnswerRecord>) -> Result<Option<AnswerRecord>, StoreError> {
-        let Some(mut answer) = answer else { return Ok(None) };
+    async fn with_hints(
+        &self,
+        answer: Option<AnswerRecord>,
+    ) -> Result<Option<AnswerRecord>, StoreError> {
+        let Some(mut answer) = answer else {
+            return Ok(None);
+        };
         let rows = sqlx::query(
             "SELECT hint_id, plugin, local_id, text, url, link, relevance, score, origins \
              FROM hint_answer_hints WHERE answer_id = $1 ORDER BY hint_id",
@@ -75,7 +95,10 @@ impl SqlStore {
 
 /// Inserts one answer and its hints inside `tx`; `false` (nothing inserted) when its
 /// `request_key` is held by an answer that may still be replayed.
-async fn insert_answer(tx: &mut sqlx::Transaction<'_, sqlx::Any>, a: &AnswerRecord) -> Result<bool, StoreError> {
+async fn insert_answer(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    a: &AnswerRecord,
+) -> Result<bool, StoreError> {
     if let Some(key) = &a.request_key {
         // An expired answer gives its key up, so a late repeat of a request is recomputed.
         sqlx::query("UPDATE hint_answers SET request_key = NULL WHERE request_key = $1 AND replay_until_ms <= $2")
@@ -143,13 +166,20 @@ impl HintStore for SqlStore {
     async fn save_answer(&self, a: &AnswerRecord) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         if !insert_answer(&mut tx, a).await? {
-            return Err(StoreError::Conflict(format!("an answer for request key {:?} exists", a.request_key)));
+            return Err(StoreError::Conflict(format!(
+                "an answer for request key {:?} exists",
+                a.request_key
+            )));
         }
         tx.commit().await?;
         Ok(())
     }
 
-    async fn answer_by_request(&self, request_key: &str, now_ms: i64) -> Result<Option<AnswerRecord>, StoreError> {
+    async fn answer_by_request(
+        &self,
+        request_key: &str,
+        now_ms: i64,
+    ) -> Result<Option<AnswerRecord>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {ANSWER_COLUMNS} FROM hint_answers WHERE request_key = $1 AND replay_until_ms > $2"
         ))
@@ -159,6 +189,25 @@ impl HintStore for SqlStore {
         .await?;
         let answer = row.as_ref().map(answer_from_row).transpose()?;
         self.with_hints(answer).await
+    }
+
+    async fn replayable_keys(
+        &self,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT request_key, replay_until_ms FROM hint_answers \
+             WHERE request_key IS NOT NULL AND replay_until_ms > $1 LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok((r.try_get("request_key")?, r.try_get("replay_until_ms")?)))
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     async fn answer_by_message(
@@ -209,7 +258,11 @@ impl HintStore for SqlStore {
                     CAST(COALESCE(SUM(CASE WHEN a.hint_count = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS empty \
              FROM hint_answers a WHERE {FILTER}"
         );
-        let totals = self.filtered_rows(&q, &filter).await?.pop().ok_or_else(|| StoreError::Database("no totals row".into()))?;
+        let totals = self
+            .filtered_rows(&q, &filter)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Database("no totals row".into()))?;
         let answers_shown: i64 = totals.try_get("shown")?;
         let answers_empty: i64 = totals.try_get("empty")?;
 
@@ -218,7 +271,11 @@ impl HintStore for SqlStore {
                     CAST(COALESCE(SUM(c.position), 0) AS BIGINT) AS position_sum \
              FROM hint_choices c JOIN hint_answers a ON a.id = c.answer_id WHERE {FILTER}"
         );
-        let chosen = self.filtered_rows(&q, &filter).await?.pop().ok_or_else(|| StoreError::Database("no choices row".into()))?;
+        let chosen = self
+            .filtered_rows(&q, &filter)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Database("no choices row".into()))?;
         let answers_chosen: i64 = chosen.try_get("answers")?;
         let choices: i64 = chosen.try_get("choices")?;
         let position_sum: i64 = chosen.try_get("position_sum")?;
@@ -228,11 +285,12 @@ impl HintStore for SqlStore {
              FROM hint_choices c JOIN hint_answers a ON a.id = c.answer_id WHERE {FILTER} \
              GROUP BY c.position ORDER BY c.position"
         );
-        let positions = self.filtered_rows(&q, &filter)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("position")?, r.try_get("n")?)))
-        .collect::<Result<Vec<(i64, i64)>, sqlx::Error>>()?;
+        let positions = self
+            .filtered_rows(&q, &filter)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("position")?, r.try_get("n")?)))
+            .collect::<Result<Vec<(i64, i64)>, sqlx::Error>>()?;
 
         let q = format!(
             "SELECT h.plugin AS plugin, COUNT(DISTINCT h.answer_id) AS answers, COUNT(*) AS hints \
@@ -267,7 +325,11 @@ impl HintStore for SqlStore {
             answers_empty,
             answers_chosen,
             acceptance_rate: rate(answers_chosen, answers_shown),
-            mean_chosen_position: if choices == 0 { 0.0 } else { position_sum as f64 / choices as f64 },
+            mean_chosen_position: if choices == 0 {
+                0.0
+            } else {
+                position_sum as f64 / choices as f64
+            },
             chosen_positions: positions,
             plugins,
         })
@@ -276,15 +338,22 @@ impl HintStore for SqlStore {
     async fn purge_answers(&self, before_ms: i64) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let old = "SELECT id FROM hint_answers WHERE created_at_ms < $1";
-        sqlx::query(&format!("DELETE FROM hint_choices WHERE answer_id IN ({old})"))
+        sqlx::query(&format!(
+            "DELETE FROM hint_choices WHERE answer_id IN ({old})"
+        ))
+        .bind(before_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(&format!(
+            "DELETE FROM hint_answer_hints WHERE answer_id IN ({old})"
+        ))
+        .bind(before_ms)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query("DELETE FROM hint_answers WHERE created_at_ms < $1")
             .bind(before_ms)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(&format!("DELETE FROM hint_answer_hints WHERE answer_id IN ({old})"))
-            .bind(before_ms)
-            .execute(&mut *tx)
-            .await?;
-        let done = sqlx::query("DELETE FROM hint_answers WHERE created_at_ms < $1").bind(before_ms).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done.rows_affected())
     }

@@ -4,7 +4,8 @@ use super::{Dialect, SqlStore};
 use crate::store::{KvStore, KvWrite, StoreError};
 use sqlx::Row;
 
-const USAGE: &str = "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS used FROM plugin_kv WHERE plugin = $1";
+const USAGE: &str =
+    "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS used FROM plugin_kv WHERE plugin = $1";
 
 #[async_trait::async_trait]
 impl KvStore for SqlStore {
@@ -17,7 +18,13 @@ impl KvStore for SqlStore {
         Ok(row.map(|r| r.try_get("value")).transpose()?)
     }
 
-    async fn kv_set(&self, plugin: &str, key: &str, value: &[u8], quota_bytes: u64) -> Result<KvWrite, StoreError> {
+    async fn kv_set(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &[u8],
+        quota_bytes: u64,
+    ) -> Result<KvWrite, StoreError> {
         let bytes = (key.len() + value.len()) as i64;
         if bytes as u64 > quota_bytes {
             return Ok(KvWrite::QuotaExceeded);
@@ -26,7 +33,10 @@ impl KvStore for SqlStore {
         // Serialise writers of one plugin. SQLite: the upsert below takes the write lock
         // before the usage is read. PostgreSQL: an advisory lock per plugin, held until commit.
         if self.dialect == Dialect::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(plugin).execute(&mut *tx).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(plugin)
+                .execute(&mut *tx)
+                .await?;
         }
         sqlx::query(
             "INSERT INTO plugin_kv (plugin, key, value, bytes, updated_at_ms) VALUES ($1, $2, $3, $4, $5) \
@@ -40,7 +50,11 @@ impl KvStore for SqlStore {
         .bind(crate::core::now_ms())
         .execute(&mut *tx)
         .await?;
-        let used: i64 = sqlx::query(USAGE).bind(plugin).fetch_one(&mut *tx).await?.try_get("used")?;
+        let used: i64 = sqlx::query(USAGE)
+            .bind(plugin)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("used")?;
         if used as u64 > quota_bytes {
             tx.rollback().await?;
             return Ok(KvWrite::QuotaExceeded);
@@ -50,11 +64,20 @@ impl KvStore for SqlStore {
     }
 
     async fn kv_delete(&self, plugin: &str, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM plugin_kv WHERE plugin = $1 AND key = $2").bind(plugin).bind(key).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM plugin_kv WHERE plugin = $1 AND key = $2")
+            .bind(plugin)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
-    async fn kv_scan(&self, plugin: &str, prefix: &str, limit: u32) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    async fn kv_scan(
+        &self,
+        plugin: &str,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         // substr counts characters in both dialects, so the prefix is compared whole.
         let rows = sqlx::query(
             "SELECT key, value FROM plugin_kv WHERE plugin = $1 AND substr(key, 1, CAST($2 AS INTEGER)) = $3 ORDER BY key LIMIT $4",
@@ -65,11 +88,17 @@ impl KvStore for SqlStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(|r| Ok((r.try_get("key")?, r.try_get("value")?))).collect()
+        rows.into_iter()
+            .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
+            .collect()
     }
 
     async fn kv_usage(&self, plugin: &str) -> Result<u64, StoreError> {
-        let used: i64 = sqlx::query(USAGE).bind(plugin).fetch_one(&self.pool).await?.try_get("used")?;
+        let used: i64 = sqlx::query(USAGE)
+            .bind(plugin)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("used")?;
         Ok(used.max(0) as u64)
     }
 }
@@ -81,21 +110,38 @@ mod tests {
     async fn store() -> super::SqlStore {
         let dir = std::env::temp_dir().join(format!("hintd-kv-{}", uuid::Uuid::new_v4()));
         let url = format!("sqlite://{}/kv.db", dir.display());
-        super::SqlStore::connect(&StoreConfig { url, ..StoreConfig::default() }).await.unwrap()
+        super::SqlStore::connect(&StoreConfig {
+            url,
+            ..StoreConfig::default()
+        })
+        .await
+        .unwrap()
     }
 
     #[tokio::test]
     async fn quota_counts_keys_and_values_and_replacements() {
         let s = store().await;
-        assert_eq!(s.kv_set("p", "a", &[0; 6], 10).await.unwrap(), KvWrite::Stored);
+        assert_eq!(
+            s.kv_set("p", "a", &[0; 6], 10).await.unwrap(),
+            KvWrite::Stored
+        );
         assert_eq!(s.kv_usage("p").await.unwrap(), 7);
         // Replacing a key frees its old size first.
-        assert_eq!(s.kv_set("p", "a", &[0; 9], 10).await.unwrap(), KvWrite::Stored);
-        assert_eq!(s.kv_set("p", "b", &[0; 1], 10).await.unwrap(), KvWrite::QuotaExceeded);
+        assert_eq!(
+            s.kv_set("p", "a", &[0; 9], 10).await.unwrap(),
+            KvWrite::Stored
+        );
+        assert_eq!(
+            s.kv_set("p", "b", &[0; 1], 10).await.unwrap(),
+            KvWrite::QuotaExceeded
+        );
         assert_eq!(s.kv_get("p", "a").await.unwrap().unwrap().len(), 9);
         assert_eq!(s.kv_get("p", "b").await.unwrap(), None);
         // Another plugin has its own quota.
-        assert_eq!(s.kv_set("q", "b", &[0; 1], 10).await.unwrap(), KvWrite::Stored);
+        assert_eq!(
+            s.kv_set("q", "b", &[0; 1], 10).await.unwrap(),
+            KvWrite::Stored
+        );
     }
 
     #[tokio::test]
@@ -104,7 +150,13 @@ mod tests {
         for k in ["b/2", "b/1", "a/1", "b/3", "bx"] {
             s.kv_set("p", k, k.as_bytes(), 1000).await.unwrap();
         }
-        let keys: Vec<String> = s.kv_scan("p", "b/", 2).await.unwrap().into_iter().map(|(k, _)| k).collect();
+        let keys: Vec<String> = s
+            .kv_scan("p", "b/", 2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         assert_eq!(keys, ["b/1", "b/2"]);
         s.kv_delete("p", "b/1").await.unwrap();
         s.kv_delete("p", "absent").await.unwrap();

@@ -6,8 +6,8 @@ mod hints;
 mod kv;
 
 use super::{Backend, Store, StoreConfig, StoreError};
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::AnyPool;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use std::time::Duration;
 
 /// Which SQL dialect a statement must be written in, where the two differ.
@@ -24,6 +24,8 @@ pub enum Dialect {
 pub struct SqlStore {
     pub(crate) pool: AnyPool,
     pub(crate) dialect: Dialect,
+    /// The connection ingest batches are written on (see `events.rs`), kept out of the pool.
+    pub(crate) ingest_conn: events::IngestConnection,
 }
 
 impl SqlStore {
@@ -59,13 +61,23 @@ impl SqlStore {
                 })
             });
         }
-        let pool = options.connect(&url).await.map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(&url))))?;
+        let pool = options
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(&url))))?;
         let migrator = match dialect {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Dialect::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        migrator.run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
-        Ok(SqlStore { pool, dialect })
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(SqlStore {
+            pool,
+            dialect,
+            ingest_conn: Default::default(),
+        })
     }
 }
 
@@ -76,14 +88,26 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     if path.is_empty() || path == ":memory:" {
         return Ok("sqlite::memory:".into());
     }
-    if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent).map_err(|e| StoreError::InvalidUrl {
             url: url.into(),
             reason: format!("cannot create directory {}: {e}", parent.display()),
         })?;
     }
-    let mode = if query.contains("mode=") { String::new() } else { "mode=rwc".into() };
-    let query = [query, mode.as_str()].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join("&");
+    let mode = if query.contains("mode=") {
+        String::new()
+    } else {
+        "mode=rwc".into()
+    };
+    let query = [query, mode.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("&");
     Ok(format!("sqlite://{path}?{query}"))
 }
 
