@@ -3,8 +3,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use hintd_tests::chat2desk::admin as api;
 use hintd_tests::receiver::{Received, Receiver, Reply};
-use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client, eventually};
+use hintd_tests::server::{Server, ServerSpec, client, eventually};
 use hintd_tests::store::fresh_store_url;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -71,31 +72,6 @@ async fn post_event(server: &Server, body: &Value) {
         resp.status(),
         resp.text().await.unwrap()
     );
-}
-
-async fn api(
-    server: &Server,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = client()
-        .request(method, server.url(path))
-        .bearer_auth(ADMIN_KEY);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        },
-    )
 }
 
 async fn create(server: &Server, body: Value) -> Value {

@@ -10,44 +10,11 @@
 /// The source name of hintd's own events in the event log.
 pub const HINTD_SOURCE: &str = "hintd";
 
-/// Chat2Desk `hook_type`s (webhooks API documentation).
-pub const CHAT2DESK_EVENTS: &[&str] = &[
-    "inbox",
-    "outbox",
-    "outbox_status",
-    "new_client",
-    "add_tag_to_client",
-    "add_tag_to_request",
-    "delete_tag_from_client",
-    "delete_tag_from_request",
-    "client_updated",
-    "close_dialog",
-    "close_request",
-    "dialog_transferred",
-    "new_qr_code",
-    "ai_hints_requested",
-];
-
-/// Chatwoot account webhook `event`s.
-pub const CHATWOOT_EVENTS: &[&str] = &[
-    "conversation_created",
-    "conversation_updated",
-    "conversation_status_changed",
-    "message_created",
-    "message_updated",
-    "webwidget_triggered",
-    "conversation_typing_on",
-    "conversation_typing_off",
-];
-
-/// Whazing `Type`s; its message events carry no `Type` and are logged as `message`.
-pub const WHAZING_EVENTS: &[&str] = &[
-    "NewTicketUserCreate",
-    "NewTicket",
-    "TransferTicket",
-    "ClosedTicket",
-    "message",
-];
+/// The platforms' event names are the ones their parsers recognise, so the catalog and ingest
+/// can never disagree.
+pub use crate::ingest::chat2desk::HOOK_TYPES as CHAT2DESK_EVENTS;
+pub use crate::ingest::chatwoot::EVENTS as CHATWOOT_EVENTS;
+pub use crate::ingest::whazing::TYPES as WHAZING_EVENTS;
 
 /// hintd's own events (see `envelope` for their schemas).
 pub const HINTD_EVENTS: &[&str] = &[
