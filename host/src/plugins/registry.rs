@@ -94,7 +94,7 @@ pub struct Registry {
 
 /// Keeps the plugin directory watched; dropping it stops hot reload.
 pub struct WatchGuard {
-    _debouncer: notify_debouncer_mini::Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
+    _watcher: notify::RecommendedWatcher,
 }
 
 impl Registry {
@@ -309,39 +309,40 @@ impl Registry {
         }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let debounce = Duration::from_millis(self.inner.config.reload_debounce_ms.max(10));
-        let watch_err = |e: notify_debouncer_mini::notify::Error| PluginError::Watch {
+        let watch_err = |e: notify::Error| PluginError::Watch {
             path: dir.clone(),
             reason: e.to_string(),
         };
-        let mut debouncer = notify_debouncer_mini::new_debouncer(
-            debounce,
-            move |res: notify_debouncer_mini::DebounceEventResult| match res {
-                Ok(events) if !events.is_empty() => {
+        // Only changes count: a reload itself opens and reads every manifest and component,
+        // and inotify reports those reads (access events), which would otherwise trigger the
+        // next reload, forever.
+        let mut watcher =
+            notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+                Ok(event) if !matches!(event.kind, notify::EventKind::Access(_)) => {
                     let _ = tx.send(());
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "plugin directory watch error"),
-            },
-        )
-        .map_err(watch_err)?;
-        debouncer
-            .watcher()
-            .watch(
-                &dir,
-                notify_debouncer_mini::notify::RecursiveMode::Recursive,
-            )
+            })
+            .map_err(watch_err)?;
+        notify::Watcher::watch(&mut watcher, &dir, notify::RecursiveMode::Recursive)
             .map_err(watch_err)?;
         let weak = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
             while rx.recv().await.is_some() {
-                while rx.try_recv().is_ok() {}
+                // Debounce: a copy of a component arrives as many writes; reload once they stop.
+                loop {
+                    tokio::time::sleep(debounce).await;
+                    if rx.try_recv().is_err() {
+                        break;
+                    }
+                    while rx.try_recv().is_ok() {}
+                }
                 let Some(inner) = weak.upgrade() else { break };
                 inner.reload().await;
             }
         });
-        Ok(Some(WatchGuard {
-            _debouncer: debouncer,
-        }))
+        Ok(Some(WatchGuard { _watcher: watcher }))
     }
 }
 
