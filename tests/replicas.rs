@@ -227,3 +227,138 @@ async fn a_replica_killed_mid_delivery_loses_nothing() {
     );
     drop(b);
 }
+
+#[test]
+fn an_unreachable_postgres_at_start_is_one_clear_line_and_a_failing_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hintd.toml");
+    std::fs::write(&config, "").unwrap();
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    let out = std::process::Command::new(hintd_tests::server::binary())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            "postgres://postgres:hunter2@127.0.0.1:1/test",
+            "--config",
+        ])
+        .arg(&config)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "exits non-zero");
+    assert!(out.stdout.is_empty(), "never reports an address");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("store unavailable"),
+        "says what failed: {stderr}"
+    );
+    assert!(stderr.contains("127.0.0.1:1"), "says where: {stderr}");
+    assert!(
+        !stderr.contains("hunter2"),
+        "never prints the password: {stderr}"
+    );
+}
+
+/// A TCP forwarder to PostgreSQL that a test can cut and restore, standing in for the
+/// database going away mid-run.
+struct Link {
+    port: u16,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// The `host:port` of a PostgreSQL URL (`postgres://user@host:port/db?...`).
+fn authority(url: &str) -> String {
+    let rest = &url[url.find("://").map_or(0, |i| i + 3)..];
+    let rest = &rest[rest.rfind('@').map_or(0, |i| i + 1)..];
+    rest.split(['/', '?']).next().unwrap().to_string()
+}
+
+impl Link {
+    async fn open(port: u16, target: String) -> Link {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(
+            Vec::<tokio::task::JoinHandle<()>>::new(),
+        ));
+        let held = conns.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                held.lock().unwrap().push(task);
+            }
+        });
+        let closer = tokio::spawn(async move {
+            // Aborting this task aborts every forwarded connection with it.
+            let _guard = AbortOnDrop(conns);
+            std::future::pending::<()>().await;
+        });
+        Link {
+            port,
+            tasks: vec![accept, closer],
+        }
+    }
+
+    fn cut(self) -> u16 {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.port
+    }
+}
+
+struct AbortOnDrop(std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for t in self.0.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_lost_mid_run_gives_503_and_service_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_postgres_schema();
+    let target = authority(&url);
+    let link = Link::open(0, target.clone()).await;
+    let via_link = url.replacen(&target, &format!("127.0.0.1:{}", link.port), 1);
+    let server = tokio::task::block_in_place(|| {
+        Server::start(
+            dir.path(),
+            ServerSpec::new(format!(
+                "{}\n[store]\nacquire_timeout_ms = 1000\n",
+                config("")
+            ))
+            .data(via_link),
+        )
+    });
+    let (status, _) = post(&server, &inbox(700, 5, "before")).await;
+    assert!(status < 300);
+
+    let port = link.cut();
+    let (status, body) = post(&server, &inbox(701, 5, "while down")).await;
+    assert_eq!(status, 503, "the store is down: {body}");
+
+    let _link = Link::open(port, target).await;
+    let back = eventually(Duration::from_secs(30), || async {
+        let (status, _) = post(&server, &inbox(702, 5, "after")).await;
+        (status < 300).then_some(())
+    })
+    .await;
+    assert!(back.is_some(), "ingest recovers when the database returns");
+    let texts = context_texts(&conversation(&server, 5).await);
+    assert!(
+        texts.contains(&"before".to_string()) && texts.contains(&"after".to_string()),
+        "{texts:?}"
+    );
+}
