@@ -25,10 +25,10 @@ pub struct PluginDir {
 /// workspace, else the source tree this binary was built from.
 fn repo_root() -> anyhow::Result<PathBuf> {
     let is_root = |p: &Path| p.join("plugins/Cargo.toml").is_file() && p.join("wit").is_dir();
-    if let Ok(cwd) = std::env::current_dir() {
-        if let Some(found) = cwd.ancestors().find(|p| is_root(p)) {
-            return Ok(found.to_path_buf());
-        }
+    if let Ok(cwd) = std::env::current_dir()
+        && let Some(found) = cwd.ancestors().find(|p| is_root(p))
+    {
+        return Ok(found.to_path_buf());
     }
     let built_from = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

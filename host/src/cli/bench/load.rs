@@ -203,10 +203,11 @@ pub fn server_timing_plugins(headers: &reqwest::header::HeaderMap) -> Option<Dur
                 continue;
             }
             for p in parts {
-                if let Some(ms) = p.strip_prefix("dur=").and_then(|v| v.parse::<f64>().ok()) {
-                    if ms.is_finite() && ms >= 0.0 {
-                        return Some(Duration::from_secs_f64(ms / 1000.0));
-                    }
+                if let Some(ms) = p.strip_prefix("dur=").and_then(|v| v.parse::<f64>().ok())
+                    && ms.is_finite()
+                    && ms >= 0.0
+                {
+                    return Some(Duration::from_secs_f64(ms / 1000.0));
                 }
             }
         }

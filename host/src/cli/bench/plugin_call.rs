@@ -43,7 +43,7 @@ fn native_suggest(req: &HintRequest, greeting: &str) -> Vec<Hint> {
 fn request(messages: usize) -> HintRequest {
     let context = (0..messages)
         .map(|i| {
-            let from_client = (messages - 1 - i) % 2 == 0;
+            let from_client = (messages - 1 - i).is_multiple_of(2);
             Message {
                 id: format!("m{i}"),
                 role: if from_client {

@@ -49,10 +49,10 @@ struct RelayedData {
 async fn receive(State(d): State<Arc<Deliveries>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let arrived = Instant::now();
     d.delivered.fetch_add(1, Ordering::Relaxed);
-    if let Some(id) = headers.get("webhook-id").and_then(|v| v.to_str().ok()) {
-        if !d.seen.insert(id.to_string()) {
-            d.duplicates.fetch_add(1, Ordering::Relaxed);
-        }
+    if let Some(id) = headers.get("webhook-id").and_then(|v| v.to_str().ok())
+        && !d.seen.insert(id.to_string())
+    {
+        d.duplicates.fetch_add(1, Ordering::Relaxed);
     }
     if let Ok(relayed) = serde_json::from_slice::<Relayed>(&body) {
         let key = match relayed.data.message_id {
