@@ -262,161 +262,89 @@ async fn refusals_are_precise_and_store_nothing() {
     )).env("HINTD__SERVER__BODY_LIMIT_BYTES", "4096"));
     let c = client();
     let url = server.url(&format!("/webhooks/chat2desk?token={C2D_TOKEN}"));
-    let check =
-        |status: u16, body: Value, want_status: u16, want_code: &str, want_field: Option<&str>| {
-            assert_eq!(status, want_status, "{body}");
-            assert_eq!(body["error"]["code"], want_code, "{body}");
-            assert_eq!(body["error"]["field"].as_str(), want_field, "{body}");
-        };
-    let r = c.post(&url).body("{not json").send().await.unwrap();
-    check(
-        r.status().as_u16(),
-        r.json().await.unwrap(),
-        400,
-        "invalid_body",
-        None,
-    );
-    let r = c
-        .post(&url)
-        .body(r#"{"hook_type":"inbox","dialog_id":"9","text":"lost"}"#)
-        .send()
-        .await
-        .unwrap();
-    check(
-        r.status().as_u16(),
-        r.json().await.unwrap(),
+    expect_error(c.post(&url).body("{not json"), 400, "invalid_body", None).await;
+    expect_error(
+        c.post(&url)
+            .body(r#"{"hook_type":"inbox","dialog_id":"9","text":"lost"}"#),
         400,
         "invalid_field",
         Some("message_id"),
-    );
-    let r = c
-        .post(&url)
-        .body(r#"{"hook_type":"inbox","message_id":{"x":1},"dialog_id":"9"}"#)
-        .send()
-        .await
-        .unwrap();
-    check(
-        r.status().as_u16(),
-        r.json().await.unwrap(),
+    )
+    .await;
+    expect_error(
+        c.post(&url)
+            .body(r#"{"hook_type":"inbox","message_id":{"x":1},"dialog_id":"9"}"#),
         400,
         "invalid_field",
         Some("message_id"),
-    );
-    let r = c
-        .post(&url)
-        .body(r#"{"hook_type":"inbox","message_id":1,"dialog_id":"9","event_time":"someday"}"#)
-        .send()
-        .await
-        .unwrap();
-    check(
-        r.status().as_u16(),
-        r.json().await.unwrap(),
+    )
+    .await;
+    expect_error(
+        c.post(&url)
+            .body(r#"{"hook_type":"inbox","message_id":1,"dialog_id":"9","event_time":"someday"}"#),
         400,
         "invalid_field",
         Some("event_time"),
-    );
-    let r = c
-        .post(server.url("/webhooks/chat2desk"))
-        .body(c2d_message("inbox", 1, "9", "x", 1))
-        .send()
-        .await
-        .unwrap();
-    check(
-        r.status().as_u16(),
-        r.json().await.unwrap(),
+    )
+    .await;
+    expect_error(
+        c.post(server.url("/webhooks/chat2desk"))
+            .body(c2d_message("inbox", 1, "9", "x", 1)),
         401,
         "unauthorized",
         None,
-    );
-    let r = c
-        .post(server.url("/webhooks/chat2desk?token=nope"))
-        .body(c2d_message("inbox", 1, "9", "x", 1))
-        .send()
-        .await
-        .unwrap();
-    check(
-        r.status().as_u16(),
-        r.json().await.unwrap(),
+    )
+    .await;
+    expect_error(
+        c.post(server.url("/webhooks/chat2desk?token=nope"))
+            .body(c2d_message("inbox", 1, "9", "x", 1)),
         401,
         "unauthorized",
         Some("token"),
-    );
-    let r = c
-        .post(server.url("/webhooks/chat2desk"))
-        .bearer_auth("nope")
-        .body(c2d_message("inbox", 1, "9", "x", 1))
-        .send()
-        .await
-        .unwrap();
-    check(
-        r.status().as_u16(),
-        r.json().await.unwrap(),
+    )
+    .await;
+    expect_error(
+        c.post(server.url("/webhooks/chat2desk"))
+            .bearer_auth("nope")
+            .body(c2d_message("inbox", 1, "9", "x", 1)),
         401,
         "unauthorized",
         Some("token"),
-    );
+    )
+    .await;
     let big = c2d_message("inbox", 2, "9", &"x".repeat(5000), 1);
-    let r = c.post(&url).body(big).send().await.unwrap();
-    check(
-        r.status().as_u16(),
-        r.json().await.unwrap(),
-        413,
-        "payload_too_large",
-        None,
-    );
-    let r = c
-        .post(server.url("/webhooks/telegram"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    check(
-        r.status().as_u16(),
-        r.json().await.unwrap(),
+    expect_error(c.post(&url).body(big), 413, "payload_too_large", None).await;
+    expect_error(
+        c.post(server.url("/webhooks/telegram")).body("{}"),
         404,
         "unknown_source",
         None,
-    );
-    let r = c
-        .post(server.url("/webhooks/chatwoot"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    check(
-        r.status().as_u16(),
-        r.json().await.unwrap(),
+    )
+    .await;
+    expect_error(
+        c.post(server.url("/webhooks/chatwoot")).body("{}"),
         404,
         "source_disabled",
         None,
-    );
-    let r = c
-        .post(server.url("/webhooks/chat2desk/other?token=c2d"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    check(
-        r.status().as_u16(),
-        r.json().await.unwrap(),
+    )
+    .await;
+    expect_error(
+        c.post(server.url("/webhooks/chat2desk/other?token=c2d"))
+            .body("{}"),
         404,
         "unknown_account",
         None,
-    );
-    let r = c
-        .post(server.url("/webhooks/whazing"))
-        .bearer_auth(WZ_TOKEN)
-        .body(r#"{"messageId":"m1","messageBody":"x"}"#)
-        .send()
-        .await
-        .unwrap();
-    check(
-        r.status().as_u16(),
-        r.json().await.unwrap(),
+    )
+    .await;
+    expect_error(
+        c.post(server.url("/webhooks/whazing"))
+            .bearer_auth(WZ_TOKEN)
+            .body(r#"{"messageId":"m1","messageBody":"x"}"#),
         400,
         "invalid_field",
         Some("ticket.id"),
-    );
+    )
+    .await;
     // Nothing of the refused requests was stored.
     assert_eq!(
         conversation(&server, "chat2desk", "default", "9").await.0,
@@ -923,4 +851,14 @@ async fn startup_failures_are_one_line_and_sigterm_is_graceful() {
         server.terminate(Duration::from_secs(15)),
         "hintd did not exit 0 on SIGTERM"
     );
+}
+
+/// Sends `req` and checks the JSON error it gets: status, `error.code` and `error.field`.
+async fn expect_error(req: reqwest::RequestBuilder, status: u16, code: &str, field: Option<&str>) {
+    let r = req.send().await.unwrap();
+    let got = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert_eq!(body["error"]["field"].as_str(), field, "{body}");
 }

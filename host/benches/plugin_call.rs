@@ -29,27 +29,9 @@ fn repo_root() -> PathBuf {
 
 /// Builds the guest workspace and returns the example component.
 fn example_wasm() -> PathBuf {
-    let root = repo_root();
-    let status =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--manifest-path",
-                "plugins/Cargo.toml",
-                "--target-dir",
-                "target/wasm",
-            ])
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_BUILD_TARGET")
-            .status()
-            .expect("cargo runs");
-    assert!(status.success(), "building plugins/ failed");
-    root.join("target/wasm/wasm32-wasip2/release/hintd_example.wasm")
+    hintd::cli::guests::build_guest_workspace(&repo_root())
+        .expect("building plugins/")
+        .join("hintd_example.wasm")
 }
 
 fn install(root: &Path, name: &str, wasm: &Path, instance: &str) {

@@ -2,7 +2,6 @@
 //! out plugin directories (`<dir>/<name>/plugin.toml` + wasm) for a test.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 /// The repository root.
@@ -19,29 +18,7 @@ pub fn repo_root() -> PathBuf {
 pub fn guest_wasm(crate_name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let out = BUILT.get_or_init(|| {
-        let root = repo_root();
-        let target_dir = root.join("target").join("wasm");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(&root)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--manifest-path",
-            ])
-            .arg(root.join("plugins").join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target_dir)
-            // The outer `cargo test` sets variables meant for the host build only.
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_BUILD_TARGET")
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the guest plugins failed");
-        target_dir.join("wasm32-wasip2").join("release")
+        hintd::cli::guests::build_guest_workspace(&repo_root()).unwrap_or_else(|e| panic!("{e:#}"))
     });
     let path = out.join(format!("{}.wasm", crate_name.replace('-', "_")));
     assert!(path.exists(), "no component at {}", path.display());

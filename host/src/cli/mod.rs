@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 pub mod bench;
 pub mod eval;
+pub mod guests;
 pub mod plugin;
 pub mod serve;
 

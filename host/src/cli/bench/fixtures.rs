@@ -9,7 +9,6 @@ use anyhow::{Context as _, bail};
 use axum::Router;
 use axum::routing::post;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The benchmarks' plugins, and whatever must live as long as they are used.
 pub struct PluginDir {
@@ -39,40 +38,9 @@ fn repo_root() -> anyhow::Result<PathBuf> {
     }
 }
 
-/// Builds the guest workspace (a no-op when up to date) and returns the directory of the
-/// built components.
+/// Builds the guest workspace off the async runtime (see [`crate::cli::guests`]).
 async fn build_guests(root: PathBuf) -> anyhow::Result<PathBuf> {
-    tokio::task::spawn_blocking(move || {
-        let target_dir = root.join("target").join("wasm");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = Command::new(cargo)
-            .current_dir(&root)
-            .args([
-                "build",
-                "--quiet",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--manifest-path",
-            ])
-            .arg(root.join("plugins").join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target_dir)
-            // A surrounding `cargo run`/`cargo test` sets variables meant for the host build.
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_BUILD_TARGET")
-            .output()
-            .context("running cargo to build the plugins")?;
-        if !output.status.success() {
-            bail!(
-                "building the plugins failed:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        Ok(target_dir.join("wasm32-wasip2").join("release"))
-    })
-    .await?
+    tokio::task::spawn_blocking(move || crate::cli::guests::build_guest_workspace(&root)).await?
 }
 
 /// Copies plugin `name`'s manifest (edited by `edit`) and component into `<dest>/<name>/`.
