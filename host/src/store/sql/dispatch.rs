@@ -677,7 +677,7 @@ impl DispatchStore for SqlStore {
     ) -> Result<Vec<AttemptRecord>, StoreError> {
         let sql = format!(
             "SELECT id, message_id, attempt, at_ms, duration_ms, outcome, http_status, error, response_snippet \
-             FROM webhook_attempts WHERE webhook_id = $1 AND ($2 IS NULL OR message_id = $2) AND id < $3 {} \
+             FROM webhook_attempts WHERE webhook_id = $1 AND (CAST($2 AS TEXT) IS NULL OR message_id = $2) AND id < $3 {} \
              ORDER BY id DESC LIMIT $4",
             if only_failures {
                 "AND outcome <> 'success'"
@@ -685,11 +685,6 @@ impl DispatchStore for SqlStore {
                 ""
             }
         );
-        let sql = if self.dialect == Dialect::Postgres {
-            sql.replace("$2 IS NULL", "$2::text IS NULL")
-        } else {
-            sql
-        };
         let rows = sqlx::query(&sql)
             .bind(webhook_id)
             .bind(message_id)
@@ -725,14 +720,9 @@ impl DispatchStore for SqlStore {
         limit: u32,
     ) -> Result<Vec<MessageRecord>, StoreError> {
         let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE webhook_id = $1 AND ($2 IS NULL OR status = $2) \
+            "SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE webhook_id = $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2) \
              ORDER BY event_seq DESC LIMIT $3"
         );
-        let sql = if self.dialect == Dialect::Postgres {
-            sql.replace("$2 IS NULL", "$2::text IS NULL")
-        } else {
-            sql
-        };
         let rows = sqlx::query(&sql)
             .bind(webhook_id)
             .bind(status)
