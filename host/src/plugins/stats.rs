@@ -27,6 +27,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in declaration order.
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Ok,
+        Outcome::Error,
+        Outcome::Timeout,
+        Outcome::Trap,
+        Outcome::Oom,
+        Outcome::Rejected,
+        Outcome::Skipped,
+    ];
+
     /// The metrics label.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -68,11 +79,31 @@ pub struct PluginStats {
     pub circuit_open: bool,
 }
 
-#[derive(Default)]
 struct Counters {
     stats: PluginStats,
     latency_sum_us: u64,
     made: u64,
+    meters: Meters,
+}
+
+/// One plugin's metric handles, resolved once: the `metrics!` macros would allocate the label
+/// and look the series up on every call.
+struct Meters {
+    /// `hintd_plugin_calls_total{plugin, outcome}`, indexed by [`Outcome`].
+    calls: [metrics::Counter; Outcome::ALL.len()],
+    /// `hintd_plugin_call_duration_seconds{plugin}`.
+    duration: metrics::Histogram,
+}
+
+impl Meters {
+    fn new(plugin: &str) -> Meters {
+        Meters {
+            calls: Outcome::ALL.map(|o| {
+                metrics::counter!("hintd_plugin_calls_total", "plugin" => plugin.to_string(), "outcome" => o.as_str())
+            }),
+            duration: metrics::histogram!("hintd_plugin_call_duration_seconds", "plugin" => plugin.to_string()),
+        }
+    }
 }
 
 /// All plugins' counters.
@@ -84,13 +115,20 @@ pub struct Stats {
 impl Stats {
     /// Counts one call.
     pub fn record(&self, plugin: &str, outcome: Outcome, took: Duration) {
-        metrics::counter!("hintd_plugin_calls_total", "plugin" => plugin.to_string(), "outcome" => outcome.as_str())
-            .increment(1);
         // The plugin's entry exists after its first call: look it up without allocating.
         let mut c = match self.by_plugin.get_mut(plugin) {
             Some(c) => c,
-            None => self.by_plugin.entry(plugin.to_string()).or_default(),
+            None => self
+                .by_plugin
+                .entry(plugin.to_string())
+                .or_insert_with(|| Counters {
+                    stats: PluginStats::default(),
+                    latency_sum_us: 0,
+                    made: 0,
+                    meters: Meters::new(plugin),
+                }),
         };
+        c.meters.calls[outcome as usize].increment(1);
         let s = &mut c.stats;
         match outcome {
             Outcome::Ok => s.ok += 1,
@@ -102,8 +140,7 @@ impl Stats {
             Outcome::Skipped => s.skipped += 1,
         }
         if outcome != Outcome::Skipped {
-            metrics::histogram!("hintd_plugin_call_duration_seconds", "plugin" => plugin.to_string())
-                .record(took.as_secs_f64());
+            c.meters.duration.record(took.as_secs_f64());
             let us = took.as_micros().min(u128::from(u64::MAX)) as u64;
             c.latency_sum_us = c.latency_sum_us.saturating_add(us);
             c.made += 1;
@@ -143,5 +180,12 @@ mod tests {
         assert_eq!((snap[0].ok, snap[0].timeout, snap[0].skipped), (1, 1, 1));
         assert_eq!(snap[0].mean_latency_us, 20);
         assert_eq!(snap[0].max_latency_us, 30);
+    }
+
+    #[test]
+    fn all_outcomes_index_their_own_meter() {
+        for (i, o) in Outcome::ALL.iter().enumerate() {
+            assert_eq!(*o as usize, i, "{o:?}");
+        }
     }
 }

@@ -11,17 +11,26 @@ use super::load::{Job, Outcome, Stop, closed_loop, http_client, open_loop};
 use super::receiver::{self, Deliveries};
 use super::report::{Goal, Row, Section};
 use super::scratch::ScratchDir;
-use super::server::{ADMIN_KEY, Hintd, Local, config, new_account, post_chat2desk, serve_local};
+use super::server::{
+    ADMIN_KEY, Hintd, Local, Urls, config, new_account, post_chat2desk, serve_local,
+    start_replicas, stop_all,
+};
 use super::{Ctx, payloads};
 use anyhow::Context as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// The `[dispatch]` settings of the benchmark servers: the receiver is on loopback.
+/// The `[dispatch]` settings of the benchmark servers: the receiver is on loopback, and every
+/// replica seals signing secrets with the same key (required on PostgreSQL).
 fn dispatch_toml(enabled: bool) -> String {
-    format!("[dispatch]\nenabled = {enabled}\nallowed_cidrs = [\"127.0.0.0/8\"]\n")
+    format!(
+        "[dispatch]\nenabled = {enabled}\nallowed_cidrs = [\"127.0.0.0/8\"]\nsecret_key = \"{BENCH_SECRET_KEY}\"\n"
+    )
 }
+
+/// The benchmark's sealing key (32 bytes, hex): benchmark stores hold nothing worth hiding.
+const BENCH_SECRET_KEY: &str = "68696e74642062656e63683a206e6f74206120736563726574206b6579212121";
 
 /// Subscribes the receiver to Chat2Desk `inbox` events of the benchmark's account.
 async fn subscribe(
@@ -45,16 +54,16 @@ async fn subscribe(
     Ok(())
 }
 
-/// A job posting `inbox` event `seq` (message id `id_base + seq`), noting when it was sent.
+/// A job posting `inbox` event `seq` (message id `id_base + seq`) to one of `urls`, noting
+/// when it was sent.
 fn inbox_job(
     client: reqwest::Client,
-    url: String,
+    urls: Urls,
     id_base: u64,
     deliveries: Option<Arc<Deliveries>>,
 ) -> Job {
-    let url = Arc::new(url);
     Arc::new(move |seq| {
-        let (client, url, deliveries) = (client.clone(), url.clone(), deliveries.clone());
+        let (client, urls, deliveries) = (client.clone(), urls.clone(), deliveries.clone());
         Box::pin(async move {
             let dialog = seq % 1_000 + 1;
             let message_id = id_base + seq;
@@ -68,7 +77,7 @@ fn inbox_job(
             if let Some(d) = &deliveries {
                 d.sent_at.insert(message_id.to_string(), Instant::now());
             }
-            post_chat2desk(&client, &url, body).await?;
+            post_chat2desk(&client, urls.pick(seq), body).await?;
             Ok(Outcome::default())
         })
     })
@@ -101,7 +110,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let mut section = Section::new(
         "dispatch",
         format!(
-            "backlog of {backlog} inbox events drained from the outbox to a loopback 204 receiver; latency at a steady rate"
+            "backlog of {backlog} inbox events drained from the outbox to a loopback 204 receiver by {} replica(s); latency at a steady rate",
+            ctx.replicas
         ),
     );
     let client = http_client(ctx.concurrency);
@@ -127,7 +137,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             subscribe(&client, &hintd, &receiver).await?;
             let job = inbox_job(
                 client.clone(),
-                hintd.ingest_url(),
+                hintd.ingest_url().into(),
                 (i as u64 + 1) * 1_000_000_000,
                 None,
             );
@@ -149,7 +159,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         ));
         let already = deliveries.delivered.load(Ordering::Relaxed);
         let start = Instant::now();
-        let hintd = Hintd::start(
+        let replicas = start_replicas(
+            ctx.replicas,
             config(&store, None, &account, &dispatch_toml(true))?,
             &account,
         )
@@ -164,7 +175,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             );
         };
         rates.push(backlog as f64 / (done - start).as_secs_f64());
-        hintd.stop().await;
+        stop_all(replicas).await;
         drop(scratch);
         p.done_one();
     }
@@ -183,7 +194,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     p.step(format!("dispatch: latency at {rate} events/s"));
     let scratch = ScratchDir::new("dispatch-latency")?;
     let account = new_account();
-    let hintd = Hintd::start(
+    let replicas = start_replicas(
+        ctx.replicas,
         config(
             &ctx.store_url(&scratch),
             None,
@@ -193,12 +205,12 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         &account,
     )
     .await?;
-    subscribe(&client, &hintd, &receiver).await?;
+    subscribe(&client, &replicas[0], &receiver).await?;
     deliveries.take_latencies();
     let already = deliveries.delivered.load(Ordering::Relaxed);
     let job = inbox_job(
         client.clone(),
-        hintd.ingest_url(),
+        Urls::ingest(&replicas),
         9_000_000_000,
         Some(deliveries.clone()),
     );
@@ -232,6 +244,6 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     section.note(format!(
         "duplicate deliveries (same webhook-id twice): {dups}"
     ));
-    hintd.stop().await;
+    stop_all(replicas).await;
     Ok(section)
 }

@@ -11,7 +11,9 @@ use super::load::{
 };
 use super::report::{Goal, Row, Section};
 use super::scratch::ScratchDir;
-use super::server::{Hintd, config, new_account, post_chat2desk, serve_local};
+use super::server::{
+    Urls, config, new_account, post_chat2desk, serve_local, start_replicas, stop_all,
+};
 use super::{Ctx, baseline, payloads};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,16 +32,16 @@ struct AnswerTally {
 }
 
 /// A job sending hints request `seq` (dialog `seq % dialogs + 1`, about its latest client
-/// message, a fresh `request_id` so no answer comes from the idempotency cache) to `url`.
+/// message, a fresh `request_id` so no answer comes from the idempotency cache) to one of
+/// `urls`.
 fn hints_job(
     client: reqwest::Client,
-    url: String,
+    urls: Urls,
     dialogs: u64,
     tally: Option<Arc<AnswerTally>>,
 ) -> Job {
-    let url = Arc::new(url);
     Arc::new(move |seq| {
-        let (client, url, tally) = (client.clone(), url.clone(), tally.clone());
+        let (client, urls, tally) = (client.clone(), urls.clone(), tally.clone());
         Box::pin(async move {
             let dialog = seq % dialogs + 1;
             let message_id =
@@ -50,7 +52,7 @@ fn hints_job(
                 7_000_000_000 + seq,
                 message_id,
             );
-            let resp = post_chat2desk(&client, &url, body).await?;
+            let resp = post_chat2desk(&client, urls.pick(seq), body).await?;
             if resp.headers().contains_key("x-hintd-replayed") {
                 return Err(
                     "answer replayed from the idempotency cache: request ids must not repeat"
@@ -95,16 +97,18 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let mut section = Section::new(
         "hints",
         format!(
-            "ai_hints_requested via POST /webhooks/chat2desk, plugins faq+replies+llm (mock endpoint), {} context messages, {dialogs} dialogs, {} connections",
+            "ai_hints_requested via POST /webhooks/chat2desk, plugins faq+replies+llm (mock endpoint), {} context messages, {dialogs} dialogs, {} connections, {} replica(s)",
             CONTEXT - 1,
-            ctx.concurrency
+            ctx.concurrency,
+            ctx.replicas
         ),
     );
     p.step("hints: preparing plugins");
     let plugins = plugin_dir(ctx.plugins.as_deref()).await?;
     let scratch = ScratchDir::new("hints")?;
     let account = new_account();
-    let hintd = Hintd::start(
+    let replicas = start_replicas(
+        ctx.replicas,
         config(
             &ctx.store_url(&scratch),
             Some(&plugins.shipped),
@@ -114,6 +118,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         &account,
     )
     .await?;
+    let urls = Urls::ingest(&replicas);
     let base = serve_local(baseline::router()).await?;
     let client = http_client(ctx.concurrency);
     p.done_one();
@@ -124,7 +129,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         ctx.concurrency,
         Stop::Count(dialogs * CONTEXT),
         0,
-        message_job(client.clone(), hintd.ingest_url(), dialogs, ID_BASE),
+        message_job(client.clone(), urls.clone(), dialogs, ID_BASE),
     )
     .await;
     anyhow::ensure!(
@@ -137,15 +142,11 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     tokio::time::sleep(Duration::from_millis(if ctx.smoke { 200 } else { 2_000 })).await;
 
     let tally = Arc::new(AnswerTally::default());
-    let hintd_job = hints_job(
-        client.clone(),
-        hintd.ingest_url(),
-        dialogs,
-        Some(tally.clone()),
-    );
+    let hintd_job = hints_job(client.clone(), urls, dialogs, Some(tally.clone()));
     let base_job = hints_job(
         client.clone(),
-        base.url(&format!("/webhooks/chat2desk/{account}?token=x")),
+        base.url(&format!("/webhooks/chat2desk/{account}?token=x"))
+            .into(),
         dialogs,
         None,
     );
@@ -276,7 +277,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         "hintd answers carried {:.2} hints on average",
         tally.hints.load(Ordering::Relaxed) as f64 / answers as f64
     ));
-    hintd.stop().await;
+    stop_all(replicas).await;
     drop(plugins);
     Ok(section)
 }

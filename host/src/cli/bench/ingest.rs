@@ -6,7 +6,7 @@ use super::load::{Job, LoadResult, Outcome, Stop, closed_loop, http_client};
 use super::report::{Goal, Row, Section};
 use super::rss::{mib, resident_bytes};
 use super::scratch::ScratchDir;
-use super::server::{Hintd, config, new_account, post_chat2desk};
+use super::server::{Hintd, Urls, config, new_account, post_chat2desk};
 use super::{Ctx, payloads};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,13 +18,12 @@ const MESSAGES_PER_DIALOG: u64 = 20;
 
 /// A job posting message `seq` of a conversation load (see
 /// [`payloads::conversation_message`]).
-pub fn message_job(client: reqwest::Client, url: String, dialogs: u64, id_base: u64) -> Job {
-    let url = Arc::new(url);
+pub fn message_job(client: reqwest::Client, urls: Urls, dialogs: u64, id_base: u64) -> Job {
     Arc::new(move |seq| {
-        let (client, url) = (client.clone(), url.clone());
+        let (client, urls) = (client.clone(), urls.clone());
         Box::pin(async move {
             let body = payloads::conversation_message(dialogs, id_base, seq);
-            post_chat2desk(&client, &url, body).await?;
+            post_chat2desk(&client, urls.pick(seq), body).await?;
             Ok(Outcome::default())
         })
     })
@@ -68,7 +67,12 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     .await?;
     let before = resident_bytes();
     let dialogs = ctx.dialogs as u64;
-    let job = message_job(client.clone(), hintd.ingest_url(), dialogs, 2_000_000_000);
+    let job = message_job(
+        client.clone(),
+        hintd.ingest_url().into(),
+        dialogs,
+        2_000_000_000,
+    );
     let fill = closed_loop(
         ctx.concurrency,
         Stop::Count(dialogs * MESSAGES_PER_DIALOG),
@@ -136,10 +140,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         &account,
     )
     .await?;
-    let url = hintd.ingest_url();
     let job = message_job(
         client.clone(),
-        url.clone(),
+        hintd.ingest_url().into(),
         THROUGHPUT_DIALOGS,
         1_000_000_000,
     );

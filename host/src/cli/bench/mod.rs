@@ -76,6 +76,10 @@ pub struct BenchArgs {
     /// Active dialogs for the ingest memory figure (each gets 20 messages).
     #[arg(long, default_value_t = 100_000)]
     pub dialogs: usize,
+    /// hintd replicas serving the `hints` and `dispatch` benchmarks on one store (load spread
+    /// round robin); more than one needs a PostgreSQL `--data`.
+    #[arg(long, default_value_t = 1)]
+    pub replicas: usize,
 }
 
 /// The settings every benchmark reads.
@@ -95,6 +99,8 @@ pub struct Ctx {
     pub plugins: Option<PathBuf>,
     /// Dialogs for the memory figure.
     pub dialogs: usize,
+    /// Replicas serving `hints` and `dispatch`.
+    pub replicas: usize,
     /// The progress bar.
     pub progress: progress::Progress,
 }
@@ -108,6 +114,16 @@ impl Ctx {
         anyhow::ensure!(args.concurrency >= 1, "--concurrency must be at least 1");
         anyhow::ensure!(args.repeats >= 1, "--repeats must be at least 1");
         anyhow::ensure!(args.dialogs >= 1, "--dialogs must be at least 1");
+        anyhow::ensure!(args.replicas >= 1, "--replicas must be at least 1");
+        let shared_store = args
+            .data
+            .as_deref()
+            .is_some_and(|url| url.starts_with("postgres:") || url.starts_with("postgresql:"));
+        anyhow::ensure!(
+            args.replicas == 1 || shared_store,
+            "--replicas {} needs a PostgreSQL store (--data postgres://...): SQLite serves one process",
+            args.replicas
+        );
         let ctx = if args.smoke {
             Ctx {
                 duration: Duration::from_millis(300),
@@ -117,6 +133,7 @@ impl Ctx {
                 data: args.data.clone(),
                 plugins: args.plugins.clone(),
                 dialogs: args.dialogs.min(200),
+                replicas: args.replicas,
                 progress: progress::Progress::new(0),
             }
         } else {
@@ -128,6 +145,7 @@ impl Ctx {
                 data: args.data.clone(),
                 plugins: args.plugins.clone(),
                 dialogs: args.dialogs,
+                replicas: args.replicas,
                 progress: progress::Progress::new(0),
             }
         };
@@ -186,6 +204,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             duration_s: ctx.duration.as_secs_f64(),
             concurrency: ctx.concurrency,
             repeats: ctx.repeats,
+            replicas: ctx.replicas,
             smoke: ctx.smoke,
             data: ctx
                 .data

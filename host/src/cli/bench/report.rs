@@ -111,6 +111,8 @@ pub struct Settings {
     pub concurrency: usize,
     /// Repeats per measurement.
     pub repeats: usize,
+    /// hintd replicas serving `hints` and `dispatch`.
+    pub replicas: usize,
     /// Whether this was a smoke run (tiny sizes; numbers meaningless).
     pub smoke: bool,
     /// Store the server used (credentials redacted).
@@ -136,11 +138,12 @@ impl Report {
         let s = &self.settings;
         let _ = writeln!(
             out,
-            "duration {} s × {} repeats · concurrency {} · store {}{}",
+            "duration {} s × {} repeats · concurrency {} · store {} · {} replica(s){}",
             s.duration_s,
             s.repeats,
             s.concurrency,
             s.data,
+            s.replicas,
             if s.smoke {
                 " · SMOKE RUN (numbers meaningless)"
             } else {

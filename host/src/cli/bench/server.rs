@@ -7,6 +7,7 @@ use crate::config::Config;
 use anyhow::Context as _;
 use axum::Router;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 /// A router served on a loopback port until dropped.
@@ -50,6 +51,7 @@ pub struct Hintd {
     pub account: String,
     /// Its listener.
     pub local: Local,
+    app: App,
     retention: JoinHandle<()>,
 }
 
@@ -67,6 +69,7 @@ impl Hintd {
         Ok(Hintd {
             account: account.to_string(),
             local,
+            app,
             retention,
         })
     }
@@ -84,8 +87,12 @@ impl Hintd {
         ))
     }
 
-    /// Stops serving and lets the application's background work end.
+    /// Stops serving and stops the delivery workers the way `serve` does at shutdown (on a
+    /// shared PostgreSQL store, a stopped run's workers would otherwise drain the next
+    /// run's backlog).
     pub async fn stop(self) {
+        self.local.task.abort();
+        self.app.dispatch.stop().await;
         drop(self);
         // Let aborted tasks and closed connections wind down before the next measurement.
         tokio::task::yield_now().await;
@@ -95,6 +102,51 @@ impl Hintd {
 impl Drop for Hintd {
     fn drop(&mut self) {
         self.retention.abort();
+    }
+}
+
+/// Replicas of hintd in this process on one store (`--replicas`): each is its own
+/// application — its own connection pool, plugin registry, hint writer and delivery workers
+/// under its own lease owner — served on its own port, exactly what a second `hintd serve`
+/// on the same database would be, minus the separate address space.
+pub async fn start_replicas(n: usize, config: Config, account: &str) -> anyhow::Result<Vec<Hintd>> {
+    let mut replicas = Vec::with_capacity(n);
+    for i in 0..n {
+        let hintd = Hintd::start(config.clone(), account)
+            .await
+            .with_context(|| format!("starting replica {}", i + 1))?;
+        replicas.push(hintd);
+    }
+    Ok(replicas)
+}
+
+/// Stops every replica.
+pub async fn stop_all(replicas: Vec<Hintd>) {
+    for hintd in replicas {
+        hintd.stop().await;
+    }
+}
+
+/// The loopback URLs a load generator spreads its requests over, round robin by sequence
+/// number (one per replica).
+#[derive(Clone)]
+pub struct Urls(Arc<[String]>);
+
+impl Urls {
+    /// The ingest endpoint of every replica.
+    pub fn ingest(replicas: &[Hintd]) -> Urls {
+        Urls(replicas.iter().map(Hintd::ingest_url).collect())
+    }
+
+    /// The URL request `seq` goes to.
+    pub fn pick(&self, seq: u64) -> &str {
+        &self.0[(seq % self.0.len() as u64) as usize]
+    }
+}
+
+impl From<String> for Urls {
+    fn from(url: String) -> Urls {
+        Urls(Arc::from([url]))
     }
 }
 

@@ -127,11 +127,13 @@ impl SqlStore {
                 .await?
             }
             // Only transactions finished before every running one: their events are final,
-            // so the cursor never passes an event that commits later.
+            // so the cursor never passes an event that commits later. The row comparison is
+            // a range on the (tx_id, seq) index; the equivalent OR is a filter over the
+            // whole log, which made each fan-out read every event ever stored.
             Dialect::Postgres => {
                 sqlx::query(&format!(
                     "SELECT {COLS}, tx_id::text AS tx FROM events \
-                     WHERE (tx_id > $1::xid8 OR (tx_id = $1::xid8 AND seq > $2)) \
+                     WHERE (tx_id, seq) > ($1::xid8, $2) \
                        AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
                      ORDER BY tx_id, seq LIMIT $3"
                 ))
@@ -259,7 +261,7 @@ impl SqlStore {
 impl DispatchStore for SqlStore {
     async fn webhook_insert(&self, w: &WebhookRecord, limit: u32) -> Result<(), StoreError> {
         let limit_key = w.account.clone().unwrap_or_else(|| "*".into());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.pg_lock(&mut tx, &format!("hintd.webhooks.{limit_key}"))
             .await?;
         // One statement counts and inserts, so two concurrent creations cannot both pass.
@@ -334,7 +336,7 @@ impl DispatchStore for SqlStore {
         w: &WebhookRecord,
         fail_pending: bool,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE webhooks SET name = $1, url = $2, events = $3, status = $4, disabled_reason = $5, disabled_at_ms = $6, \
              secret = $7, old_secret = $8, old_secret_until_ms = $9, updated_at_ms = $10, last_success_ms = $11, \
@@ -367,7 +369,7 @@ impl DispatchStore for SqlStore {
     }
 
     async fn webhook_delete(&self, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -391,7 +393,7 @@ impl DispatchStore for SqlStore {
         now: i64,
         event: &NewEvent,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE webhooks SET status = 'disabled', disabled_reason = $1, disabled_at_ms = $2, updated_at_ms = $2 \
              WHERE id = $3 AND status = 'active'",
@@ -436,7 +438,7 @@ impl DispatchStore for SqlStore {
                 return Ok(FanoutStats::default());
             }
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Writing first takes SQLite's write lock and PostgreSQL's row lock on the cursor,
         // so two fan-outs (threads or replicas) never read the same events.
         sqlx::query("UPDATE dispatch_cursor SET updated_at_ms = $1 WHERE name = 'fanout'")
@@ -503,7 +505,7 @@ impl DispatchStore for SqlStore {
                ORDER BY m.next_attempt_ms, m.event_seq LIMIT $4 {lock}) \
              RETURNING id, webhook_id, event_seq, order_key, payload, attempts"
         );
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Claims are serialised across replicas so the in-order rule sees every lease.
         self.pg_lock(&mut tx, "hintd.outbox.claim").await?;
         let rows = sqlx::query(&sql)
@@ -535,7 +537,7 @@ impl DispatchStore for SqlStore {
         let done = sqlx::query(
             "UPDATE webhook_messages SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner IS NOT NULL",
         )
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(done.rows_affected())
     }
@@ -543,7 +545,7 @@ impl DispatchStore for SqlStore {
     async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
         let done = sqlx::query("UPDATE webhook_messages SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = $1")
             .bind(owner)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(done.rows_affected())
     }
@@ -561,7 +563,7 @@ impl DispatchStore for SqlStore {
             .iter()
             .filter(|r| !matches!(r.next, MessageNext::Release(_)))
             .collect();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.insert_attempts(&mut tx, &attempted).await?;
         let delivered: Vec<&str> = results
             .iter()
@@ -664,6 +666,13 @@ impl DispatchStore for SqlStore {
             }
         }
         tx.commit().await?;
+        if let Some(vacuum) = &self.outbox_vacuum {
+            let finished = results
+                .iter()
+                .filter(|r| matches!(r.next, MessageNext::Delivered | MessageNext::Failed))
+                .count();
+            vacuum.on_finished(finished as u64, &self.pool);
+        }
         Ok(failing)
     }
 
@@ -749,7 +758,7 @@ impl DispatchStore for SqlStore {
         .bind(now)
         .bind(webhook_id)
         .bind(message_id)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -768,7 +777,7 @@ impl DispatchStore for SqlStore {
         .bind(now)
         .bind(webhook_id)
         .bind(since)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(done.rows_affected())
     }
@@ -778,7 +787,7 @@ impl DispatchStore for SqlStore {
         payloads_before: i64,
         rows_before: i64,
     ) -> Result<PurgeStats, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let payloads = sqlx::query(
             "UPDATE webhook_messages SET payload = NULL WHERE status <> 'pending' AND finished_at_ms < $1 AND payload IS NOT NULL",
         )
@@ -1011,30 +1020,13 @@ mod tests {
 
     #[tokio::test]
     async fn outbox_round_trip_on_postgres() {
-        let url = std::env::var("HINTD_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let schema = format!("t_dispatch_{}", uuid::Uuid::new_v4().simple());
-        let Ok(admin) = sqlx::PgPool::connect(&url).await else {
-            eprintln!("skipped: no PostgreSQL at {url}");
+        let Some(pg) = super::super::test_postgres::TestSchema::create("dispatch").await else {
             return;
         };
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let sep = if url.contains('?') { '&' } else { '?' };
-        let config = StoreConfig {
-            url: format!("{url}{sep}options=-c%20search_path%3D{schema}"),
-            ..StoreConfig::default()
-        };
-        let store = SqlStore::connect(&config).await.unwrap();
         for d in ["d1", "d1", "d2"] {
-            append(&store, d).await;
+            append(&pg.store, d).await;
         }
-        outbox_round_trip(&store).await;
-        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-            .execute(&admin)
-            .await
-            .unwrap();
+        outbox_round_trip(&pg.store).await;
+        pg.remove().await;
     }
 }

@@ -8,15 +8,7 @@ use crate::store::{
     Erasure, EventStore, IngestRecord, NewEvent, StoreError, StoredEvent,
 };
 use sqlx::any::AnyRow;
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, Connection, Row, Transaction};
-use std::sync::Arc;
-
-/// One pooled connection reserved for ingest batches. A single writer on one connection
-/// keeps SQLite's page cache warm (a connection that another connection wrote behind must
-/// drop its cache at the next transaction) and never waits for the pool.
-#[derive(Debug, Clone, Default)]
-pub struct IngestConnection(Arc<tokio::sync::Mutex<Option<PoolConnection<Any>>>>);
+use sqlx::{Any, Row, Transaction};
 
 const INSERT_EVENT: &str = "INSERT INTO events \
     (source, account, event_type, dialog_id, dedup_key, received_at_ms, payload, client_id) \
@@ -421,37 +413,24 @@ impl EventStore for SqlStore {
     }
 
     async fn append_event(&self, event: NewEvent) -> Result<Appended, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let appended = insert_event(&mut tx, &event, None).await?;
         tx.commit().await?;
         Ok(appended)
     }
 
     async fn ingest_batch(&self, records: &[IngestRecord]) -> Result<Vec<Appended>, StoreError> {
-        let mut slot = self.ingest_conn.0.lock().await;
-        let conn = match slot.as_mut() {
-            Some(conn) => conn,
-            None => slot.insert(self.pool.acquire().await?),
-        };
-        let result = async {
-            let mut tx = conn.begin().await?;
-            let out = insert_events_bulk(&mut tx, self.dialect, records).await?;
-            let changes: Vec<&ConversationChange> = records
-                .iter()
-                .zip(&out)
-                .filter(|(_, a)| **a != Appended::Duplicate)
-                .flat_map(|(r, _)| r.changes.iter())
-                .collect();
-            apply_all(&mut tx, self.dialect, &changes).await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(out)
-        }
-        .await;
-        if result.is_err() {
-            // The connection may be broken: the next batch takes a fresh one from the pool.
-            slot.take();
-        }
-        Ok(result?)
+        let mut tx = self.begin_write().await?;
+        let out = insert_events_bulk(&mut tx, self.dialect, records).await?;
+        let changes: Vec<&ConversationChange> = records
+            .iter()
+            .zip(&out)
+            .filter(|(_, a)| **a != Appended::Duplicate)
+            .flat_map(|(r, _)| r.changes.iter())
+            .collect();
+        apply_all(&mut tx, self.dialect, &changes).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn recent_messages(
@@ -520,7 +499,7 @@ impl EventStore for SqlStore {
     }
 
     async fn merge_dialog(&self, from: &DialogKey, to: &DialogKey) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Messages already present under the real id win over their copies.
         sqlx::query(
             "DELETE FROM messages WHERE source = $1 AND account = $2 AND dialog_id = $3 AND message_id IN \
@@ -559,7 +538,7 @@ impl EventStore for SqlStore {
         account: &str,
         client_id: &str,
     ) -> Result<Erasure, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // A write first: on SQLite a transaction that reads first and writes later fails
         // when another connection committed in between (SQLITE_BUSY_SNAPSHOT).
         let done = sqlx::query(
@@ -631,7 +610,7 @@ impl EventStore for SqlStore {
     async fn purge_messages_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM messages WHERE sent_at_ms < $1")
             .bind(cutoff_ms)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(done.rows_affected())
     }

@@ -154,7 +154,7 @@ async fn insert_answer(
 #[async_trait::async_trait]
 impl HintStore for SqlStore {
     async fn save_answers(&self, answers: &[AnswerRecord]) -> Result<Vec<bool>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut saved = Vec::with_capacity(answers.len());
         for a in answers {
             saved.push(insert_answer(&mut tx, a).await?);
@@ -164,7 +164,7 @@ impl HintStore for SqlStore {
     }
 
     async fn save_answer(&self, a: &AnswerRecord) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if !insert_answer(&mut tx, a).await? {
             return Err(StoreError::Conflict(format!(
                 "an answer for request key {:?} exists",
@@ -242,7 +242,7 @@ impl HintStore for SqlStore {
         .bind(&c.plugin)
         .bind(c.position)
         .bind(c.chosen_at_ms)
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -336,7 +336,7 @@ impl HintStore for SqlStore {
     }
 
     async fn purge_answers(&self, before_ms: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let old = "SELECT id FROM hint_answers WHERE created_at_ms < $1";
         sqlx::query(&format!(
             "DELETE FROM hint_choices WHERE answer_id IN ({old})"

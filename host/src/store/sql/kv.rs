@@ -29,7 +29,7 @@ impl KvStore for SqlStore {
         if bytes as u64 > quota_bytes {
             return Ok(KvWrite::QuotaExceeded);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Serialise writers of one plugin. SQLite: the upsert below takes the write lock
         // before the usage is read. PostgreSQL: an advisory lock per plugin, held until commit.
         if self.dialect == Dialect::Postgres {
@@ -67,7 +67,7 @@ impl KvStore for SqlStore {
         sqlx::query("DELETE FROM plugin_kv WHERE plugin = $1 AND key = $2")
             .bind(plugin)
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await?;
         Ok(())
     }

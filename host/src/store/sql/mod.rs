@@ -4,10 +4,14 @@ mod dispatch;
 mod events;
 mod hints;
 mod kv;
+mod upkeep;
+
+#[cfg(test)]
+pub(crate) mod test_postgres;
 
 use super::{Backend, Store, StoreConfig, StoreError};
-use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Transaction};
 use std::time::Duration;
 
 /// Which SQL dialect a statement must be written in, where the two differ.
@@ -22,10 +26,20 @@ pub enum Dialect {
 /// A [`Store`] over an sqlx `Any` pool.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
+    /// Reads, and on PostgreSQL everything.
     pub(crate) pool: AnyPool,
+    /// Where every write runs. On SQLite this is the write gate: a pool of one connection.
+    /// SQLite admits one writer at a time; a writer queued in the pool's FIFO starts the
+    /// moment the previous commit ends, where one left to SQLite's busy handler sleeps up to
+    /// 100 ms between retries (that sleep was the hint path's p99). One writing connection
+    /// also keeps its page cache warm: a connection another one wrote behind must drop its
+    /// cache at its next transaction. On PostgreSQL it is the same pool as `pool`.
+    pub(crate) writes: AnyPool,
     pub(crate) dialect: Dialect,
-    /// The connection ingest batches are written on (see `events.rs`), kept out of the pool.
-    pub(crate) ingest_conn: events::IngestConnection,
+    /// WAL checkpoints (SQLite files only).
+    checkpoints: Option<upkeep::Checkpointer>,
+    /// Vacuums of the outbox (PostgreSQL only).
+    pub(crate) outbox_vacuum: Option<upkeep::OutboxVacuum>,
 }
 
 impl SqlStore {
@@ -47,38 +61,81 @@ impl SqlStore {
             Dialect::Sqlite => prepare_sqlite_url(url)?,
             Dialect::Postgres => url.to_string(),
         };
-        let mut options = AnyPoolOptions::new()
-            .max_connections(config.max_connections.max(1))
-            .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms));
-        if dialect == Dialect::Sqlite {
-            // WAL lets readers proceed beside the writer; NORMAL syncs at checkpoints, which
-            // keeps every committed transaction across a process crash (not a power cut).
-            options = options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    use sqlx::Executor;
-                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;").await?;
-                    Ok(())
-                })
-            });
-        }
-        let pool = options
+        // sqlx names each in-memory SQLite database anew per parsed URL, so a second pool
+        // would open a second, empty database: one shared pool of one connection instead.
+        let in_memory = url == "sqlite::memory:";
+        let pool_size = if in_memory {
+            1
+        } else {
+            config.max_connections.max(1)
+        };
+        let pool = pool_options(dialect, pool_size, config, "")
             .connect(&url)
             .await
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(&url))))?;
+        let write_gate = dialect == Dialect::Sqlite && !in_memory;
+        let writes = if write_gate {
+            pool_options(dialect, 1, config, "PRAGMA wal_autocheckpoint=0;")
+                .connect(&url)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(&url))))?
+        } else {
+            pool.clone()
+        };
         let migrator = match dialect {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Dialect::Postgres => sqlx::migrate!("migrations/postgres"),
         };
         migrator
-            .run(&pool)
+            .run(&writes)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
         Ok(SqlStore {
             pool,
+            writes,
             dialect,
-            ingest_conn: Default::default(),
+            checkpoints: write_gate.then(upkeep::Checkpointer::new),
+            outbox_vacuum: (dialect == Dialect::Postgres).then(upkeep::OutboxVacuum::new),
         })
     }
+
+    /// Begins a write transaction (through the write gate on SQLite).
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        if let Some(c) = &self.checkpoints {
+            c.on_write(&self.pool);
+        }
+        self.writes.begin().await
+    }
+}
+
+/// Pool settings for `size` connections; on SQLite every connection gets the same pragmas
+/// followed by `extra_pragmas`.
+fn pool_options(
+    dialect: Dialect,
+    size: u32,
+    config: &StoreConfig,
+    extra_pragmas: &'static str,
+) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_millis(config.acquire_timeout_ms));
+    if dialect != Dialect::Sqlite {
+        return options;
+    }
+    // WAL lets readers proceed beside the writer; NORMAL syncs at checkpoints, which keeps
+    // every committed transaction across a process crash (not a power cut). The busy timeout
+    // only matters for another process on the same file: in this one, writes queue in the
+    // write gate.
+    options.after_connect(move |conn, _| {
+        Box::pin(async move {
+            use sqlx::Executor;
+            conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;").await?;
+            if !extra_pragmas.is_empty() {
+                conn.execute(extra_pragmas).await?;
+            }
+            Ok(())
+        })
+    })
 }
 
 /// Creates the parent directory of an SQLite file and asks sqlx to create the file.
