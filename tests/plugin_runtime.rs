@@ -322,6 +322,9 @@ async fn broken_plugins_are_skipped_with_a_clear_error() {
     // A core module is valid wasm but not a component.
     let core = install_example(&plugins, "core-module", "");
     std::fs::write(core.join("core-module.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    // A valid component (the empty one: preamble only) that does not export `hint-provider`.
+    let wrong_world = install_example(&plugins, "wrong-world", "");
+    std::fs::write(wrong_world.join("wrong-world.wasm"), b"\0asm\x0d\0\x01\0").unwrap();
     let bad_manifest = plugins.join("bad-manifest");
     std::fs::create_dir_all(&bad_manifest).unwrap();
     std::fs::write(
@@ -362,6 +365,12 @@ async fn broken_plugins_are_skipped_with_a_clear_error() {
         failure("core-module")
     );
     assert!(
+        failure("wrong-world").contains("hint-provider")
+            && failure("wrong-world").contains("hintd:provider/provider"),
+        "{}",
+        failure("wrong-world")
+    );
+    assert!(
         failure("bad-manifest").contains("timeout_ms"),
         "{}",
         failure("bad-manifest")
@@ -371,7 +380,7 @@ async fn broken_plugins_are_skipped_with_a_clear_error() {
         "{}",
         failure("missing-wasm")
     );
-    assert_eq!(failures.len(), 4, "{failures:?}");
+    assert_eq!(failures.len(), 5, "{failures:?}");
     assert_example_answers(&registry).await;
     assert_eq!(
         registry
