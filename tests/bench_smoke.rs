@@ -60,6 +60,27 @@ fn dispatch_smoke() {
     assert_table(&bench(&["dispatch", "--smoke"]), "dispatch");
 }
 
+/// Two replicas on one PostgreSQL schema serve the hints and dispatch benchmarks (in the
+/// PostgreSQL run of the matrix; SQLite serves one process, so there the flag is refused).
+#[test]
+fn two_replicas_share_one_postgres_store() {
+    if !hintd_tests::store::is_postgres() {
+        let out = Command::new(env!("CARGO_BIN_EXE_hintd-under-test"))
+            .args(["bench", "dispatch", "--smoke", "--replicas", "2"])
+            .output()
+            .expect("hintd-under-test starts");
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("needs a PostgreSQL store"));
+        return;
+    }
+    let url = hintd_tests::store::fresh_postgres_schema();
+    for which in ["hints", "dispatch"] {
+        let stdout = bench(&[which, "--smoke", "--data", &url, "--replicas", "2"]);
+        assert_table(&stdout, which);
+        assert!(stdout.contains("2 replica(s)"), "{stdout}");
+    }
+}
+
 #[test]
 fn json_report_is_machine_readable() {
     let stdout = bench(&["ingest", "--smoke", "--json"]);
