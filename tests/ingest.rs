@@ -50,6 +50,12 @@ async fn post(server: &Server, source: &str, body: &[u8]) -> (u16, Value) {
     post_to(server, &format!("/webhooks/{source}"), source, body).await
 }
 
+/// Posts a webhook that must be accepted (200).
+async fn accept(server: &Server, source: &str, body: &[u8]) {
+    let (status, reply) = post(server, source, body).await;
+    assert_eq!(status, 200, "{reply}");
+}
+
 async fn post_to(server: &Server, path: &str, source: &str, body: &[u8]) -> (u16, Value) {
     let c = client();
     let req = match source {
@@ -501,8 +507,8 @@ async fn context_window_budget_and_private_notes() {
     // A Chatwoot private note is stored but not in the plugins' context.
     let note = sample("chatwoot", "message_created_private_note");
     let visible = sample("chatwoot", "message_created");
-    assert_eq!(post(&server, "chatwoot", &visible).await.0, 200);
-    assert_eq!(post(&server, "chatwoot", &note).await.0, 200);
+    accept(&server, "chatwoot", &visible).await;
+    accept(&server, "chatwoot", &note).await;
     let (_, cw) = conversation(&server, "chatwoot", "default", "42").await;
     assert_eq!(cw["messages"].as_array().unwrap().len(), 2);
     assert_eq!(cw["context"].as_array().unwrap().len(), 1);
@@ -514,27 +520,14 @@ async fn edits_and_deletions_update_the_window() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), spec(""));
     for name in ["message_received", "message_media", "message_sent"] {
-        assert_eq!(
-            post(&server, "whazing", &sample("whazing", name)).await.0,
-            200
-        );
+        accept(&server, "whazing", &sample("whazing", name)).await;
     }
     let (_, wz) = conversation(&server, "whazing", "default", "3150").await;
     assert_eq!(wz["context"].as_array().unwrap().len(), 3);
     // Ordered by the platform's time: received, sent, then the picture.
     assert_eq!(wz["context"][2]["media_type"], "image");
-    assert_eq!(
-        post(&server, "whazing", &sample("whazing", "message_edited"))
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        post(&server, "whazing", &sample("whazing", "message_deleted"))
-            .await
-            .0,
-        200
-    );
+    accept(&server, "whazing", &sample("whazing", "message_edited")).await;
+    accept(&server, "whazing", &sample("whazing", "message_deleted")).await;
     let (_, wz) = conversation(&server, "whazing", "default", "3150").await;
     assert_eq!(
         texts(&wz["context"]),
@@ -560,37 +553,25 @@ async fn chat2desk_messages_without_dialog_find_the_clients_dialog() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), spec(""));
     // First message names no dialog (as in Chat2Desk's own example): kept under the client.
-    assert_eq!(
-        post(
-            &server,
-            "chat2desk",
-            &c2d_message("inbox", 1, "", "first", 1_700_000_000)
-        )
-        .await
-        .0,
-        200
-    );
+    accept(
+        &server,
+        "chat2desk",
+        &c2d_message("inbox", 1, "", "first", 1_700_000_000),
+    )
+    .await;
     // The operator's reply names the dialog: the first message joins it.
-    assert_eq!(
-        post(
-            &server,
-            "chat2desk",
-            &c2d_message("outbox", 2, "900", "reply", 1_700_000_010)
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        post(
-            &server,
-            "chat2desk",
-            &c2d_message("inbox", 3, "", "second", 1_700_000_020)
-        )
-        .await
-        .0,
-        200
-    );
+    accept(
+        &server,
+        "chat2desk",
+        &c2d_message("outbox", 2, "900", "reply", 1_700_000_010),
+    )
+    .await;
+    accept(
+        &server,
+        "chat2desk",
+        &c2d_message("inbox", 3, "", "second", 1_700_000_020),
+    )
+    .await;
     let (status, conv) = conversation(&server, "chat2desk", "default", "900").await;
     assert_eq!(status, 200, "{conv}");
     assert_eq!(texts(&conv["context"]), ["first", "reply", "second"]);
@@ -602,12 +583,7 @@ async fn chat2desk_messages_without_dialog_find_the_clients_dialog() {
     );
     // Closing and reopening.
     let close = json!({"dialog_id": 900, "request_id": 1, "client_id": 777, "operator_id": 5, "hook_type": "close_dialog", "event_time": 1_700_000_030});
-    assert_eq!(
-        post(&server, "chat2desk", &serde_json::to_vec(&close).unwrap())
-            .await
-            .0,
-        200
-    );
+    accept(&server, "chat2desk", &serde_json::to_vec(&close).unwrap()).await;
     let (_, conv) = conversation(&server, "chat2desk", "default", "900").await;
     assert_eq!(
         (
@@ -616,16 +592,12 @@ async fn chat2desk_messages_without_dialog_find_the_clients_dialog() {
         ),
         (Some("closed"), Some("5"))
     );
-    assert_eq!(
-        post(
-            &server,
-            "chat2desk",
-            &c2d_message("inbox", 4, "900", "again", 1_700_000_040)
-        )
-        .await
-        .0,
-        200
-    );
+    accept(
+        &server,
+        "chat2desk",
+        &c2d_message("inbox", 4, "900", "again", 1_700_000_040),
+    )
+    .await;
     assert_eq!(
         conversation(&server, "chat2desk", "default", "900").await.1["dialog"]["status"],
         "open"
@@ -637,36 +609,28 @@ async fn restart_keeps_context() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), spec(""));
     for i in 0..4u64 {
-        assert_eq!(
-            post(
-                &server,
-                "chat2desk",
-                &c2d_message(
-                    "inbox",
-                    10 + i,
-                    "7",
-                    &format!("m{i}"),
-                    1_700_000_000 + i as i64
-                )
-            )
-            .await
-            .0,
-            200
-        );
+        accept(
+            &server,
+            "chat2desk",
+            &c2d_message(
+                "inbox",
+                10 + i,
+                "7",
+                &format!("m{i}"),
+                1_700_000_000 + i as i64,
+            ),
+        )
+        .await;
     }
     server.restart();
     // A new message arrives before anything reads the dialog: memory holds only it until the
     // store's older messages are merged in.
-    assert_eq!(
-        post(
-            &server,
-            "chat2desk",
-            &c2d_message("outbox", 20, "7", "after", 1_700_000_100)
-        )
-        .await
-        .0,
-        200
-    );
+    accept(
+        &server,
+        "chat2desk",
+        &c2d_message("outbox", 20, "7", "after", 1_700_000_100),
+    )
+    .await;
     let (_, conv) = conversation(&server, "chat2desk", "default", "7").await;
     assert_eq!(texts(&conv["context"]), ["m0", "m1", "m2", "m3", "after"]);
     // Redelivery across the restart is still recognised.
@@ -691,27 +655,19 @@ async fn erasure_removes_a_client_everywhere() {
         .unwrap()
         .replace("\"777\"", "\"888\"")
         .into_bytes();
-    assert_eq!(post(&server, "chat2desk", &other).await.0, 200);
-    assert_eq!(
-        post(
-            &server,
-            "chat2desk",
-            &c2d_message("inbox", 51, "1", "my secret address", 1_700_000_000)
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        post(
-            &server,
-            "chat2desk",
-            &c2d_message("outbox", 52, "1", "noted", 1_700_000_001)
-        )
-        .await
-        .0,
-        200
-    );
+    accept(&server, "chat2desk", &other).await;
+    accept(
+        &server,
+        "chat2desk",
+        &c2d_message("inbox", 51, "1", "my secret address", 1_700_000_000),
+    )
+    .await;
+    accept(
+        &server,
+        "chat2desk",
+        &c2d_message("outbox", 52, "1", "noted", 1_700_000_001),
+    )
+    .await;
     let r = client()
         .delete(server.url("/api/v1/clients/chat2desk/default/777"))
         .bearer_auth(ADMIN_KEY)
@@ -841,12 +797,7 @@ async fn startup_failures_are_one_line_and_sigterm_is_graceful() {
     );
 
     let mut server = Server::start(dir.path(), spec("").env("HINTD_LOG_FORMAT", "json"));
-    assert_eq!(
-        post(&server, "chat2desk", &c2d_message("inbox", 1, "1", "hi", 1))
-            .await
-            .0,
-        200
-    );
+    accept(&server, "chat2desk", &c2d_message("inbox", 1, "1", "hi", 1)).await;
     assert!(
         server.terminate(Duration::from_secs(15)),
         "hintd did not exit 0 on SIGTERM"
