@@ -63,18 +63,8 @@ pub fn route(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hints::merge::tests::hint;
     use crate::hints::merge::{MergeRules, PluginHints, merge};
-    use crate::plugins::Hint;
-
-    fn hint(id: &str, text: &str, relevance: u8) -> Hint {
-        Hint {
-            id: id.into(),
-            text: text.into(),
-            url: None,
-            link: None,
-            relevance,
-        }
-    }
 
     #[test]
     fn chosen_plugin_and_shown_plugins_get_feedback() {

@@ -166,10 +166,11 @@ pub fn merge(results: &[PluginHints], rules: &MergeRules) -> Vec<MergedHint> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn hint(id: &str, text: &str, relevance: u8) -> Hint {
+    /// A plugin hint with only an id, a text and a relevance (shared by the hint tests).
+    pub(crate) fn hint(id: &str, text: &str, relevance: u8) -> Hint {
         Hint {
             id: id.into(),
             text: text.into(),
