@@ -602,6 +602,10 @@ async fn unknown_choices_get_404_and_bad_api_requests_400() {
         e["error"]["message"].as_str().unwrap().contains("424242"),
         "{e}"
     );
+    // The refused webhook was not stored: its redelivery is refused again, not taken for a
+    // duplicate of a stored event.
+    let r = post_c2d(&server, &choice(600, 424242, 1)).await;
+    assert_eq!(r.status(), 404);
 
     message(&server, "inbox", 600, 9601, "How can I cancel my order?").await;
     let reply: Value = post_c2d(&server, &hints_request(600, 7601, 9601))
@@ -615,6 +619,8 @@ async fn unknown_choices_get_404_and_bad_api_requests_400() {
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "unknown_hint");
     assert_eq!(e["error"]["field"], "hint_id");
+    let r = post_c2d(&server, &choice(600, 9601, n + 5)).await;
+    assert_eq!(r.status(), 404, "a refused choice is refused again");
     let stats: Value = client()
         .get(server.url("/api/v1/hints/stats"))
         .bearer_auth(ADMIN_KEY)

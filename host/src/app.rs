@@ -61,17 +61,18 @@ impl App {
         })
     }
 
-    /// Accepts one parsed platform event: its raw body and conversation changes are stored in
-    /// one transaction (nothing on error), then memory is updated and plugins observe it off
-    /// the request path. `event` may gain its dialog id (Chat2Desk messages that name only
-    /// their client).
-    pub async fn accept(
-        &self,
-        raw_body: Vec<u8>,
-        event: &mut Event,
-    ) -> Result<Accepted, ContextError> {
+    /// Gives `event` what it needs before it is stored: a Chat2Desk message that names only
+    /// its client gets the client's current dialog, and a pending dialog is merged into the
+    /// real one when an event first names both.
+    pub async fn resolve(&self, event: &mut Event) -> Result<(), ContextError> {
+        self.context.resolve_dialog(event).await
+    }
+
+    /// Accepts one resolved platform event: its raw body and conversation changes are stored
+    /// in one transaction (nothing on error), then memory is updated and plugins observe it
+    /// off the request path.
+    pub async fn accept(&self, raw_body: Vec<u8>, event: &Event) -> Result<Accepted, ContextError> {
         let received_at_ms = crate::core::now_ms();
-        self.context.resolve_dialog(event).await?;
         let appended = self.context.record(event, raw_body, received_at_ms).await?;
         let Appended::Stored { seq } = appended else {
             return Ok(Accepted::Duplicate);

@@ -29,10 +29,14 @@ const TARGET_REFRESH: Duration = Duration::from_secs(2);
 /// Pause after a store error before trying again.
 const ERROR_BACKOFF: Duration = Duration::from_millis(500);
 
-/// The stable message id of (webhook, event): the `webhook-id` header.
+/// The stable message id of (webhook, event): the `webhook-id` header. The event's position
+/// comes first, so ids sort the way they are created (as Svix's KSUID-based ids do) and
+/// the outbox's primary key grows at its right edge, where a random id would rewrite a
+/// different index page for every message; 64 bits of the webhook id's digest tell the
+/// webhooks of one event apart.
 pub fn message_id(webhook_id: &str, event_seq: i64) -> String {
-    let digest = Sha256::digest(format!("{webhook_id}:{event_seq}").as_bytes());
-    format!("msg_{}", &hex::encode(digest)[..26])
+    let digest = Sha256::digest(webhook_id.as_bytes());
+    format!("msg_{:016x}{}", event_seq, hex::encode(&digest[..8]))
 }
 
 /// The messages one event becomes: one per active webhook created before the event whose
@@ -676,6 +680,8 @@ mod tests {
         assert_eq!(msgs[0].id, message_id("a", 5));
         assert_ne!(message_id("a", 5), message_id("b", 5));
         assert!(msgs[0].id.starts_with("msg_"));
+        assert!(message_id("a", 5) < message_id("a", 6));
+        assert!(message_id("b", 9) < message_id("a", 10));
     }
 
     #[test]

@@ -137,6 +137,21 @@ fn message_key(source: &str, account: &str, message_id: &str) -> String {
     format!("{source}\u{0}{account}\u{0}{message_id}")
 }
 
+/// Counts a choice by outcome (`recorded`: whether it was new) and logs a refusal.
+fn count_choice(q: &ChoiceQuery, result: Result<bool, &HintsError>) {
+    let outcome = match result {
+        Ok(true) => "recorded",
+        Ok(false) => "duplicate",
+        Err(HintsError::UnknownAnswer { .. }) => "unknown_message",
+        Err(HintsError::UnknownHint { .. }) => "unknown_hint",
+        Err(_) => "error",
+    };
+    metrics::counter!("hintd_hint_choices_total", "source" => q.source.as_str(), "outcome" => outcome).increment(1);
+    if let Err(e @ (HintsError::UnknownAnswer { .. } | HintsError::UnknownHint { .. })) = result {
+        tracing::info!(source = %q.source, account = %q.account, error = %e, "hint choice refused");
+    }
+}
+
 fn check_id(field: &'static str, value: &Option<String>) -> Result<(), HintsError> {
     match value {
         Some(v) if v.len() > MAX_ID_LEN => Err(HintsError::InvalidRequest {
@@ -541,37 +556,46 @@ impl Hints {
     /// Records the operator's choice and tells every plugin that had hints shown.
     pub async fn choose(&self, q: ChoiceQuery) -> Result<ChoiceOutcome, HintsError> {
         let result = self.choose_inner(&q).await;
-        let outcome = match &result {
-            Ok(c) if c.recorded => "recorded",
-            Ok(_) => "duplicate",
-            Err(HintsError::UnknownAnswer { .. }) => "unknown_message",
-            Err(HintsError::UnknownHint { .. }) => "unknown_hint",
-            Err(_) => "error",
-        };
-        metrics::counter!("hintd_hint_choices_total", "source" => q.source.as_str(), "outcome" => outcome).increment(1);
-        if let Err(e @ (HintsError::UnknownAnswer { .. } | HintsError::UnknownHint { .. })) =
-            &result
-        {
-            tracing::info!(source = %q.source, account = %q.account, error = %e, "hint choice refused");
+        count_choice(&q, result.as_ref().map(|c| c.recorded));
+        result
+    }
+
+    /// Refuses, without changing anything, a choice that names no served answer or no hint
+    /// of it: the ingest endpoint asks before it stores the choice's webhook, so a refused
+    /// choice leaves no trace but its log line and counter.
+    pub async fn check_choice(&self, q: &ChoiceQuery) -> Result<(), HintsError> {
+        let result = self.find_choice(q).await.map(|_| ());
+        if result.is_err() {
+            count_choice(q, result.as_ref().map(|_| false));
         }
         result
     }
 
-    async fn choose_inner(&self, q: &ChoiceQuery) -> Result<ChoiceOutcome, HintsError> {
+    /// The served answer a choice names and the position of the chosen hint in it.
+    async fn find_choice(&self, q: &ChoiceQuery) -> Result<(Arc<Answer>, u32), HintsError> {
         check_id("message_id", &Some(q.message_id.clone()))?;
         check_id("client_id", &q.client_id)?;
         let answer = self.find_answer(q).await?;
-        let unknown_hint = || HintsError::UnknownHint {
-            message_id: q.message_id.clone(),
-            hint_id: q.hint_id,
-            count: answer.hints.len(),
-        };
-        let hint_id = u32::try_from(q.hint_id).map_err(|_| unknown_hint())?;
+        let known = u32::try_from(q.hint_id)
+            .ok()
+            .filter(|id| answer.hints.iter().any(|h| h.id == *id));
+        match known {
+            Some(hint_id) => Ok((answer, hint_id)),
+            None => Err(HintsError::UnknownHint {
+                message_id: q.message_id.clone(),
+                hint_id: q.hint_id,
+                count: answer.hints.len(),
+            }),
+        }
+    }
+
+    async fn choose_inner(&self, q: &ChoiceQuery) -> Result<ChoiceOutcome, HintsError> {
+        let (answer, hint_id) = self.find_choice(q).await?;
         let chosen = answer
             .hints
             .iter()
             .find(|h| h.id == hint_id)
-            .ok_or_else(unknown_hint)?;
+            .expect("find_choice checked the hint");
         let plugin = chosen.plugin().to_string();
         // The answer may still be queued for the writer; the choice row refers to it.
         self.inner.writer.flush().await;

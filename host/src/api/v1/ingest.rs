@@ -6,6 +6,7 @@
 
 use crate::api::auth::bearer;
 use crate::api::error::ApiError;
+use crate::api::v1::prompter::{on_hint_event, refuse_unknown_choice};
 use crate::app::{Accepted, App};
 use crate::core::Source;
 use crate::ingest::verify::{AuthError, Credentials};
@@ -116,14 +117,33 @@ async fn ingest(
     };
     metrics::counter!("hintd_ingest_events_total", "source" => source.as_str(), "type" => type_label).increment(1);
     let mut event = parsed.event;
-    let accepted = app.accept(body.to_vec(), &mut event).await?;
-    let is_request = matches!(event.kind, EventKind::HintsRequested { .. });
-    let is_choice = matches!(event.kind, EventKind::HintChosen { .. });
-    // A redelivered hints request still gets its hints (the hint layer answers it from its
-    // idempotency record); a redelivered choice is not learnt twice.
-    if (is_request || (is_choice && accepted != Accepted::Duplicate))
-        && let Some(response) = crate::api::v1::prompter::on_hint_event(&app, &event).await
-    {
+    app.resolve(&mut event).await?;
+    let raw = body.to_vec();
+    let (accepted, hint_response) = match &event.kind {
+        // The hints do not depend on the request's own row, so they are computed while it
+        // commits; the answer still waits for the commit (a failed one answers the error,
+        // and the platform's retry replays the same hints).
+        EventKind::HintsRequested { .. } => {
+            let (accepted, response) =
+                tokio::join!(app.accept(raw, &event), on_hint_event(&app, &event));
+            (accepted?, response)
+        }
+        EventKind::HintChosen { .. } => {
+            // A choice of nothing served is refused before anything is stored.
+            if let Some(refusal) = refuse_unknown_choice(&app, &event).await {
+                return Ok(refusal);
+            }
+            let accepted = app.accept(raw, &event).await?;
+            // A redelivered choice is not learnt twice.
+            let response = match accepted {
+                Accepted::Duplicate => None,
+                Accepted::Stored { .. } => on_hint_event(&app, &event).await,
+            };
+            (accepted, response)
+        }
+        _ => (app.accept(raw, &event).await?, None),
+    };
+    if let Some(response) = hint_response {
         return Ok(response);
     }
     Ok(match accepted {

@@ -97,20 +97,48 @@ async fn hints_requested(app: &App, event: &Event, request_id: &str, message_id:
     }
 }
 
-async fn hint_chosen(app: &App, event: &Event, message_id: &str, hint_id: i64) -> Response {
+/// Refuses a Chat2Desk choice (`ai_hints_requested` with `hint_id`) that names no served
+/// answer or hint, before the webhook is stored; `None` when it may be stored and learnt.
+pub async fn refuse_unknown_choice(app: &App, event: &Event) -> Option<Response> {
+    let EventKind::HintChosen {
+        message_id,
+        hint_id,
+    } = &event.kind
+    else {
+        return None;
+    };
+    let query = match choice_query(event, message_id, *hint_id) {
+        Ok(q) => q,
+        Err(refusal) => return Some(refusal),
+    };
+    app.hints
+        .check_choice(&query)
+        .await
+        .err()
+        .map(|e| error(&e))
+}
+
+fn choice_query(event: &Event, message_id: &str, hint_id: i64) -> Result<ChoiceQuery, Response> {
     let meta = &event.meta;
     let Some(source) = meta.source else {
-        return error(&HintsError::InvalidRequest {
+        return Err(error(&HintsError::InvalidRequest {
             field: "source",
             reason: "unknown".into(),
-        });
+        }));
     };
-    let query = ChoiceQuery {
+    Ok(ChoiceQuery {
         source,
         account: meta.account.clone(),
         message_id: message_id.to_string(),
         client_id: meta.client_id.clone(),
         hint_id,
+    })
+}
+
+async fn hint_chosen(app: &App, event: &Event, message_id: &str, hint_id: i64) -> Response {
+    let query = match choice_query(event, message_id, hint_id) {
+        Ok(q) => q,
+        Err(refusal) => return refusal,
     };
     match app.hints.choose(query).await {
         Ok(outcome) => Json(
