@@ -45,7 +45,8 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, max_batch: usiz
         let (records, replies): (Vec<_>, Vec<_>) =
             jobs.drain(..).map(|j| (j.record, j.reply)).unzip();
         metrics::histogram!("hintd_ingest_batch_size").record(records.len() as f64);
-        match store.ingest_batch(&records).await {
+        let records: Arc<[IngestRecord]> = records.into();
+        match store.ingest_batch(records.clone()).await {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
@@ -63,7 +64,7 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, max_batch: usiz
                 for (record, reply) in records.iter().zip(replies) {
                     let _ = reply.send(
                         store
-                            .ingest_batch(std::slice::from_ref(record))
+                            .ingest_batch(Arc::new([record.clone()]))
                             .await
                             .map(|mut o| o.remove(0)),
                     );

@@ -195,15 +195,11 @@ async fn gate(inner: &super::service::Inner) -> Option<tokio::sync::MutexGuard<'
 
 async fn fanout_loop(d: Dispatcher) {
     let inner = &d.inner;
-    let plan_fn = |e: &StoredEvent, hooks: &[WebhookRecord]| plan(e, hooks);
     loop {
         let result = {
             let _gate = gate(inner).await;
             let t = Instant::now();
-            let r = inner
-                .store
-                .fanout(inner.config.fanout_batch, &plan_fn)
-                .await;
+            let r = inner.store.fanout(inner.config.fanout_batch, plan).await;
             observe("fanout", t, r.as_ref().map_or(0, |s| s.events));
             r
         };

@@ -92,7 +92,8 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
             }
         }
         if !answers.is_empty() {
-            match store.save_answers(&answers).await {
+            let count = answers.len();
+            match store.save_answers(answers).await {
                 Ok(saved) => {
                     let skipped = saved.iter().filter(|s| !**s).count();
                     if skipped > 0 {
@@ -104,15 +105,16 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
                 }
                 Err(e) => {
                     metrics::counter!("hintd_hint_answer_write_failures_total")
-                        .increment(answers.len() as u64);
-                    tracing::error!(answers = answers.len(), error = %e, "storing hint answers failed");
+                        .increment(count as u64);
+                    tracing::error!(answers = count, error = %e, "storing hint answers failed");
                 }
             }
         }
-        if !events.is_empty()
-            && let Err(e) = store.ingest_batch(&events).await
-        {
-            tracing::warn!(events = events.len(), error = %e, "could not append hintd events");
+        if !events.is_empty() {
+            let count = events.len();
+            if let Err(e) = store.ingest_batch(events.into()).await {
+                tracing::warn!(events = count, error = %e, "could not append hintd events");
+            }
         }
         for done in flushes {
             let _ = done.send(());

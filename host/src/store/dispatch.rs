@@ -99,9 +99,8 @@ pub struct FanoutStats {
 }
 
 /// Decides, inside the fan-out transaction, which messages an event becomes given the
-/// active webhooks.
-pub type FanoutPlan<'a> =
-    &'a (dyn Fn(&StoredEvent, &[WebhookRecord]) -> Vec<NewMessage> + Send + Sync);
+/// active webhooks. A plain function, so a backend may run it on a writer thread of its own.
+pub type FanoutPlan = fn(&StoredEvent, &[WebhookRecord]) -> Vec<NewMessage>;
 
 /// A message claimed for delivery.
 #[derive(Debug, Clone)]
@@ -260,7 +259,7 @@ pub trait DispatchStore {
 
     /// Turns up to `limit` new events of the log into messages per `plan` and advances the
     /// cursor, in one transaction.
-    async fn fanout(&self, limit: u32, plan: FanoutPlan<'_>) -> Result<FanoutStats, StoreError>;
+    async fn fanout(&self, limit: u32, plan: FanoutPlan) -> Result<FanoutStats, StoreError>;
     /// Leases up to `limit` due messages of active webhooks to `owner` until `lease_until_ms`,
     /// oldest event first. A message is not claimed while an earlier message of its dialog
     /// for the same webhook is leased by another process or waiting for a retry (the

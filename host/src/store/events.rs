@@ -2,9 +2,10 @@
 
 use super::StoreError;
 use crate::core::{DialogKey, Message};
+use std::sync::Arc;
 
 /// One event as received, appended to the event log. The log is what dispatch delivers
-/// from, so an event is durable once `append_event` returns.
+/// from, so an event is durable once `ingest_batch` returns.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     /// `chat2desk`, `chatwoot`, `whazing`, or `hintd` for hintd's own events.
@@ -172,13 +173,11 @@ pub trait EventStore {
     /// Events with `seq > after`, oldest first, at most `limit`.
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
 
-    /// Appends one event in its own transaction (hintd's own events use this with source
-    /// `hintd`). A dedup key already stored for (source, account) gives [`Appended::Duplicate`].
-    async fn append_event(&self, event: NewEvent) -> Result<Appended, StoreError>;
-
     /// Stores many platform events in ONE transaction: each record's event is appended and,
-    /// unless it is a duplicate, its changes applied. On error nothing is stored.
-    async fn ingest_batch(&self, records: &[IngestRecord]) -> Result<Vec<Appended>, StoreError>;
+    /// unless it is a duplicate, its changes applied. On error nothing is stored. The records
+    /// are shared so that a backend may hand them to a writer thread of its own.
+    async fn ingest_batch(&self, records: Arc<[IngestRecord]>)
+    -> Result<Vec<Appended>, StoreError>;
 
     /// The newest `limit` messages of a dialog that are not deleted, oldest first (private
     /// notes included).

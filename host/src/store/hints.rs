@@ -130,8 +130,8 @@ pub trait HintStore {
     async fn save_answer(&self, answer: &AnswerRecord) -> Result<(), StoreError>;
     /// Stores many answers in one transaction (group commit). An answer whose `request_key`
     /// is held by a replayable answer is skipped; the result says, per answer, whether it was
-    /// stored.
-    async fn save_answers(&self, answers: &[AnswerRecord]) -> Result<Vec<bool>, StoreError>;
+    /// stored. The answers are taken so that a backend may hand them to a writer thread.
+    async fn save_answers(&self, answers: Vec<AnswerRecord>) -> Result<Vec<bool>, StoreError>;
     /// The answer to replay for `request_key`, if one is still replayable at `now_ms`.
     async fn answer_by_request(
         &self,

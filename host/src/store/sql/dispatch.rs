@@ -11,8 +11,12 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use std::collections::HashMap;
 
-const WEBHOOK_COLUMNS: &str = "id, account, name, url, events, status, disabled_reason, disabled_at_ms, secret, \
+pub(crate) const WEBHOOK_COLUMNS: &str = "id, account, name, url, events, status, disabled_reason, disabled_at_ms, secret, \
      old_secret, old_secret_until_ms, created_at_ms, updated_at_ms, last_success_ms, failing_since_ms";
+
+/// New outbox messages; the `VALUES` rows follow.
+pub(crate) const INSERT_MESSAGES: &str = "INSERT INTO webhook_messages (id, webhook_id, event_seq, event_type, \
+     order_key, payload, status, attempts, next_attempt_ms, created_at_ms) VALUES";
 
 const MESSAGE_COLUMNS: &str = "id, webhook_id, event_seq, event_type, status, attempts, next_attempt_ms, created_at_ms, \
      finished_at_ms, CASE WHEN payload IS NULL THEN 0 ELSE 1 END AS has_payload, last_error";
@@ -116,40 +120,25 @@ impl SqlStore {
     ) -> Result<Vec<(i64, StoredEvent)>, StoreError> {
         const COLS: &str =
             "seq, source, account, event_type, dialog_id, dedup_key, received_at_ms, payload";
-        let rows = match self.dialect {
-            Dialect::Sqlite => {
-                sqlx::query(&format!(
-                    "SELECT {COLS}, 0 AS tx FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
-                ))
-                .bind(last_seq)
-                .bind(limit as i64)
-                .fetch_all(&mut **tx)
-                .await?
-            }
-            // Only transactions finished before every running one: their events are final,
-            // so the cursor never passes an event that commits later. The row comparison is
-            // a range on the (tx_id, seq) index; the equivalent OR is a filter over the
-            // whole log, which made each fan-out read every event ever stored.
-            Dialect::Postgres => {
-                sqlx::query(&format!(
-                    "SELECT {COLS}, tx_id::text AS tx FROM events \
-                     WHERE (tx_id, seq) > ($1::xid8, $2) \
-                       AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-                     ORDER BY tx_id, seq LIMIT $3"
-                ))
-                .bind(last_tx.to_string())
-                .bind(last_seq)
-                .bind(limit as i64)
-                .fetch_all(&mut **tx)
-                .await?
-            }
-        };
+        // Only transactions finished before every running one: their events are final, so
+        // the cursor never passes an event that commits later. The row comparison is a range
+        // on the (tx_id, seq) index; the equivalent OR is a filter over the whole log, which
+        // made each fan-out read every event ever stored. (SQLite fans out on its write
+        // thread: `super::sqlite::dispatch`.)
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS}, tx_id::text AS tx FROM events \
+             WHERE (tx_id, seq) > ($1::xid8, $2) \
+               AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY tx_id, seq LIMIT $3"
+        ))
+        .bind(last_tx.to_string())
+        .bind(last_seq)
+        .bind(limit as i64)
+        .fetch_all(&mut **tx)
+        .await?;
         rows.iter()
             .map(|r| {
-                let tx_id = match self.dialect {
-                    Dialect::Sqlite => 0,
-                    Dialect::Postgres => r.try_get::<String, _>("tx")?.parse().unwrap_or(0),
-                };
+                let tx_id = r.try_get::<String, _>("tx")?.parse().unwrap_or(0);
                 Ok((
                     tx_id,
                     StoredEvent {
@@ -181,10 +170,7 @@ impl SqlStore {
                 .map(|i| format!("({}, 'pending', 0, $1, $1)", placeholders(2 + i * 6, 6)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let sql = format!(
-                "INSERT INTO webhook_messages (id, webhook_id, event_seq, event_type, order_key, payload, status, attempts, \
-                 next_attempt_ms, created_at_ms) VALUES {values} ON CONFLICT (id) DO NOTHING"
-            );
+            let sql = format!("{INSERT_MESSAGES} {values} ON CONFLICT (id) DO NOTHING");
             let mut q = sqlx::query(&sql).bind(now);
             for m in chunk {
                 q = q
@@ -288,7 +274,7 @@ impl DispatchStore for SqlStore {
         .bind(w.last_success_ms)
         .bind(w.failing_since_ms)
         .bind(limit as i64)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!(
@@ -355,7 +341,7 @@ impl DispatchStore for SqlStore {
         .bind(w.last_success_ms)
         .bind(w.failing_since_ms)
         .bind(w.id.as_str())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
@@ -372,15 +358,15 @@ impl DispatchStore for SqlStore {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query("DELETE FROM webhook_messages WHERE webhook_id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query("DELETE FROM webhook_attempts WHERE webhook_id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
@@ -401,7 +387,7 @@ impl DispatchStore for SqlStore {
         .bind(reason)
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if done.rows_affected() == 0 {
             return Ok(false);
@@ -419,35 +405,29 @@ impl DispatchStore for SqlStore {
         .bind(event.dedup_key.as_deref())
         .bind(event.received_at_ms)
         .bind(event.payload.as_slice())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    async fn fanout(&self, limit: u32, plan: FanoutPlan<'_>) -> Result<FanoutStats, StoreError> {
+    async fn fanout(&self, limit: u32, plan: FanoutPlan) -> Result<FanoutStats, StoreError> {
         let now = now_ms();
-        if self.dialect == Dialect::Sqlite {
-            // A read first: an idle poll must not take SQLite's single write lock.
-            let pending = sqlx::query(
-                "SELECT 1 AS x FROM events WHERE seq > (SELECT last_seq FROM dispatch_cursor WHERE name = 'fanout') LIMIT 1",
-            )
-            .fetch_optional(&self.pool)
-            .await?;
-            if pending.is_none() {
-                return Ok(FanoutStats::default());
-            }
+        if let Some(writer) = self.sqlite_writer() {
+            return writer
+                .transaction(move |tx| super::sqlite::dispatch::fanout(tx, limit, plan, now))
+                .await;
         }
         let mut tx = self.begin_write().await?;
-        // Writing first takes SQLite's write lock and PostgreSQL's row lock on the cursor,
-        // so two fan-outs (threads or replicas) never read the same events.
+        // Writing first takes the row lock on the cursor, so two fan-outs (replicas) never
+        // read the same events.
         sqlx::query("UPDATE dispatch_cursor SET updated_at_ms = $1 WHERE name = 'fanout'")
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         let cursor =
             sqlx::query("SELECT last_tx, last_seq FROM dispatch_cursor WHERE name = 'fanout'")
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
         let (last_tx, last_seq): (i64, i64) =
             (cursor.try_get("last_tx")?, cursor.try_get("last_seq")?);
@@ -461,7 +441,7 @@ impl DispatchStore for SqlStore {
         let hooks = sqlx::query(&format!(
             "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE status = 'active'"
         ))
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?
         .iter()
         .map(webhook_from_row)
@@ -471,7 +451,7 @@ impl DispatchStore for SqlStore {
         sqlx::query("UPDATE dispatch_cursor SET last_tx = $1, last_seq = $2 WHERE name = 'fanout'")
             .bind(end_tx)
             .bind(end_event)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         tx.commit().await?;
         Ok(FanoutStats {
@@ -513,7 +493,7 @@ impl DispatchStore for SqlStore {
             .bind(lease_until)
             .bind(now)
             .bind(limit as i64)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?;
         tx.commit().await?;
         let mut claimed = rows
@@ -534,6 +514,7 @@ impl DispatchStore for SqlStore {
     }
 
     async fn release_all_leases(&self) -> Result<u64, StoreError> {
+        let _gate = self.enter_gate().await;
         let done = sqlx::query(
             "UPDATE webhook_messages SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner IS NOT NULL",
         )
@@ -543,6 +524,7 @@ impl DispatchStore for SqlStore {
     }
 
     async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        let _gate = self.enter_gate().await;
         let done = sqlx::query("UPDATE webhook_messages SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner = $1")
             .bind(owner)
             .execute(&self.writes)
@@ -580,7 +562,7 @@ impl DispatchStore for SqlStore {
             for id in chunk {
                 q = q.bind(*id);
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut **tx).await?;
         }
         for r in results {
             let q = match r.next {
@@ -606,7 +588,7 @@ impl DispatchStore for SqlStore {
             };
             q.bind(r.message_id.as_str())
                 .bind(owner)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         // Health per webhook: the last success, and the first failure after it.
@@ -636,7 +618,7 @@ impl DispatchStore for SqlStore {
                     .bind(s)
                     .bind(failure)
                     .bind(id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
                     if let Some(f) = failure {
                         failing.push(FailingWebhook {
@@ -653,7 +635,7 @@ impl DispatchStore for SqlStore {
                     )
                     .bind(f)
                     .bind(id)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut **tx)
                     .await?;
                     if let Some(row) = row {
                         let since: Option<i64> = row.try_get("failing_since_ms")?;
@@ -750,6 +732,7 @@ impl DispatchStore for SqlStore {
         message_id: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
+        let _gate = self.enter_gate().await;
         let done = sqlx::query(
             "UPDATE webhook_messages SET status = 'pending', attempts = 0, next_attempt_ms = $1, lease_owner = NULL, \
              lease_until_ms = NULL, finished_at_ms = NULL WHERE webhook_id = $2 AND id = $3 AND payload IS NOT NULL \
@@ -769,6 +752,7 @@ impl DispatchStore for SqlStore {
         since: i64,
         now: i64,
     ) -> Result<u64, StoreError> {
+        let _gate = self.enter_gate().await;
         let done = sqlx::query(
             "UPDATE webhook_messages SET status = 'pending', attempts = 0, next_attempt_ms = $1, lease_owner = NULL, \
              lease_until_ms = NULL, finished_at_ms = NULL WHERE webhook_id = $2 AND status = 'failed' \
@@ -792,17 +776,17 @@ impl DispatchStore for SqlStore {
             "UPDATE webhook_messages SET payload = NULL WHERE status <> 'pending' AND finished_at_ms < $1 AND payload IS NOT NULL",
         )
         .bind(payloads_before)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let messages = sqlx::query(
             "DELETE FROM webhook_messages WHERE status <> 'pending' AND finished_at_ms < $1",
         )
         .bind(rows_before)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let attempts = sqlx::query("DELETE FROM webhook_attempts WHERE at_ms < $1")
             .bind(rows_before)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         tx.commit().await?;
         Ok(PurgeStats {
@@ -911,10 +895,9 @@ mod tests {
         store.webhook_insert(&hook("w3", None), 2).await.unwrap();
         assert_eq!(store.webhook_list(Some("a")).await.unwrap().len(), 2);
         store.webhook_delete("w3").await.unwrap();
-        let plan = |e: &StoredEvent, h: &[WebhookRecord]| every_hook(e, h);
-        assert_eq!(store.fanout(100, &plan).await.unwrap().messages, 6);
+        assert_eq!(store.fanout(100, every_hook).await.unwrap().messages, 6);
         assert_eq!(
-            store.fanout(100, &plan).await.unwrap(),
+            store.fanout(100, every_hook).await.unwrap(),
             FanoutStats::default()
         );
         // Dialog d1 has two events per webhook: only the first may be claimed while leased.

@@ -1,7 +1,9 @@
 //! SQL for the event log, messages and dialogs. The same statements run on SQLite and
-//! PostgreSQL (`ON CONFLICT ... DO UPDATE` and `RETURNING` exist in both).
+//! PostgreSQL (`ON CONFLICT ... DO UPDATE` and `RETURNING` exist in both). Ingest batches run
+//! on SQLite's write thread one row at a time (`super::sqlite::events`); on PostgreSQL, where
+//! every statement is a network round trip, as multi-row statements.
 
-use super::{Dialect, SqlStore};
+use super::SqlStore;
 use crate::core::{DialogKey, Message, Role};
 use crate::store::{
     Appended, ConversationChange, DialogChange, DialogRecord, DialogStatus, ERASED_PAYLOAD,
@@ -9,14 +11,15 @@ use crate::store::{
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use std::sync::Arc;
 
-const INSERT_EVENT: &str = "INSERT INTO events \
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO events \
     (source, account, event_type, dialog_id, dedup_key, received_at_ms, payload, client_id) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING seq";
 
 // An add arriving after an edit of the same message keeps the edited text; a deleted
 // message stays deleted.
-const UPSERT_MESSAGE: &str = "INSERT INTO messages \
+pub(crate) const UPSERT_MESSAGE: &str = "INSERT INTO messages \
     (source, account, dialog_id, message_id, client_id, role, text, sent_at_ms, private, media_type, media_url, deleted, edited_at_ms) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12) \
     ON CONFLICT (source, account, dialog_id, message_id) DO UPDATE SET \
@@ -28,13 +31,13 @@ const UPSERT_MESSAGE: &str = "INSERT INTO messages \
       edited_at_ms = COALESCE(excluded.edited_at_ms, messages.edited_at_ms) \
     WHERE messages.deleted = 0";
 
-const DELETE_MESSAGE: &str = "INSERT INTO messages \
+pub(crate) const DELETE_MESSAGE: &str = "INSERT INTO messages \
     (source, account, dialog_id, message_id, client_id, role, text, sent_at_ms, private, media_type, media_url, deleted, edited_at_ms) \
     VALUES ($1, $2, $3, $4, NULL, 'system', '', $5, 0, NULL, NULL, 1, $5) \
     ON CONFLICT (source, account, dialog_id, message_id) DO UPDATE SET \
       deleted = 1, text = '', media_url = NULL, edited_at_ms = excluded.edited_at_ms";
 
-const UPSERT_DIALOG: &str = "INSERT INTO dialogs \
+pub(crate) const UPSERT_DIALOG: &str = "INSERT INTO dialogs \
     (source, account, dialog_id, client_id, operator_id, channel_id, transport, external_key, status, opened_at_ms, closed_at_ms, updated_at_ms) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, 'open'), $10, CASE WHEN $9 = 'closed' THEN $10 ELSE NULL END, $10) \
     ON CONFLICT (source, account, dialog_id) DO UPDATE SET \
@@ -92,14 +95,9 @@ fn chunk_sizes(mut n: usize) -> Vec<usize> {
     out
 }
 
-/// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `cols` placeholders (`?` on SQLite: see
-/// [`param`]). `literal_at` puts a literal instead of a placeholder at that column.
-fn placeholders(
-    dialect: Dialect,
-    rows: usize,
-    cols: usize,
-    literal_at: Option<(usize, &str)>,
-) -> String {
+/// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `cols` placeholders. `literal_at` puts a
+/// literal instead of a placeholder at that column.
+fn placeholders(rows: usize, cols: usize, literal_at: Option<(usize, &str)>) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     let mut n = 0;
     for r in 0..rows {
@@ -115,7 +113,8 @@ fn placeholders(
                 Some((at, literal)) if at == c => s.push_str(literal),
                 _ => {
                     n += 1;
-                    param(dialect, n, &mut s);
+                    s.push('$');
+                    s.push_str(&n.to_string());
                 }
             }
         }
@@ -124,24 +123,11 @@ fn placeholders(
     s
 }
 
-/// The `n`th parameter. SQLite gets anonymous `?`: looking up a named parameter (`$n`) scans
-/// the statement's name list, which makes binding a 2 000-parameter statement quadratic.
-fn param(dialect: Dialect, n: usize, out: &mut String) {
-    match dialect {
-        Dialect::Sqlite => out.push('?'),
-        Dialect::Postgres => {
-            out.push('$');
-            out.push_str(&n.to_string());
-        }
-    }
-}
-
-/// Appends many events with multi-row statements. Each record gets `Stored` with its
+/// Appends many events with multi-row statements (PostgreSQL). Each record gets `Stored` with its
 /// position, or `Duplicate` when its (source, account, dedup key) was stored before or earlier
 /// in the same batch. Records without a dedup key take the one-row path.
 async fn insert_events_bulk(
     tx: &mut Transaction<'_, Any>,
-    dialect: Dialect,
     records: &[IngestRecord],
 ) -> Result<Vec<Appended>, sqlx::Error> {
     use std::collections::HashMap;
@@ -170,7 +156,7 @@ async fn insert_events_bulk(
         let sql = format!(
             "INSERT INTO events (source, account, event_type, dialog_id, dedup_key, received_at_ms, payload, client_id) \
              VALUES {} ON CONFLICT DO NOTHING RETURNING seq, source, account, dedup_key",
-            placeholders(dialect, size, 8, None)
+            placeholders(size, 8, None)
         );
         let mut q = sqlx::query(&sql);
         for &i in chunk {
@@ -203,10 +189,10 @@ async fn insert_events_bulk(
 /// One message upsert's row.
 type MessageRow<'a> = (&'a DialogKey, Option<&'a str>, &'a Message, bool);
 
-/// Upserts many messages with multi-row statements (no message twice in one statement).
+/// Upserts many messages with multi-row statements (no message twice in one statement;
+/// PostgreSQL).
 async fn upsert_messages_bulk(
     tx: &mut Transaction<'_, Any>,
-    dialect: Dialect,
     rows: &[MessageRow<'_>],
 ) -> Result<(), sqlx::Error> {
     let mut offset = 0;
@@ -218,7 +204,7 @@ async fn upsert_messages_bulk(
             "INSERT INTO messages \
              (source, account, dialog_id, message_id, client_id, role, text, sent_at_ms, private, media_type, media_url, deleted, edited_at_ms) \
              VALUES {} {}",
-            placeholders(dialect, size, 13, Some((11, "0"))),
+            placeholders(size, 13, Some((11, "0"))),
             &UPSERT_MESSAGE[UPSERT_MESSAGE
                 .find("ON CONFLICT")
                 .expect("upsert has a conflict clause")..]
@@ -249,7 +235,6 @@ async fn upsert_messages_bulk(
 /// already gathered; dialog rows are independent of messages and written as they come.
 async fn apply_all(
     tx: &mut Transaction<'_, Any>,
-    dialect: Dialect,
     changes: &[&ConversationChange],
 ) -> Result<(), sqlx::Error> {
     use std::collections::HashSet;
@@ -264,7 +249,7 @@ async fn apply_all(
                 edit,
             } => {
                 if !in_run.insert((dialog, message.id.as_str())) {
-                    upsert_messages_bulk(tx, dialect, &run).await?;
+                    upsert_messages_bulk(tx, &run).await?;
                     run.clear();
                     in_run.clear();
                     in_run.insert((dialog, message.id.as_str()));
@@ -275,7 +260,7 @@ async fn apply_all(
                 dialog, message_id, ..
             } => {
                 if in_run.contains(&(dialog, message_id.as_str())) {
-                    upsert_messages_bulk(tx, dialect, &run).await?;
+                    upsert_messages_bulk(tx, &run).await?;
                     run.clear();
                     in_run.clear();
                 }
@@ -284,7 +269,7 @@ async fn apply_all(
             ConversationChange::Dialog(_) => apply(tx, change).await?,
         }
     }
-    upsert_messages_bulk(tx, dialect, &run).await
+    upsert_messages_bulk(tx, &run).await
 }
 
 /// Applies one conversation change inside `tx`.
@@ -412,23 +397,24 @@ impl EventStore for SqlStore {
             .map_err(Into::into)
     }
 
-    async fn append_event(&self, event: NewEvent) -> Result<Appended, StoreError> {
+    async fn ingest_batch(
+        &self,
+        records: Arc<[IngestRecord]>,
+    ) -> Result<Vec<Appended>, StoreError> {
+        if let Some(writer) = self.sqlite_writer() {
+            return writer
+                .transaction(move |tx| super::sqlite::events::ingest(tx, &records))
+                .await;
+        }
         let mut tx = self.begin_write().await?;
-        let appended = insert_event(&mut tx, &event, None).await?;
-        tx.commit().await?;
-        Ok(appended)
-    }
-
-    async fn ingest_batch(&self, records: &[IngestRecord]) -> Result<Vec<Appended>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let out = insert_events_bulk(&mut tx, self.dialect, records).await?;
+        let out = insert_events_bulk(&mut tx, &records).await?;
         let changes: Vec<&ConversationChange> = records
             .iter()
             .zip(&out)
             .filter(|(_, a)| **a != Appended::Duplicate)
             .flat_map(|(r, _)| r.changes.iter())
             .collect();
-        apply_all(&mut tx, self.dialect, &changes).await?;
+        apply_all(&mut tx, &changes).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -509,7 +495,7 @@ impl EventStore for SqlStore {
         .bind(from.account.as_str())
         .bind(from.dialog_id.as_str())
         .bind(to.dialog_id.as_str())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         for table in ["messages", "events"] {
             sqlx::query(&format!(
@@ -519,14 +505,14 @@ impl EventStore for SqlStore {
             .bind(from.account.as_str())
             .bind(from.dialog_id.as_str())
             .bind(to.dialog_id.as_str())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         sqlx::query("DELETE FROM dialogs WHERE source = $1 AND account = $2 AND dialog_id = $3")
             .bind(from.source.as_str())
             .bind(from.account.as_str())
             .bind(from.dialog_id.as_str())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         tx.commit().await?;
         Ok(())
@@ -548,7 +534,7 @@ impl EventStore for SqlStore {
         .bind(account)
         .bind(client_id)
         .bind(ERASED_PAYLOAD)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let mut erasure = Erasure {
             events: done.rows_affected(),
@@ -561,7 +547,7 @@ impl EventStore for SqlStore {
         .bind(source)
         .bind(account)
         .bind(client_id)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         erasure.dialog_ids = rows
             .iter()
@@ -574,7 +560,7 @@ impl EventStore for SqlStore {
             .bind(source)
             .bind(account)
             .bind(dialog_id.as_str())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             erasure.messages += done.rows_affected();
             let done = sqlx::query(
@@ -584,7 +570,7 @@ impl EventStore for SqlStore {
             .bind(account)
             .bind(dialog_id.as_str())
             .bind(ERASED_PAYLOAD)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             erasure.events += done.rows_affected();
         }
@@ -594,20 +580,21 @@ impl EventStore for SqlStore {
         .bind(source)
         .bind(account)
         .bind(client_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         erasure.messages += done.rows_affected();
         sqlx::query("DELETE FROM dialogs WHERE source = $1 AND account = $2 AND client_id = $3")
             .bind(source)
             .bind(account)
             .bind(client_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         tx.commit().await?;
         Ok(erasure)
     }
 
     async fn purge_messages_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        let _gate = self.enter_gate().await;
         let done = sqlx::query("DELETE FROM messages WHERE sent_at_ms < $1")
             .bind(cutoff_ms)
             .execute(&self.writes)
@@ -625,13 +612,7 @@ mod tests {
         assert_eq!(chunk_sizes(0), Vec::<usize>::new());
         assert_eq!(chunk_sizes(37), vec![32, 4, 1]);
         assert_eq!(chunk_sizes(600), vec![256, 256, 64, 16, 8]);
-        assert_eq!(
-            placeholders(Dialect::Postgres, 2, 2, None),
-            "($1, $2), ($3, $4)"
-        );
-        assert_eq!(placeholders(Dialect::Sqlite, 2, 2, None), "(?, ?), (?, ?)");
-        assert!(
-            placeholders(Dialect::Postgres, 2, 13, Some((11, "0"))).ends_with("$22, $23, 0, $24)")
-        );
+        assert_eq!(placeholders(2, 2, None), "($1, $2), ($3, $4)");
+        assert!(placeholders(2, 13, Some((11, "0"))).ends_with("$22, $23, 0, $24)"));
     }
 }

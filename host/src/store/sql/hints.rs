@@ -93,6 +93,19 @@ impl SqlStore {
     }
 }
 
+/// Gives up an expired answer's request key, so a late repeat of a request is recomputed.
+pub(crate) const RELEASE_EXPIRED_KEY: &str =
+    "UPDATE hint_answers SET request_key = NULL WHERE request_key = $1 AND replay_until_ms <= $2";
+
+/// One served answer; nothing when its id or its (still held) request key exists.
+pub(crate) const INSERT_ANSWER: &str = "INSERT INTO hint_answers (id, source, account, dialog_id, client_id, message_id, request_id, \
+     request_key, created_at_ms, replay_until_ms, hint_count, body, context) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING";
+
+/// One hint of a served answer.
+pub(crate) const INSERT_ANSWER_HINT: &str = "INSERT INTO hint_answer_hints (answer_id, hint_id, plugin, local_id, text, url, link, relevance, \
+     score, origins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
 /// Inserts one answer and its hints inside `tx`; `false` (nothing inserted) when its
 /// `request_key` is held by an answer that may still be replayed.
 async fn insert_answer(
@@ -100,63 +113,60 @@ async fn insert_answer(
     a: &AnswerRecord,
 ) -> Result<bool, StoreError> {
     if let Some(key) = &a.request_key {
-        // An expired answer gives its key up, so a late repeat of a request is recomputed.
-        sqlx::query("UPDATE hint_answers SET request_key = NULL WHERE request_key = $1 AND replay_until_ms <= $2")
+        sqlx::query(RELEASE_EXPIRED_KEY)
             .bind(key)
             .bind(a.created_at_ms)
             .execute(&mut **tx)
             .await?;
     }
-    let inserted = sqlx::query(
-        "INSERT INTO hint_answers (id, source, account, dialog_id, client_id, message_id, request_id, \
-         request_key, created_at_ms, replay_until_ms, hint_count, body, context) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-    )
-    .bind(&a.id)
-    .bind(&a.source)
-    .bind(&a.account)
-    .bind(&a.dialog_id)
-    .bind(&a.client_id)
-    .bind(&a.message_id)
-    .bind(&a.request_id)
-    .bind(&a.request_key)
-    .bind(a.created_at_ms)
-    .bind(a.replay_until_ms)
-    .bind(a.hints.len() as i64)
-    .bind(&a.body)
-    .bind(&a.context)
-    .execute(&mut **tx)
-    .await?;
+    let inserted = sqlx::query(INSERT_ANSWER)
+        .bind(&a.id)
+        .bind(&a.source)
+        .bind(&a.account)
+        .bind(&a.dialog_id)
+        .bind(&a.client_id)
+        .bind(&a.message_id)
+        .bind(&a.request_id)
+        .bind(&a.request_key)
+        .bind(a.created_at_ms)
+        .bind(a.replay_until_ms)
+        .bind(a.hints.len() as i64)
+        .bind(&a.body)
+        .bind(&a.context)
+        .execute(&mut **tx)
+        .await?;
     if inserted.rows_affected() == 0 {
         return Ok(false);
     }
     for h in &a.hints {
-        sqlx::query(
-            "INSERT INTO hint_answer_hints (answer_id, hint_id, plugin, local_id, text, url, link, relevance, \
-             score, origins) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&a.id)
-        .bind(h.hint_id)
-        .bind(&h.plugin)
-        .bind(&h.local_id)
-        .bind(&h.text)
-        .bind(&h.url)
-        .bind(&h.link)
-        .bind(h.relevance)
-        .bind(h.score)
-        .bind(&h.origins)
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query(INSERT_ANSWER_HINT)
+            .bind(&a.id)
+            .bind(h.hint_id)
+            .bind(&h.plugin)
+            .bind(&h.local_id)
+            .bind(&h.text)
+            .bind(&h.url)
+            .bind(&h.link)
+            .bind(h.relevance)
+            .bind(h.score)
+            .bind(&h.origins)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(true)
 }
 
 #[async_trait::async_trait]
 impl HintStore for SqlStore {
-    async fn save_answers(&self, answers: &[AnswerRecord]) -> Result<Vec<bool>, StoreError> {
+    async fn save_answers(&self, answers: Vec<AnswerRecord>) -> Result<Vec<bool>, StoreError> {
+        if let Some(writer) = self.sqlite_writer() {
+            return writer
+                .transaction(move |tx| super::sqlite::hints::save_answers(tx, &answers))
+                .await;
+        }
         let mut tx = self.begin_write().await?;
         let mut saved = Vec::with_capacity(answers.len());
-        for a in answers {
+        for a in &answers {
             saved.push(insert_answer(&mut tx, a).await?);
         }
         tx.commit().await?;
@@ -164,12 +174,21 @@ impl HintStore for SqlStore {
     }
 
     async fn save_answer(&self, a: &AnswerRecord) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        if !insert_answer(&mut tx, a).await? {
-            return Err(StoreError::Conflict(format!(
+        let conflict = || {
+            StoreError::Conflict(format!(
                 "an answer for request key {:?} exists",
                 a.request_key
-            )));
+            ))
+        };
+        if self.sqlite_writer().is_some() {
+            return match self.save_answers(vec![a.clone()]).await?.as_slice() {
+                [true] => Ok(()),
+                _ => Err(conflict()),
+            };
+        }
+        let mut tx = self.begin_write().await?;
+        if !insert_answer(&mut tx, a).await? {
+            return Err(conflict());
         }
         tx.commit().await?;
         Ok(())
@@ -233,6 +252,7 @@ impl HintStore for SqlStore {
     }
 
     async fn record_choice(&self, c: &ChoiceRecord) -> Result<bool, StoreError> {
+        let _gate = self.enter_gate().await;
         let done = sqlx::query(
             "INSERT INTO hint_choices (answer_id, hint_id, plugin, position, chosen_at_ms) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (answer_id, hint_id) DO NOTHING",
@@ -342,17 +362,17 @@ impl HintStore for SqlStore {
             "DELETE FROM hint_choices WHERE answer_id IN ({old})"
         ))
         .bind(before_ms)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         sqlx::query(&format!(
             "DELETE FROM hint_answer_hints WHERE answer_id IN ({old})"
         ))
         .bind(before_ms)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let done = sqlx::query("DELETE FROM hint_answers WHERE created_at_ms < $1")
             .bind(before_ms)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         tx.commit().await?;
         Ok(done.rows_affected())

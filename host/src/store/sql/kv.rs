@@ -1,11 +1,17 @@
 //! SQL for plugins' key-value data.
 
-use super::{Dialect, SqlStore};
+use super::SqlStore;
 use crate::store::{KvStore, KvWrite, StoreError};
 use sqlx::Row;
 
-const USAGE: &str =
+/// Bytes (keys + values) one plugin stores.
+pub(crate) const USAGE: &str =
     "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS used FROM plugin_kv WHERE plugin = $1";
+
+/// Writes one entry, replacing the key's old value.
+pub(crate) const UPSERT_KV: &str = "INSERT INTO plugin_kv (plugin, key, value, bytes, updated_at_ms) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, bytes = excluded.bytes, \
+     updated_at_ms = excluded.updated_at_ms";
 
 #[async_trait::async_trait]
 impl KvStore for SqlStore {
@@ -29,30 +35,31 @@ impl KvStore for SqlStore {
         if bytes as u64 > quota_bytes {
             return Ok(KvWrite::QuotaExceeded);
         }
-        let mut tx = self.begin_write().await?;
-        // Serialise writers of one plugin. SQLite: the upsert below takes the write lock
-        // before the usage is read. PostgreSQL: an advisory lock per plugin, held until commit.
-        if self.dialect == Dialect::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind(plugin)
-                .execute(&mut *tx)
-                .await?;
+        if let Some(writer) = self.sqlite_writer() {
+            let (plugin, key, value) = (plugin.to_owned(), key.to_owned(), value.to_vec());
+            return writer
+                .transaction(move |tx| {
+                    super::sqlite::kv::set(tx, &plugin, &key, &value, quota_bytes)
+                })
+                .await;
         }
-        sqlx::query(
-            "INSERT INTO plugin_kv (plugin, key, value, bytes, updated_at_ms) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, bytes = excluded.bytes, \
-             updated_at_ms = excluded.updated_at_ms",
-        )
-        .bind(plugin)
-        .bind(key)
-        .bind(value.to_vec())
-        .bind(bytes)
-        .bind(crate::core::now_ms())
-        .execute(&mut *tx)
-        .await?;
+        let mut tx = self.begin_write().await?;
+        // Serialise writers of one plugin: an advisory lock per plugin, held until commit.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(plugin)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(UPSERT_KV)
+            .bind(plugin)
+            .bind(key)
+            .bind(value.to_vec())
+            .bind(bytes)
+            .bind(crate::core::now_ms())
+            .execute(&mut **tx)
+            .await?;
         let used: i64 = sqlx::query(USAGE)
             .bind(plugin)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?
             .try_get("used")?;
         if used as u64 > quota_bytes {
@@ -64,6 +71,7 @@ impl KvStore for SqlStore {
     }
 
     async fn kv_delete(&self, plugin: &str, key: &str) -> Result<(), StoreError> {
+        let _gate = self.enter_gate().await;
         sqlx::query("DELETE FROM plugin_kv WHERE plugin = $1 AND key = $2")
             .bind(plugin)
             .bind(key)

@@ -4,6 +4,7 @@ mod dispatch;
 mod events;
 mod hints;
 mod kv;
+mod sqlite;
 mod upkeep;
 
 #[cfg(test)]
@@ -12,7 +13,10 @@ pub(crate) mod test_postgres;
 use super::{Backend, Store, StoreConfig, StoreError};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Transaction};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// Which SQL dialect a statement must be written in, where the two differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,23 +27,62 @@ pub enum Dialect {
     Postgres,
 }
 
-/// A [`Store`] over an sqlx `Any` pool.
+/// A [`Store`] over an sqlx `Any` pool, with SQLite's hot writes on a thread of their own.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     /// Reads, and on PostgreSQL everything.
     pub(crate) pool: AnyPool,
-    /// Where every write runs. On SQLite this is the write gate: a pool of one connection.
-    /// SQLite admits one writer at a time; a writer queued in the pool's FIFO starts the
-    /// moment the previous commit ends, where one left to SQLite's busy handler sleeps up to
-    /// 100 ms between retries (that sleep was the hint path's p99). One writing connection
-    /// also keeps its page cache warm: a connection another one wrote behind must drop its
-    /// cache at its next transaction. On PostgreSQL it is the same pool as `pool`.
+    /// Where sqlx's writes run. On SQLite a pool of one connection; on PostgreSQL the same
+    /// pool as `pool`.
     pub(crate) writes: AnyPool,
     pub(crate) dialect: Dialect,
-    /// WAL checkpoints (SQLite files only).
+    /// SQLite only: held by every writer of the process for the length of its write, sqlx's
+    /// and [`sqlite::SqliteWriter`]'s alike. SQLite admits one writer at a time; a writer
+    /// queued here starts the moment the previous commit ends, where one left to SQLite's
+    /// busy handler sleeps up to 100 ms between retries (that sleep was the hint path's
+    /// p99). FIFO, so no writer starves.
+    gate: Option<Arc<Mutex<()>>>,
+    /// SQLite only: the thread that runs the hot write transactions whole.
+    sqlite: Option<Arc<sqlite::SqliteWriter>>,
+    /// WAL checkpoints (SQLite only).
     checkpoints: Option<upkeep::Checkpointer>,
     /// Vacuums of the outbox (PostgreSQL only).
     pub(crate) outbox_vacuum: Option<upkeep::OutboxVacuum>,
+    /// The directory of an SQLite database asked for as `sqlite::memory:`, removed with the
+    /// last clone of the store.
+    _scratch: Option<Arc<tempfile::TempDir>>,
+}
+
+/// A write transaction of sqlx; on SQLite it holds the write gate until it ends.
+pub(crate) struct WriteTx {
+    // Declared first so it ends (commit, or rollback on drop) before the gate opens.
+    tx: Transaction<'static, Any>,
+    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// Commits the transaction.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Rolls the transaction back.
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = Transaction<'static, Any>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 impl SqlStore {
@@ -57,30 +100,25 @@ impl SqlStore {
                 reason: "expected sqlite://PATH or postgres://USER@HOST:PORT/DB".into(),
             });
         };
-        let url = match dialect {
-            Dialect::Sqlite => prepare_sqlite_url(url)?,
-            Dialect::Postgres => url.to_string(),
+        let (url, sqlite_file, scratch) = match dialect {
+            Dialect::Sqlite => {
+                let (url, file, scratch) = prepare_sqlite_url(url)?;
+                (url, Some(file), scratch)
+            }
+            Dialect::Postgres => (url.to_string(), None, None),
         };
-        // sqlx names each in-memory SQLite database anew per parsed URL, so a second pool
-        // would open a second, empty database: one shared pool of one connection instead.
-        let in_memory = url == "sqlite::memory:";
-        let pool_size = if in_memory {
-            1
-        } else {
-            config.max_connections.max(1)
-        };
-        let pool = pool_options(dialect, pool_size, config, "")
+        let unavailable =
+            |e: sqlx::Error| StoreError::Unavailable(format!("{}: {e}", redact(&url)));
+        let pool = pool_options(dialect, config.max_connections.max(1), config, "")
             .connect(&url)
             .await
-            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(&url))))?;
-        let write_gate = dialect == Dialect::Sqlite && !in_memory;
-        let writes = if write_gate {
-            pool_options(dialect, 1, config, "PRAGMA wal_autocheckpoint=0;")
+            .map_err(unavailable)?;
+        let writes = match dialect {
+            Dialect::Sqlite => pool_options(dialect, 1, config, "PRAGMA wal_autocheckpoint=0;")
                 .connect(&url)
                 .await
-                .map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(&url))))?
-        } else {
-            pool.clone()
+                .map_err(unavailable)?,
+            Dialect::Postgres => pool.clone(),
         };
         let migrator = match dialect {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
@@ -90,21 +128,52 @@ impl SqlStore {
             .run(&writes)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
+        let gate = sqlite_file.is_some().then(|| Arc::new(Mutex::new(())));
+        let sqlite = match (&sqlite_file, &gate) {
+            (Some(file), Some(gate)) => {
+                Some(Arc::new(sqlite::SqliteWriter::open(file, gate.clone())?))
+            }
+            _ => None,
+        };
         Ok(SqlStore {
             pool,
             writes,
             dialect,
-            checkpoints: write_gate.then(upkeep::Checkpointer::new),
+            checkpoints: sqlite.clone().map(upkeep::Checkpointer::new),
+            gate,
+            sqlite,
             outbox_vacuum: (dialect == Dialect::Postgres).then(upkeep::OutboxVacuum::new),
+            _scratch: scratch.map(Arc::new),
         })
     }
 
-    /// Begins a write transaction (through the write gate on SQLite).
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    /// Waits for the write gate (SQLite); the guard opens it again when dropped.
+    pub(crate) async fn enter_gate(&self) -> Option<OwnedMutexGuard<()>> {
         if let Some(c) = &self.checkpoints {
             c.on_write(&self.pool);
         }
-        self.writes.begin().await
+        match &self.gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// Begins a write transaction of sqlx (through the write gate on SQLite).
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let gate = self.enter_gate().await;
+        Ok(WriteTx {
+            tx: self.writes.begin().await?,
+            _gate: gate,
+        })
+    }
+
+    /// SQLite's write thread, with the checkpoint it may make due (`None` on PostgreSQL).
+    pub(crate) fn sqlite_writer(&self) -> Option<&sqlite::SqliteWriter> {
+        let writer = self.sqlite.as_deref()?;
+        if let Some(c) = &self.checkpoints {
+            c.on_write(&self.pool);
+        }
+        Some(writer)
     }
 }
 
@@ -138,17 +207,27 @@ fn pool_options(
     })
 }
 
-/// Creates the parent directory of an SQLite file and asks sqlx to create the file.
-fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+/// The sqlx URL of an SQLite database, the file it names, and — for `sqlite::memory:` — the
+/// temporary directory holding the file that stands in for it. (A file rather than memory:
+/// the write thread and sqlx's connections must open the same database, and sqlx names each
+/// in-memory database anew per connection string.) Creates the parent directory of the file.
+fn prepare_sqlite_url(
+    url: &str,
+) -> Result<(String, PathBuf, Option<tempfile::TempDir>), StoreError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path.is_empty() || path == ":memory:" {
-        return Ok("sqlite::memory:".into());
-    }
-    if let Some(parent) = std::path::Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
+    let (file, scratch) = if path.is_empty() || path == ":memory:" {
+        let dir = tempfile::Builder::new()
+            .prefix("hintd-store-")
+            .tempdir()
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot create a temporary store: {e}"))
+            })?;
+        (dir.path().join("hintd.db"), Some(dir))
+    } else {
+        (PathBuf::from(path), None)
+    };
+    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| StoreError::InvalidUrl {
             url: url.into(),
             reason: format!("cannot create directory {}: {e}", parent.display()),
@@ -165,7 +244,11 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
         .cloned()
         .collect::<Vec<_>>()
         .join("&");
-    Ok(format!("sqlite://{path}?{query}"))
+    Ok((
+        format!("sqlite://{}?{query}", file.display()),
+        file,
+        scratch,
+    ))
 }
 
 /// The URL without its password, for messages and logs.

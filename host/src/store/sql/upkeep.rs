@@ -6,8 +6,13 @@
 //! pages copies the whole WAL back into the database file inside that commit: every few
 //! seconds one ingest batch (and every request queued behind it in the write gate) stalls
 //! for milliseconds. The write connection has automatic checkpoints off instead, and a
-//! write that finds the last checkpoint old enough starts a `PASSIVE` one on a read
-//! connection; a passive checkpoint takes no write lock, so writers carry on meanwhile.
+//! write that finds the last checkpoint old enough starts one in two steps: a `PASSIVE`
+//! checkpoint on a read connection copies the bulk of the WAL while writes go on (it takes
+//! no write lock), then the write thread copies the few frames written meanwhile between two
+//! of its transactions. Only a WAL copied to its end is started over by the next write: with
+//! the first step alone, under steady writes the checkpoint never caught up, the WAL grew by
+//! the whole write volume (a gigabyte in ten seconds of ingest), every write extended the
+//! file instead of overwriting it, and every page lookup searched a longer WAL index.
 //!
 //! **Outbox vacuum.** Every delivery updates a `webhook_messages` row, and its entry in the
 //! partial index of pending messages stays behind as a dead tuple until a vacuum.
@@ -17,6 +22,7 @@
 //! half a second. So after every [`VACUUM_EVERY`] finished messages a replica starts
 //! `VACUUM (ANALYZE, SKIP_LOCKED)` of the table (skipped while another replica's runs).
 
+use super::sqlite::SqliteWriter;
 use sqlx::AnyPool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,32 +33,52 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// Messages finished (delivered or failed) between two vacuums of the outbox.
 const VACUUM_EVERY: u64 = 20_000;
 
+/// A background job that runs at most once at a time.
+#[derive(Debug, Default)]
+struct Exclusive(AtomicBool);
+
+/// Marks an [`Exclusive`] job running until dropped.
+struct Running(Arc<Exclusive>);
+
+impl Exclusive {
+    /// `None` while the job runs already.
+    fn try_start(self: &Arc<Self>) -> Option<Running> {
+        (!self.0.swap(true, Ordering::AcqRel)).then(|| Running(self.clone()))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.0.store(false, Ordering::Release);
+    }
+}
+
 /// One upkeep statement, run in the background at most once at a time.
 #[derive(Debug)]
 struct Statement {
     sql: &'static str,
-    running: AtomicBool,
+    running: Arc<Exclusive>,
 }
 
 impl Statement {
     fn new(sql: &'static str) -> Arc<Statement> {
         Arc::new(Statement {
             sql,
-            running: AtomicBool::new(false),
+            running: Arc::default(),
         })
     }
 
     /// Starts the statement on `pool` unless it is running; true when it was started.
     fn start(self: &Arc<Self>, pool: &AnyPool) -> bool {
-        if self.running.swap(true, Ordering::AcqRel) {
+        let Some(running) = self.running.try_start() else {
             return false;
-        }
-        let (this, pool) = (self.clone(), pool.clone());
+        };
+        let (sql, pool) = (self.sql, pool.clone());
         tokio::spawn(async move {
-            if let Err(e) = sqlx::query(this.sql).execute(&pool).await {
-                tracing::warn!(statement = this.sql, error = %e, "database upkeep did not run");
+            if let Err(e) = sqlx::query(sql).execute(&pool).await {
+                tracing::warn!(statement = sql, error = %e, "database upkeep did not run");
             }
-            this.running.store(false, Ordering::Release);
+            drop(running);
         });
         true
     }
@@ -61,31 +87,47 @@ impl Statement {
 /// SQLite WAL checkpoints, started by writes at most every [`CHECKPOINT_EVERY`].
 #[derive(Debug, Clone)]
 pub(crate) struct Checkpointer {
-    statement: Arc<Statement>,
+    writer: Arc<SqliteWriter>,
+    running: Arc<Exclusive>,
     epoch: Instant,
     /// When the last checkpoint started, in ms since `epoch`.
     last_ms: Arc<AtomicU64>,
 }
 
 impl Checkpointer {
-    /// A checkpointer with no checkpoint run yet.
-    pub(crate) fn new() -> Checkpointer {
+    /// A checkpointer finishing its checkpoints on `writer`'s thread.
+    pub(crate) fn new(writer: Arc<SqliteWriter>) -> Checkpointer {
         Checkpointer {
-            statement: Statement::new("PRAGMA wal_checkpoint(PASSIVE)"),
+            writer,
+            running: Arc::default(),
             epoch: Instant::now(),
             last_ms: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// Called before each write: starts a checkpoint on `reads` when one is due.
+    /// Called before each write: starts a checkpoint when one is due.
     pub(crate) fn on_write(&self, reads: &AnyPool) {
         let now = self.epoch.elapsed().as_millis() as u64;
         let last = self.last_ms.load(Ordering::Relaxed);
-        if now.saturating_sub(last) >= CHECKPOINT_EVERY.as_millis() as u64
-            && self.statement.start(reads)
-        {
-            self.last_ms.store(now, Ordering::Relaxed);
+        if now.saturating_sub(last) < CHECKPOINT_EVERY.as_millis() as u64 {
+            return;
         }
+        let Some(running) = self.running.try_start() else {
+            return;
+        };
+        self.last_ms.store(now, Ordering::Relaxed);
+        let (writer, reads) = (self.writer.clone(), reads.clone());
+        tokio::spawn(async move {
+            let bulk = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&reads)
+                .await;
+            if let Err(e) = bulk {
+                tracing::warn!(error = %e, "WAL checkpoint did not run");
+            } else if let Err(e) = writer.finish_checkpoint().await {
+                tracing::warn!(error = %e, "WAL checkpoint did not finish");
+            }
+            drop(running);
+        });
     }
 }
 
@@ -121,6 +163,7 @@ mod tests {
     use crate::store::sql::test_postgres::TestSchema;
     use crate::store::{EventStore, IngestRecord, KvStore, NewEvent};
     use sqlx::Row;
+    use std::sync::Arc;
     use std::time::Duration;
 
     #[tokio::test]
@@ -188,7 +231,7 @@ mod tests {
                     client_id: None,
                     changes: Vec::new(),
                 };
-                store.ingest_batch(&[record]).await.unwrap();
+                store.ingest_batch(Arc::new([record])).await.unwrap();
             }));
         }
         for t in tasks {
@@ -199,5 +242,49 @@ mod tests {
         }
         assert_eq!(store.events_after(0, 100).await.unwrap().len(), 40);
         assert_eq!(store.kv_scan("p", "k", 100).await.unwrap().len(), 40);
+    }
+    /// Under writes that never pause, checkpoints still start the WAL over: it holds about
+    /// one checkpoint interval of writes, not every write since the store opened.
+    #[tokio::test]
+    async fn wal_starts_over_under_continuous_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::super::SqlStore::connect(&crate::store::StoreConfig {
+            url: format!("sqlite://{}/wal.db", dir.path().display()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let started = std::time::Instant::now();
+        let mut events = 0i64;
+        while started.elapsed() < Duration::from_secs(3) {
+            let batch: Vec<IngestRecord> = (0..20)
+                .map(|_| {
+                    events += 1;
+                    IngestRecord {
+                        event: NewEvent {
+                            source: "api".into(),
+                            account: "a".into(),
+                            event_type: "test".into(),
+                            dialog_id: None,
+                            dedup_key: Some(format!("e{events}")),
+                            received_at_ms: events,
+                            payload: vec![b'x'; 4096],
+                        },
+                        client_id: None,
+                        changes: Vec::new(),
+                    }
+                })
+                .collect();
+            store.ingest_batch(batch.into()).await.unwrap();
+        }
+        // (busy, frames in the WAL, frames copied): each event took at least one frame.
+        let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert!(
+            frames < events / 2,
+            "the WAL holds {frames} frames after {events} events: it was never started over"
+        );
     }
 }

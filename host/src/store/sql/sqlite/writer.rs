@@ -1,0 +1,123 @@
+//! The thread that owns SQLite's write connection and runs each write transaction whole.
+
+use crate::store::StoreError;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+/// Jobs run under one hold of the write gate at most, so writers queued at the gate
+/// (sqlx's cold paths) wait for a bounded time.
+const JOBS_PER_GATE_HOLD: usize = 16;
+
+/// Prepared statements kept per connection: every hot statement, with room to spare.
+const STATEMENT_CACHE: usize = 64;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// Handle to the write thread. The thread ends when the last handle is dropped.
+#[derive(Debug)]
+pub(crate) struct SqliteWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SqliteWriter {
+    /// Opens the database file `path` (already created and migrated) for writing and starts
+    /// its thread. The thread holds `gate` while it writes, as every other writer of this
+    /// process does, so no writer ever waits inside SQLite's busy handler.
+    pub(crate) fn open(path: &Path, gate: Arc<tokio::sync::Mutex<()>>) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // As sqlx's connections (`super::super::pool_options`), with checkpoints left to the
+        // checkpointer (`super::super::upkeep`) instead of the commit that fills the WAL, and
+        // a WAL that grew under a burst cut back to 64 MiB when it starts over.
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; \
+             PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864;",
+        )?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("hintd-sqlite-writer".into())
+            .spawn(move || serve(conn, queue, gate))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer: {e}")))?;
+        Ok(SqliteWriter { jobs })
+    }
+
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the write thread and commits it
+    /// when `work` succeeds; on an error nothing of it is kept.
+    pub(crate) async fn transaction<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = work(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Copies what is left of the WAL into the database file between two transactions, so
+    /// that the next one starts the WAL over (see `super::super::upkeep`).
+    pub(crate) async fn finish_checkpoint(&self) -> Result<(), StoreError> {
+        self.run(|conn| {
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs `work` on the write thread's connection.
+    async fn run<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            // The caller may have given up waiting; what was done stands either way.
+            let _ = reply.send(work(conn));
+        });
+        let stopped = || StoreError::Unavailable("the SQLite writer has stopped".into());
+        self.jobs.send(job).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>, gate: Arc<tokio::sync::Mutex<()>>) {
+    while let Ok(first) = queue.recv() {
+        let _held = gate.blocking_lock();
+        first(&mut conn);
+        for job in queue.try_iter().take(JOBS_PER_GATE_HOLD - 1) {
+            job(&mut conn);
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode as C;
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(
+                    f.code,
+                    C::DatabaseBusy
+                        | C::DatabaseLocked
+                        | C::CannotOpen
+                        | C::SystemIoFailure
+                        | C::DiskFull
+                        | C::ReadOnly
+                ) =>
+            {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
