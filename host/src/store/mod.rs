@@ -50,6 +50,9 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// How long a request waits for a pooled connection before failing, in ms.
     pub acquire_timeout_ms: u64,
+    /// SQLite: WAL size, MiB, at which a checkpoint is finished on the write thread so the
+    /// WAL starts over (see `sql::upkeep`). Only reached under writes that never pause.
+    pub wal_restart_mib: u32,
 }
 
 impl Default for StoreConfig {
@@ -58,6 +61,7 @@ impl Default for StoreConfig {
             url: "sqlite://./hintd-data/hintd.db".into(),
             max_connections: 8,
             acquire_timeout_ms: 5_000,
+            wal_restart_mib: 256,
         }
     }
 }

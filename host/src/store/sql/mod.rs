@@ -139,7 +139,9 @@ impl SqlStore {
             pool,
             writes,
             dialect,
-            checkpoints: sqlite.clone().map(upkeep::Checkpointer::new),
+            checkpoints: sqlite
+                .clone()
+                .map(|w| upkeep::Checkpointer::new(w, config.wal_restart_mib)),
             gate,
             sqlite,
             outbox_vacuum: (dialect == Dialect::Postgres).then(upkeep::OutboxVacuum::new),
