@@ -7,7 +7,8 @@
 //! fan-out, claim, sign, POST, record — with nothing else competing for the CPU. Latency is
 //! measured separately at a steady, moderate rate with workers on.
 
-use super::load::{Job, Outcome, Stop, closed_loop, http_client, open_loop};
+use super::client::LoadClient;
+use super::load::{Job, Outcome, Stop, closed_loop, open_loop};
 use super::receiver::{self, Deliveries};
 use super::report::{Goal, Row, Section};
 use super::scratch::ScratchDir;
@@ -33,12 +34,8 @@ fn dispatch_toml(enabled: bool) -> String {
 const BENCH_SECRET_KEY: &str = "68696e74642062656e63683a206e6f74206120736563726574206b6579212121";
 
 /// Subscribes the receiver to Chat2Desk `inbox` events of the benchmark's account.
-async fn subscribe(
-    client: &reqwest::Client,
-    hintd: &Hintd,
-    receiver: &Local,
-) -> anyhow::Result<()> {
-    let resp = client
+async fn subscribe(hintd: &Hintd, receiver: &Local) -> anyhow::Result<()> {
+    let resp = reqwest::Client::new()
         .post(hintd.url("/api/v1/webhooks"))
         .bearer_auth(ADMIN_KEY)
         .json(&serde_json::json!({"name": "bench", "url": receiver.url("/hook"), "events": ["inbox"], "account": hintd.account}))
@@ -57,7 +54,7 @@ async fn subscribe(
 /// A job posting `inbox` event `seq` (message id `id_base + seq`) to one of `urls`, noting
 /// when it was sent.
 fn inbox_job(
-    client: reqwest::Client,
+    client: LoadClient,
     urls: Urls,
     id_base: u64,
     deliveries: Option<Arc<Deliveries>>,
@@ -114,7 +111,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             ctx.replicas
         ),
     );
-    let client = http_client(ctx.concurrency);
+    let client = LoadClient::default();
     let (router, deliveries) = receiver::router();
     let receiver = serve_local(router).await?;
 
@@ -134,7 +131,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
                 &account,
             )
             .await?;
-            subscribe(&client, &hintd, &receiver).await?;
+            subscribe(&hintd, &receiver).await?;
             let job = inbox_job(
                 client.clone(),
                 hintd.ingest_url().into(),
@@ -205,7 +202,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         &account,
     )
     .await?;
-    subscribe(&client, &replicas[0], &receiver).await?;
+    subscribe(&replicas[0], &receiver).await?;
     deliveries.take_latencies();
     let already = deliveries.delivered.load(Ordering::Relaxed);
     let job = inbox_job(

@@ -6,8 +6,9 @@
 
 use super::fixtures::plugin_dir;
 use super::ingest::message_job;
+use super::client::LoadClient;
 use super::load::{
-    Job, LoadResult, Outcome, Stop, closed_loop, http_client, open_loop, server_timing_plugins,
+    Job, LoadResult, Outcome, Stop, closed_loop, open_loop, server_timing_plugins,
 };
 use super::report::{Goal, Row, Section};
 use super::scratch::ScratchDir;
@@ -35,7 +36,7 @@ struct AnswerTally {
 /// message, a fresh `request_id` so no answer comes from the idempotency cache) to one of
 /// `urls`.
 fn hints_job(
-    client: reqwest::Client,
+    client: LoadClient,
     urls: Urls,
     dialogs: u64,
     tally: Option<Arc<AnswerTally>>,
@@ -52,20 +53,16 @@ fn hints_job(
                 7_000_000_000 + seq,
                 message_id,
             );
-            let resp = post_chat2desk(&client, urls.pick(seq), body).await?;
-            if resp.headers().contains_key("x-hintd-replayed") {
+            let reply = post_chat2desk(&client, urls.pick(seq), body).await?;
+            if reply.header("x-hintd-replayed").is_some() {
                 return Err(
                     "answer replayed from the idempotency cache: request ids must not repeat"
                         .into(),
                 );
             }
-            let plugin_time = server_timing_plugins(resp.headers());
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| format!("reading the answer: {e}"))?;
-            let answer: serde_json::Value =
-                serde_json::from_slice(&bytes).map_err(|e| format!("answer is not JSON: {e}"))?;
+            let plugin_time = server_timing_plugins(reply.header("server-timing"));
+            let answer: serde_json::Value = serde_json::from_slice(&reply.body)
+                .map_err(|e| format!("answer is not JSON: {e}"))?;
             let hints = answer
                 .get("hints")
                 .and_then(|h| h.as_array())
@@ -120,7 +117,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     .await?;
     let urls = Urls::ingest(&replicas);
     let base = serve_local(baseline::router()).await?;
-    let client = http_client(ctx.concurrency);
+    let client = LoadClient::default();
     p.done_one();
 
     // Context: every dialog gets its conversation, which `replies` also learns from.

@@ -2,7 +2,8 @@
 //! through the real endpoint, each one stored and applied to its dialog's context before the
 //! 2xx; then the memory of N active dialogs × 20 messages.
 
-use super::load::{Job, LoadResult, Outcome, Stop, closed_loop, http_client};
+use super::client::LoadClient;
+use super::load::{Job, LoadResult, Outcome, Stop, closed_loop};
 use super::report::{Goal, Row, Section};
 use super::rss::{mib, resident_bytes};
 use super::scratch::ScratchDir;
@@ -18,7 +19,7 @@ const MESSAGES_PER_DIALOG: u64 = 20;
 
 /// A job posting message `seq` of a conversation load (see
 /// [`payloads::conversation_message`]).
-pub fn message_job(client: reqwest::Client, urls: Urls, dialogs: u64, id_base: u64) -> Job {
+pub fn message_job(client: LoadClient, urls: Urls, dialogs: u64, id_base: u64) -> Job {
     Arc::new(move |seq| {
         let (client, urls) = (client.clone(), urls.clone());
         Box::pin(async move {
@@ -50,7 +51,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             ctx.concurrency, ctx.dialogs
         ),
     );
-    let client = http_client(ctx.concurrency);
+    let client = LoadClient::default();
 
     // Memory first, in a process nothing else has grown yet: a fresh server filled with
     // N dialogs × 20 messages.

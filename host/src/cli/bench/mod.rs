@@ -7,6 +7,7 @@
 //! sizes: it proves the harness works and its numbers mean nothing.
 
 mod baseline;
+mod client;
 mod dispatch;
 mod fixtures;
 mod hints;

@@ -2,6 +2,7 @@
 //! code path as `hintd serve`), and small loopback helpers (the baseline, the webhook
 //! receiver, a mock completion endpoint).
 
+use super::client::{LoadClient, Reply};
 use crate::app::App;
 use crate::config::Config;
 use anyhow::Context as _;
@@ -193,25 +194,17 @@ fn toml_str(s: &str) -> String {
 }
 
 /// POSTs a Chat2Desk webhook body and checks for a 2xx answer.
-pub async fn post_chat2desk(
-    client: &reqwest::Client,
-    url: &str,
-    body: Vec<u8>,
-) -> Result<reqwest::Response, String> {
-    let resp = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| format!("request failed: {e}"))?;
-    if !resp.status().is_success() {
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
+pub async fn post_chat2desk(client: &LoadClient, url: &str, body: Vec<u8>) -> Result<Reply, String> {
+    let reply = client.post_json(url, &body).await?;
+    if !(200..300).contains(&reply.status) {
         return Err(format!(
-            "HTTP {status}: {}",
-            text.chars().take(300).collect::<String>()
+            "HTTP {}: {}",
+            reply.status,
+            String::from_utf8_lossy(&reply.body)
+                .chars()
+                .take(300)
+                .collect::<String>()
         ));
     }
-    Ok(resp)
+    Ok(reply)
 }
