@@ -32,11 +32,13 @@ impl SqliteWriter {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         // As sqlx's connections (`super::super::pool_options`), with checkpoints left to the
-        // checkpointer (`super::super::upkeep`) instead of the commit that fills the WAL, and
-        // a WAL that grew under a burst cut back to 64 MiB when it starts over.
+        // checkpointer (`super::super::upkeep`) instead of the commit that fills the WAL. The
+        // WAL file keeps the size it grew to and is overwritten when it starts over: cutting
+        // it back (`journal_size_limit`) freed hundreds of MiB inside the next write, which
+        // then took over 100 ms.
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; \
-             PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864;",
+             PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;",
         )?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let (jobs, queue) = mpsc::channel::<Job>();
