@@ -8,7 +8,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use hintd::core::{DialogKey, Message, Role, Source};
 use hintd::plugins::host::{GuardedHttpPolicy, HostState, PluginContext};
 use hintd::plugins::wit::HintProviderPre;
-use hintd::plugins::wit::v0_1_0::wit;
+use hintd::plugins::wit::v0_1_0::{hint_request, lower_all};
 use hintd::plugins::{HintRequest, Limits, Manifest, PluginsConfig, Registry};
 use hintd::store::StoreConfig;
 use std::hint::black_box;
@@ -151,7 +151,8 @@ fn bench(c: &mut Criterion) {
         store,
         Arc::new(GuardedHttpPolicy),
     ));
-    let wreq = wit::HintRequest::from(&req);
+    let context = lower_all(&req.context);
+    let wreq = hint_request(&req, &context, 0);
     let new_store = || {
         let mut store = wasmtime::Store::new(&shared.engine, HostState::new(ctx.clone()));
         store.limiter(|s| &mut s.memory);
@@ -178,7 +179,7 @@ fn bench(c: &mut Criterion) {
             rt.block_on(async {
                 let inst = pre.instantiate_async(&mut store).await.unwrap();
                 inst.hintd_provider_provider()
-                    .call_suggest(&mut store, &wreq)
+                    .call_suggest(&mut store, wreq.clone())
                     .await
                     .unwrap()
                     .unwrap()
@@ -191,7 +192,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(
                 inst.hintd_provider_provider()
-                    .call_suggest(&mut store, &wreq),
+                    .call_suggest(&mut store, wreq.clone()),
             )
             .unwrap()
             .unwrap()

@@ -14,16 +14,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::Store;
 
-/// A call into a plugin's `provider` export.
-pub enum Call {
+/// A call into a plugin's `provider` export, its arguments borrowed from the host's data.
+pub enum Call<'a> {
     /// `describe()`.
     Describe,
     /// `suggest(req)`.
-    Suggest(wit::HintRequest),
+    Suggest(wit::HintRequest<'a>),
     /// `feedback(fb)`.
-    Feedback(wit::Feedback),
+    Feedback(wit::Feedback<'a>),
     /// `observe(event)`.
-    Observe(wit::ConversationEvent),
+    Observe(wit::ConversationEvent<'a>),
 }
 
 /// What a call returned.
@@ -31,7 +31,7 @@ pub enum Answer {
     /// From `describe`.
     Info(wit::PluginInfo),
     /// From `suggest`.
-    Hints(Result<Vec<wit::Hint>, wit::ProviderError>),
+    Hints(Result<Vec<wit::HintResult>, wit::ProviderError>),
     /// From `feedback` and `observe`.
     Done,
 }
@@ -65,14 +65,14 @@ impl Runner {
     pub async fn run(
         &self,
         account: Option<&str>,
-        call: Call,
+        call: Call<'_>,
         timeout_ms: Option<u32>,
     ) -> Result<Answer, CallError> {
         let limits = &self.ctx.limits;
         let timeout_ms = timeout_ms.unwrap_or_else(|| self.ctx.manifest.timeout_ms(limits));
         let timeout = Duration::from_millis(u64::from(timeout_ms));
         let deadline = Instant::now() + timeout;
-        let wall = timeout + Duration::from_millis(u64::from(limits.wall_clock_grace_ms));
+        let abandon_at = deadline + Duration::from_millis(u64::from(limits.wall_clock_grace_ms));
         let reuse_key = match (self.ctx.manifest.instance, account) {
             (InstanceMode::Reuse, Some(a)) => Some(a),
             _ => None,
@@ -98,10 +98,9 @@ impl Runner {
         };
         // Guest code is stopped by the epoch deadline; this bounds everything else (a host
         // call that does not return). Dropping the future drops the store and its instance.
-        match tokio::time::timeout(wall, work).await {
-            Ok(result) => result,
-            Err(_) => Err(CallError::Timeout),
-        }
+        within(abandon_at, work)
+            .await
+            .unwrap_or(Err(CallError::Timeout))
     }
 
     async fn instantiate(&self, deadline: Instant) -> Result<Live, CallError> {
@@ -149,6 +148,17 @@ impl Runner {
     }
 }
 
+/// Runs `work` to its end, or gives it up at `until`. The timer is armed only once `work`
+/// suspends (a host call waiting on I/O): a call that runs straight through, as most do,
+/// never touches the timer wheel, and guest code is bounded by the epoch deadline anyway.
+async fn within<F: std::future::Future>(until: Instant, work: F) -> Option<F::Output> {
+    let mut work = std::pin::pin!(work);
+    if let std::task::Poll::Ready(out) = futures::poll!(work.as_mut()) {
+        return Some(out);
+    }
+    tokio::time::timeout_at(until.into(), work).await.ok()
+}
+
 /// Sets the call's deadline on a store: epoch ticks for guest code, an instant for host calls.
 fn arm(store: &mut Store<HostState>, deadline: Instant) {
     let left = deadline.saturating_duration_since(Instant::now());
@@ -158,18 +168,18 @@ fn arm(store: &mut Store<HostState>, deadline: Instant) {
     data.memory.refused = false;
 }
 
-async fn invoke(live: &mut Live, call: Call) -> wasmtime::Result<Answer> {
+async fn invoke(live: &mut Live, call: Call<'_>) -> wasmtime::Result<Answer> {
     let provider = live.bindings.hintd_provider_provider();
     let store = &mut live.store;
     Ok(match call {
         Call::Describe => Answer::Info(provider.call_describe(store).await?),
-        Call::Suggest(req) => Answer::Hints(provider.call_suggest(store, &req).await?),
+        Call::Suggest(req) => Answer::Hints(provider.call_suggest(store, req).await?),
         Call::Feedback(fb) => {
-            provider.call_feedback(store, &fb).await?;
+            provider.call_feedback(store, fb).await?;
             Answer::Done
         }
         Call::Observe(ev) => {
-            provider.call_observe(store, &ev).await?;
+            provider.call_observe(store, ev).await?;
             Answer::Done
         }
     })

@@ -14,7 +14,7 @@ use super::output::check_hints;
 use super::stats::{Outcome, PluginStats, Stats};
 use super::types::{ConversationEvent, Feedback, Hint, HintRequest, PluginInfo};
 use super::wit::HintProviderPre;
-use super::wit::v0_1_0::wit;
+use super::wit::v0_1_0::{feedback, hint_request, lower_all};
 use crate::store::Store;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -227,8 +227,8 @@ impl Registry {
         let timeout_ms = budget.map_or(plugin.manifest.timeout_ms(&inner.limits), |b| {
             b.min(plugin.manifest.timeout_ms(&inner.limits))
         });
-        let mut wreq = wit::HintRequest::from(req);
-        wreq.deadline_ms = timeout_ms;
+        let context = lower_all(&req.context);
+        let wreq = hint_request(req, &context, timeout_ms);
         inner
             .guarded(&plugin, async {
                 match plugin
@@ -256,7 +256,8 @@ impl Registry {
     pub async fn feedback(&self, name: &str, fb: &Feedback) -> Result<(), CallError> {
         let inner = &self.inner;
         let plugin = inner.plugin(name)?;
-        let call = Call::Feedback(fb.into());
+        let (shown, context) = (lower_all(&fb.shown), lower_all(&fb.context));
+        let call = Call::Feedback(feedback(fb, &shown, &context));
         inner
             .guarded(&plugin, async {
                 plugin.runner.run(None, call, None).await.map(|_| ())

@@ -4,12 +4,10 @@
 //! hintd's maximum rate, and the host's overhead beyond plugin time when the server reports
 //! the plugins' share (`Server-Timing: plugins;dur=…`).
 
+use super::client::LoadClient;
 use super::fixtures::plugin_dir;
 use super::ingest::message_job;
-use super::client::LoadClient;
-use super::load::{
-    Job, LoadResult, Outcome, Stop, closed_loop, open_loop, server_timing_plugins,
-};
+use super::load::{Job, LoadResult, Outcome, Stop, closed_loop, open_loop, server_timing_plugins};
 use super::report::{Goal, Row, Section};
 use super::scratch::ScratchDir;
 use super::server::{
@@ -35,12 +33,7 @@ struct AnswerTally {
 /// A job sending hints request `seq` (dialog `seq % dialogs + 1`, about its latest client
 /// message, a fresh `request_id` so no answer comes from the idempotency cache) to one of
 /// `urls`.
-fn hints_job(
-    client: LoadClient,
-    urls: Urls,
-    dialogs: u64,
-    tally: Option<Arc<AnswerTally>>,
-) -> Job {
+fn hints_job(client: LoadClient, urls: Urls, dialogs: u64, tally: Option<Arc<AnswerTally>>) -> Job {
     Arc::new(move |seq| {
         let (client, urls, tally) = (client.clone(), urls.clone(), tally.clone());
         Box::pin(async move {

@@ -194,7 +194,11 @@ fn toml_str(s: &str) -> String {
 }
 
 /// POSTs a Chat2Desk webhook body and checks for a 2xx answer.
-pub async fn post_chat2desk(client: &LoadClient, url: &str, body: Vec<u8>) -> Result<Reply, String> {
+pub async fn post_chat2desk(
+    client: &LoadClient,
+    url: &str,
+    body: Vec<u8>,
+) -> Result<Reply, String> {
     let reply = client.post_json(url, &body).await?;
     if !(200..300).contains(&reply.status) {
         return Err(format!(

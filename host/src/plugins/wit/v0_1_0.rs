@@ -9,6 +9,9 @@ wasmtime::component::bindgen!({
     // inside `http` is ended by a trap rather than an answer).
     imports: { default: async | trappable },
     exports: { default: async },
+    // Requests are lowered into the guest straight from borrowed host data, not from
+    // owned copies made for each call.
+    ownership: Borrowing { duplicate_if_necessary: true },
 });
 
 pub use self::hintd::provider::types as wit;
@@ -25,53 +28,62 @@ impl From<crate::core::Role> for wit::Role {
     }
 }
 
-impl From<&crate::core::Message> for wit::Message {
-    fn from(m: &crate::core::Message) -> Self {
+impl<'a> From<&'a crate::core::Message> for wit::Message<'a> {
+    fn from(m: &'a crate::core::Message) -> Self {
         wit::Message {
-            id: m.id.clone(),
+            id: &m.id,
             role: m.role.into(),
-            text: m.text.clone(),
+            text: &m.text,
             sent_at: m.sent_at_ms.max(0) as u64,
             private: m.private,
-            media_type: m.media_type.clone(),
+            media_type: m.media_type.as_deref(),
         }
     }
 }
 
-impl From<&host::HintRequest> for wit::HintRequest {
-    fn from(r: &host::HintRequest) -> Self {
-        wit::HintRequest {
-            request_id: r.request_id.clone(),
-            account: r.dialog.account.clone(),
-            source: r.dialog.source.as_str().to_string(),
-            dialog_id: r.dialog.dialog_id.clone(),
-            client_id: r.client_id.clone(),
-            operator_id: r.operator_id.clone(),
-            channel_id: r.channel_id.clone(),
-            transport: r.transport.clone(),
-            message_id: r.message_id.clone(),
-            external_key: r.external_key.clone(),
-            context: r.context.iter().map(Into::into).collect(),
-            max_hints: r.max_hints,
-            deadline_ms: r.deadline_ms,
-        }
+/// Borrowed forms of `items`, for the lists a record lowered to the guest refers to.
+pub fn lower_all<'a, T, U: From<&'a T>>(items: &'a [T]) -> Vec<U> {
+    items.iter().map(U::from).collect()
+}
+
+/// The guest's form of `r`, with `deadline_ms` left for the call; `context` is
+/// `lower_all(&r.context)`, kept by the caller for as long as the request.
+pub fn hint_request<'a>(
+    r: &'a host::HintRequest,
+    context: &'a [wit::Message<'a>],
+    deadline_ms: u32,
+) -> wit::HintRequest<'a> {
+    wit::HintRequest {
+        request_id: &r.request_id,
+        account: &r.dialog.account,
+        source: r.dialog.source.as_str(),
+        dialog_id: &r.dialog.dialog_id,
+        client_id: &r.client_id,
+        operator_id: r.operator_id.as_deref(),
+        channel_id: r.channel_id.as_deref(),
+        transport: r.transport.as_deref(),
+        message_id: &r.message_id,
+        external_key: r.external_key.as_deref(),
+        context,
+        max_hints: r.max_hints,
+        deadline_ms,
     }
 }
 
-impl From<&host::Hint> for wit::Hint {
-    fn from(h: &host::Hint) -> Self {
-        wit::Hint {
-            id: h.id.clone(),
-            text: h.text.clone(),
-            url: h.url.clone(),
-            link: h.link.clone(),
+impl<'a> From<&'a host::Hint> for wit::HintParam<'a> {
+    fn from(h: &'a host::Hint) -> Self {
+        wit::HintParam {
+            id: &h.id,
+            text: &h.text,
+            url: h.url.as_deref(),
+            link: h.link.as_deref(),
             relevance: h.relevance,
         }
     }
 }
 
-impl From<wit::Hint> for host::Hint {
-    fn from(h: wit::Hint) -> Self {
+impl From<wit::HintResult> for host::Hint {
+    fn from(h: wit::HintResult) -> Self {
         host::Hint {
             id: h.id,
             text: h.text,
@@ -82,46 +94,48 @@ impl From<wit::Hint> for host::Hint {
     }
 }
 
-impl From<&host::Feedback> for wit::Feedback {
-    fn from(f: &host::Feedback) -> Self {
-        wit::Feedback {
-            request_id: f.request_id.clone(),
-            dialog_id: f.dialog_id.clone(),
-            message_id: f.message_id.clone(),
-            chosen: (&f.chosen).into(),
-            chosen_is_mine: f.chosen_is_mine,
-            shown: f.shown.iter().map(Into::into).collect(),
-            context: f.context.iter().map(Into::into).collect(),
-        }
+/// The guest's form of `f`; `shown` and `context` are `lower_all` of its lists, kept by
+/// the caller for as long as the record.
+pub fn feedback<'a>(
+    f: &'a host::Feedback,
+    shown: &'a [wit::HintParam<'a>],
+    context: &'a [wit::Message<'a>],
+) -> wit::Feedback<'a> {
+    wit::Feedback {
+        request_id: &f.request_id,
+        dialog_id: &f.dialog_id,
+        message_id: &f.message_id,
+        chosen: (&f.chosen).into(),
+        chosen_is_mine: f.chosen_is_mine,
+        shown,
+        context,
     }
 }
 
-impl From<&host::DialogRef> for wit::DialogRef {
-    fn from(d: &host::DialogRef) -> Self {
+impl<'a> From<&'a host::DialogRef> for wit::DialogRef<'a> {
+    fn from(d: &'a host::DialogRef) -> Self {
         wit::DialogRef {
-            source: d.dialog.source.as_str().to_string(),
-            account: d.dialog.account.clone(),
-            dialog_id: d.dialog.dialog_id.clone(),
-            client_id: d.client_id.clone(),
+            source: d.dialog.source.as_str(),
+            account: &d.dialog.account,
+            dialog_id: &d.dialog.dialog_id,
+            client_id: d.client_id.as_deref(),
         }
     }
 }
 
-impl From<&host::ConversationEvent> for wit::ConversationEvent {
-    fn from(e: &host::ConversationEvent) -> Self {
+impl<'a> From<&'a host::ConversationEvent> for wit::ConversationEvent<'a> {
+    fn from(e: &'a host::ConversationEvent) -> Self {
         use host::ConversationEvent as E;
         match e {
             E::MessageAdded(at, m) => wit::ConversationEvent::MessageAdded((at.into(), m.into())),
             E::MessageUpdated(at, m) => {
                 wit::ConversationEvent::MessageUpdated((at.into(), m.into()))
             }
-            E::MessageDeleted(at, id) => {
-                wit::ConversationEvent::MessageDeleted((at.into(), id.clone()))
-            }
+            E::MessageDeleted(at, id) => wit::ConversationEvent::MessageDeleted((at.into(), id)),
             E::DialogOpened(at) => wit::ConversationEvent::DialogOpened(at.into()),
             E::DialogClosed(at) => wit::ConversationEvent::DialogClosed(at.into()),
             E::DialogTransferred(at, to) => {
-                wit::ConversationEvent::DialogTransferred((at.into(), to.clone()))
+                wit::ConversationEvent::DialogTransferred((at.into(), to.as_deref()))
             }
         }
     }
