@@ -1,6 +1,7 @@
 //! Persistence behind one trait, [`Store`], with an embedded SQLite backend (the default)
-//! and a PostgreSQL backend for several replicas. Both run the same SQL through sqlx's
-//! `Any` driver ([`sql`]); the few statements that differ are chosen by [`sql::Dialect`].
+//! and a PostgreSQL backend for several replicas. Both run the same SQL ([`sql`]): through
+//! sqlx's `Any` driver, except SQLite's hot writes, which run whole on a write thread of
+//! their own (`sql::sqlite`); the few statements that differ are chosen by [`sql::Dialect`].
 //!
 //! The store sits under every other layer, so it speaks only in its own record types and the
 //! value types of [`crate::core`].

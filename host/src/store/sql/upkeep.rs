@@ -226,6 +226,23 @@ mod tests {
         pg.remove().await;
     }
 
+    /// Event number `i` (its own dedup key) with `payload`.
+    fn event(i: i64, payload: Vec<u8>) -> IngestRecord {
+        IngestRecord {
+            event: NewEvent {
+                source: "api".into(),
+                account: "a".into(),
+                event_type: "test".into(),
+                dialog_id: None,
+                dedup_key: Some(format!("e{i}")),
+                received_at_ms: i,
+                payload,
+            },
+            client_id: None,
+            changes: Vec::new(),
+        }
+    }
+
     /// Ingest, plugin kv and checkpoints all write at once through SQLite's one-connection
     /// write gate: every write commits, none waits on another forever.
     #[tokio::test]
@@ -246,20 +263,10 @@ mod tests {
                     .kv_set("p", &format!("k{i}"), b"v", 1 << 20)
                     .await
                     .unwrap();
-                let record = IngestRecord {
-                    event: NewEvent {
-                        source: "api".into(),
-                        account: "a".into(),
-                        event_type: "test".into(),
-                        dialog_id: None,
-                        dedup_key: Some(format!("e{i}")),
-                        received_at_ms: i,
-                        payload: b"{}".to_vec(),
-                    },
-                    client_id: None,
-                    changes: Vec::new(),
-                };
-                store.ingest_batch(Arc::new([record])).await.unwrap();
+                store
+                    .ingest_batch(Arc::new([event(i, b"{}".to_vec())]))
+                    .await
+                    .unwrap();
             }));
         }
         for t in tasks {
@@ -271,6 +278,7 @@ mod tests {
         assert_eq!(store.events_after(0, 100).await.unwrap().len(), 40);
         assert_eq!(store.kv_scan("p", "k", 100).await.unwrap().len(), 40);
     }
+
     /// Under writes that never pause, checkpoints still start the WAL over: it holds at most
     /// about `wal_restart_mib` and a checkpoint interval of writes, not every write since the
     /// store opened.
@@ -290,19 +298,7 @@ mod tests {
             let batch: Vec<IngestRecord> = (0..20)
                 .map(|_| {
                     events += 1;
-                    IngestRecord {
-                        event: NewEvent {
-                            source: "api".into(),
-                            account: "a".into(),
-                            event_type: "test".into(),
-                            dialog_id: None,
-                            dedup_key: Some(format!("e{events}")),
-                            received_at_ms: events,
-                            payload: vec![b'x'; 4096],
-                        },
-                        client_id: None,
-                        changes: Vec::new(),
-                    }
+                    event(events, vec![b'x'; 4096])
                 })
                 .collect();
             store.ingest_batch(batch.into()).await.unwrap();
