@@ -86,18 +86,29 @@ impl SqliteWriter {
             // The caller may have given up waiting; what was done stands either way.
             let _ = reply.send(work(conn));
         });
-        let stopped = || StoreError::Unavailable("the SQLite writer has stopped".into());
-        self.jobs.send(job).map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Database("the SQLite write failed: it panicked".into()))?
     }
 }
 
 fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>, gate: Arc<tokio::sync::Mutex<()>>) {
+    let mut run = |job: Job| {
+        // A job that panics loses its own answer, not the thread: its transaction rolls
+        // back as the panic unwinds, and the writes queued behind it go on.
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn)));
+        if done.is_err() {
+            tracing::error!("an SQLite write panicked; its transaction was rolled back");
+        }
+    };
     while let Ok(first) = queue.recv() {
         let _held = gate.blocking_lock();
-        first(&mut conn);
+        run(first);
         for job in queue.try_iter().take(JOBS_PER_GATE_HOLD - 1) {
-            job(&mut conn);
+            run(job);
         }
     }
 }
@@ -121,5 +132,36 @@ impl From<rusqlite::Error> for StoreError {
             }
             _ => StoreError::Database(e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_write_that_panics_is_rolled_back_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (v INTEGER);")
+            .unwrap();
+        let writer = SqliteWriter::open(&path, Arc::default()).unwrap();
+        let failed = writer
+            .transaction(|tx| -> Result<(), StoreError> {
+                tx.execute("INSERT INTO t VALUES (1)", [])?;
+                panic!("a bug in a write");
+            })
+            .await;
+        assert!(matches!(failed, Err(StoreError::Database(_))), "{failed:?}");
+        let count = writer
+            .transaction(|tx| {
+                tx.execute("INSERT INTO t VALUES (2)", [])?;
+                Ok(tx.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0))?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(count, 1, "the panicked write's row was rolled back");
     }
 }
