@@ -453,7 +453,7 @@ impl Hints {
             answer.created_at_ms + config.idempotency_ttl_secs.saturating_mul(1000) as i64;
         let record = answer.to_record(key.clone(), replay_until);
         let saved = if inner.save_inline {
-            inner.store.save_answer(&record).await
+            inner.store.save_answer(record).await
         } else {
             // One process owns an SQLite store: the in-memory caches hold the answer until the
             // writer has stored it.

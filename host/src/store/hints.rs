@@ -127,7 +127,15 @@ pub trait HintStore {
     /// Stores an answer with its hints in one transaction. When another answer holds the same
     /// `request_key` and may still be replayed, nothing is stored and `Conflict` is returned;
     /// an expired holder gives the key up.
-    async fn save_answer(&self, answer: &AnswerRecord) -> Result<(), StoreError>;
+    async fn save_answer(&self, answer: AnswerRecord) -> Result<(), StoreError> {
+        let key = answer.request_key.clone();
+        match self.save_answers(vec![answer]).await?.as_slice() {
+            [true] => Ok(()),
+            _ => Err(StoreError::Conflict(format!(
+                "an answer for request key {key:?} exists"
+            ))),
+        }
+    }
     /// Stores many answers in one transaction (group commit). An answer whose `request_key`
     /// is held by a replayable answer is skipped; the result says, per answer, whether it was
     /// stored. The answers are taken so that a backend may hand them to a writer thread.

@@ -13,6 +13,10 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use std::sync::Arc;
 
+/// Up to `$2` events after position `$1`, oldest first.
+pub(crate) const EVENTS_AFTER: &str = "SELECT seq, source, account, event_type, dialog_id, dedup_key, \
+     received_at_ms, payload FROM events WHERE seq > $1 ORDER BY seq LIMIT $2";
+
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO events \
     (source, account, event_type, dialog_id, dedup_key, received_at_ms, payload, client_id) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING seq";
@@ -370,14 +374,11 @@ fn dialog_from_row(key: &DialogKey, r: &AnyRow) -> Result<DialogRecord, sqlx::Er
 #[async_trait::async_trait]
 impl EventStore for SqlStore {
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, source, account, event_type, dialog_id, dedup_key, received_at_ms, payload \
-             FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(after)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(EVENTS_AFTER)
+            .bind(after)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter()
             .map(|r| {
                 Ok(StoredEvent {

@@ -173,27 +173,6 @@ impl HintStore for SqlStore {
         Ok(saved)
     }
 
-    async fn save_answer(&self, a: &AnswerRecord) -> Result<(), StoreError> {
-        let conflict = || {
-            StoreError::Conflict(format!(
-                "an answer for request key {:?} exists",
-                a.request_key
-            ))
-        };
-        if self.sqlite_writer().is_some() {
-            return match self.save_answers(vec![a.clone()]).await?.as_slice() {
-                [true] => Ok(()),
-                _ => Err(conflict()),
-            };
-        }
-        let mut tx = self.begin_write().await?;
-        if !insert_answer(&mut tx, a).await? {
-            return Err(conflict());
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     async fn answer_by_request(
         &self,
         request_key: &str,

@@ -16,7 +16,7 @@ use sqlx::{Any, AnyPool, Transaction};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::OwnedMutexGuard;
 
 /// Which SQL dialect a statement must be written in, where the two differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,13 +36,8 @@ pub struct SqlStore {
     /// pool as `pool`.
     pub(crate) writes: AnyPool,
     pub(crate) dialect: Dialect,
-    /// SQLite only: held by every writer of the process for the length of its write, sqlx's
-    /// and [`sqlite::SqliteWriter`]'s alike. SQLite admits one writer at a time; a writer
-    /// queued here starts the moment the previous commit ends, where one left to SQLite's
-    /// busy handler sleeps up to 100 ms between retries (that sleep was the hint path's
-    /// p99). FIFO, so no writer starves.
-    gate: Option<Arc<Mutex<()>>>,
-    /// SQLite only: the thread that runs the hot write transactions whole.
+    /// SQLite only: the thread that runs the hot write transactions whole, and the write
+    /// gate every writer of the process queues on.
     sqlite: Option<Arc<sqlite::SqliteWriter>>,
     /// WAL checkpoints (SQLite only).
     checkpoints: Option<upkeep::Checkpointer>,
@@ -128,12 +123,9 @@ impl SqlStore {
             .run(&writes)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
-        let gate = sqlite_file.is_some().then(|| Arc::new(Mutex::new(())));
-        let sqlite = match (&sqlite_file, &gate) {
-            (Some(file), Some(gate)) => {
-                Some(Arc::new(sqlite::SqliteWriter::open(file, gate.clone())?))
-            }
-            _ => None,
+        let sqlite = match &sqlite_file {
+            Some(file) => Some(Arc::new(sqlite::SqliteWriter::open(file)?)),
+            None => None,
         };
         Ok(SqlStore {
             pool,
@@ -142,7 +134,6 @@ impl SqlStore {
             checkpoints: sqlite
                 .clone()
                 .map(|w| upkeep::Checkpointer::new(w, config.wal_restart_mib)),
-            gate,
             sqlite,
             outbox_vacuum: (dialect == Dialect::Postgres).then(upkeep::OutboxVacuum::new),
             _scratch: scratch.map(Arc::new),
@@ -154,8 +145,8 @@ impl SqlStore {
         if let Some(c) = &self.checkpoints {
             c.on_write(&self.pool);
         }
-        match &self.gate {
-            Some(gate) => Some(gate.clone().lock_owned().await),
+        match &self.sqlite {
+            Some(writer) => Some(writer.enter_gate().await),
             None => None,
         }
     }

@@ -2,6 +2,7 @@
 //! messages they become, in one transaction.
 
 use super::super::dispatch::{INSERT_MESSAGES, WEBHOOK_COLUMNS};
+use super::super::events::EVENTS_AFTER;
 use crate::store::{
     FanoutPlan, FanoutStats, NewEvent, StoreError, StoredEvent, WebhookRecord, WebhookStatus,
 };
@@ -34,10 +35,7 @@ pub(crate) fn fanout(
         (events as usize, end, 0)
     } else {
         let events = tx
-            .prepare_cached(
-                "SELECT seq, source, account, event_type, dialog_id, dedup_key, received_at_ms, payload \
-                 FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
-            )?
+            .prepare_cached(EVENTS_AFTER)?
             .query_map(params![last_seq, limit], event_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         let mut insert = tx.prepare_cached(&format!(

@@ -3,7 +3,7 @@
 //! events was ~45 of them, all while holding the write lock). Here one connection on one
 //! thread runs each write transaction whole: the hot writes (ingest batches, the outbox
 //! fan-out, served answers, plugin kv) cost one hand-off per transaction. Cold writes stay on sqlx; the
-//! write gate (`super::SqlStore`) keeps the two from ever waiting inside SQLite.
+//! write gate ([`SqliteWriter::enter_gate`]) keeps the two from ever waiting inside SQLite.
 
 pub(crate) mod dispatch;
 pub(crate) mod events;

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc;
-use tokio::sync::oneshot;
+use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 /// Jobs run under one hold of the write gate at most, so writers queued at the gate
 /// (sqlx's cold paths) wait for a bounded time.
@@ -20,13 +20,18 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 #[derive(Debug)]
 pub(crate) struct SqliteWriter {
     jobs: mpsc::Sender<Job>,
+    /// Held by every writer of the process for the length of its write: the thread and
+    /// sqlx's writes alike ([`SqliteWriter::enter_gate`]). SQLite admits one writer at a
+    /// time; a writer queued here starts the moment the previous commit ends, where one left
+    /// to SQLite's busy handler sleeps up to 100 ms between retries (that sleep was the hint
+    /// path's p99). FIFO, so no writer starves.
+    gate: Arc<Mutex<()>>,
 }
 
 impl SqliteWriter {
     /// Opens the database file `path` (already created and migrated) for writing and starts
-    /// its thread. The thread holds `gate` while it writes, as every other writer of this
-    /// process does, so no writer ever waits inside SQLite's busy handler.
-    pub(crate) fn open(path: &Path, gate: Arc<tokio::sync::Mutex<()>>) -> Result<Self, StoreError> {
+    /// its thread.
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -42,11 +47,19 @@ impl SqliteWriter {
         )?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let (jobs, queue) = mpsc::channel::<Job>();
+        let gate = Arc::new(Mutex::new(()));
+        let held = gate.clone();
         std::thread::Builder::new()
             .name("hintd-sqlite-writer".into())
-            .spawn(move || serve(conn, queue, gate))
+            .spawn(move || serve(conn, queue, held))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer: {e}")))?;
-        Ok(SqliteWriter { jobs })
+        Ok(SqliteWriter { jobs, gate })
+    }
+
+    /// Waits for the write gate, for a write that does not run on this thread (sqlx's); the
+    /// guard opens it again when dropped.
+    pub(crate) async fn enter_gate(&self) -> OwnedMutexGuard<()> {
+        self.gate.clone().lock_owned().await
     }
 
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction on the write thread and commits it
@@ -95,7 +108,7 @@ impl SqliteWriter {
     }
 }
 
-fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>, gate: Arc<tokio::sync::Mutex<()>>) {
+fn serve(mut conn: Connection, queue: mpsc::Receiver<Job>, gate: Arc<Mutex<()>>) {
     let mut run = |job: Job| {
         // A job that panics loses its own answer, not the thread: its transaction rolls
         // back as the panic unwinds, and the writes queued behind it go on.
@@ -147,7 +160,7 @@ mod tests {
             .unwrap()
             .execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (v INTEGER);")
             .unwrap();
-        let writer = SqliteWriter::open(&path, Arc::default()).unwrap();
+        let writer = SqliteWriter::open(&path).unwrap();
         let failed = writer
             .transaction(|tx| -> Result<(), StoreError> {
                 tx.execute("INSERT INTO t VALUES (1)", [])?;
