@@ -126,7 +126,9 @@ async fn hostile_plugins_are_contained_and_the_host_keeps_serving() {
     // Generous bounds (10x the 200 ms deadline) so a loaded CI machine never flakes; the
     // printed times and the benchmark show the real overrun (about 1-5 ms).
     let bound = Duration::from_secs(2);
-    let cases: &[(&str, Duration, fn(&CallError) -> bool)] = &[
+    // (plugin, bound on the call's duration, the outcome expected)
+    type Case = (&'static str, Duration, fn(&CallError) -> bool);
+    let cases: &[Case] = &[
         ("loop", bound, |e| *e == CallError::Timeout),
         ("memory", Duration::from_secs(6), |e| {
             *e == CallError::OutOfMemory

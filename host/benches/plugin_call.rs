@@ -7,7 +7,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use hintd::core::{DialogKey, Message, Role, Source};
 use hintd::plugins::host::{GuardedHttpPolicy, HostState, PluginContext};
-use hintd::plugins::wit::HintProviderPre;
+use hintd::plugins::wit::ProviderPre;
 use hintd::plugins::wit::v0_1_0::{hint_request, lower_all};
 use hintd::plugins::{HintRequest, Limits, Manifest, PluginsConfig, Registry};
 use hintd::store::StoreConfig;
@@ -140,7 +140,7 @@ fn bench(c: &mut Criterion) {
     let shared = hintd::plugins::engine::shared().unwrap();
     let component =
         wasmtime::component::Component::new(&shared.engine, std::fs::read(&wasm).unwrap()).unwrap();
-    let pre = HintProviderPre::new(shared.linker.instantiate_pre(&component).unwrap()).unwrap();
+    let pre = ProviderPre::new(shared.linker.instantiate_pre(&component).unwrap()).unwrap();
     let limits = Arc::new(Limits::default());
     let manifest_text =
         std::fs::read_to_string(tmp.path().join("plugins/fresh/plugin.toml")).unwrap();
@@ -178,8 +178,7 @@ fn bench(c: &mut Criterion) {
             let mut store = new_store();
             rt.block_on(async {
                 let inst = pre.instantiate_async(&mut store).await.unwrap();
-                inst.hintd_provider_provider()
-                    .call_suggest(&mut store, wreq.clone())
+                inst.call_suggest(&mut store, wreq.clone())
                     .await
                     .unwrap()
                     .unwrap()
@@ -190,12 +189,9 @@ fn bench(c: &mut Criterion) {
     let inst = rt.block_on(pre.instantiate_async(&mut store)).unwrap();
     group.bench_function("call_on_live_instance", |b| {
         b.iter(|| {
-            rt.block_on(
-                inst.hintd_provider_provider()
-                    .call_suggest(&mut store, wreq.clone()),
-            )
-            .unwrap()
-            .unwrap()
+            rt.block_on(inst.call_suggest(&mut store, wreq.clone()))
+                .unwrap()
+                .unwrap()
         })
     });
     group.finish();

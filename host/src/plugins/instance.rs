@@ -8,7 +8,7 @@ use super::host::{DeadlineExceeded, HostState, PluginContext};
 use super::limits::deadline_ticks;
 use super::manifest::InstanceMode;
 use super::wit::v0_1_0::wit;
-use super::wit::{HintProvider, HintProviderPre};
+use super::wit::{Provider, ProviderPre};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,13 +38,13 @@ pub enum Answer {
 
 struct Live {
     store: Store<HostState>,
-    bindings: HintProvider,
+    provider: Provider,
     uses: u32,
 }
 
 /// Creates instances of one plugin and runs calls in them.
 pub struct Runner {
-    pre: HintProviderPre<HostState>,
+    pre: ProviderPre<HostState>,
     ctx: Arc<PluginContext>,
     /// Idle reusable instances per account (`reuse` mode only).
     idle: parking_lot::Mutex<HashMap<String, Vec<Live>>>,
@@ -52,7 +52,7 @@ pub struct Runner {
 
 impl Runner {
     /// A runner of the pre-linked component `pre`.
-    pub fn new(pre: HintProviderPre<HostState>, ctx: Arc<PluginContext>) -> Self {
+    pub fn new(pre: ProviderPre<HostState>, ctx: Arc<PluginContext>) -> Self {
         Runner {
             pre,
             ctx,
@@ -77,7 +77,9 @@ impl Runner {
             (InstanceMode::Reuse, Some(a)) => Some(a),
             _ => None,
         };
-        let work = async {
+        // Boxed: wasmtime's call futures are kilobytes, and every future awaiting this one
+        // (the timeout, the registry's bookkeeping, the hint fan-out) would copy them inline.
+        let work = Box::pin(async {
             let mut live = match reuse_key.and_then(|a| self.take_idle(a)) {
                 Some(live) => live,
                 None => self.instantiate(deadline).await?,
@@ -95,7 +97,7 @@ impl Runner {
                 }
                 Err(e) => Err(classify(e, live.store.data().memory.refused)),
             }
-        };
+        });
         // Guest code is stopped by the epoch deadline; this bounds everything else (a host
         // call that does not return). Dropping the future drops the store and its instance.
         within(abandon_at, work)
@@ -110,9 +112,9 @@ impl Runner {
         store.epoch_deadline_trap();
         arm(&mut store, deadline);
         match self.pre.instantiate_async(&mut store).await {
-            Ok(bindings) => Ok(Live {
+            Ok(provider) => Ok(Live {
                 store,
-                bindings,
+                provider,
                 uses: 0,
             }),
             Err(e) => {
@@ -169,8 +171,7 @@ fn arm(store: &mut Store<HostState>, deadline: Instant) {
 }
 
 async fn invoke(live: &mut Live, call: Call<'_>) -> wasmtime::Result<Answer> {
-    let provider = live.bindings.hintd_provider_provider();
-    let store = &mut live.store;
+    let (provider, store) = (&live.provider, &mut live.store);
     Ok(match call {
         Call::Describe => Answer::Info(provider.call_describe(store).await?),
         Call::Suggest(req) => Answer::Hints(provider.call_suggest(store, req).await?),

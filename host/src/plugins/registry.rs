@@ -13,7 +13,7 @@ use super::manifest::{Capability, InstanceMode, MANIFEST_FILE, Manifest};
 use super::output::check_hints;
 use super::stats::{Outcome, PluginStats, Stats};
 use super::types::{ConversationEvent, Feedback, Hint, HintRequest, PluginInfo};
-use super::wit::HintProviderPre;
+use super::wit::ProviderPre;
 use super::wit::v0_1_0::{feedback, hint_request, lower_all};
 use crate::store::Store;
 use sha2::{Digest, Sha256};
@@ -509,7 +509,7 @@ impl Inner {
             .linker
             .instantiate_pre(&component)
             .map_err(wrong_world)?;
-        let pre = HintProviderPre::new(pre).map_err(wrong_world)?;
+        let pre = ProviderPre::new(pre).map_err(wrong_world)?;
         let name = manifest.name.clone();
         let ctx = Arc::new(PluginContext::new(
             manifest.clone(),

@@ -109,7 +109,7 @@ pub async fn refuse_unknown_choice(app: &App, event: &Event) -> Option<Response>
     };
     let query = match choice_query(event, message_id, *hint_id) {
         Ok(q) => q,
-        Err(refusal) => return Some(refusal),
+        Err(e) => return Some(error(&e)),
     };
     app.hints
         .check_choice(&query)
@@ -118,13 +118,13 @@ pub async fn refuse_unknown_choice(app: &App, event: &Event) -> Option<Response>
         .map(|e| error(&e))
 }
 
-fn choice_query(event: &Event, message_id: &str, hint_id: i64) -> Result<ChoiceQuery, Response> {
+fn choice_query(event: &Event, message_id: &str, hint_id: i64) -> Result<ChoiceQuery, HintsError> {
     let meta = &event.meta;
     let Some(source) = meta.source else {
-        return Err(error(&HintsError::InvalidRequest {
+        return Err(HintsError::InvalidRequest {
             field: "source",
             reason: "unknown".into(),
-        }));
+        });
     };
     Ok(ChoiceQuery {
         source,
@@ -138,7 +138,7 @@ fn choice_query(event: &Event, message_id: &str, hint_id: i64) -> Result<ChoiceQ
 async fn hint_chosen(app: &App, event: &Event, message_id: &str, hint_id: i64) -> Response {
     let query = match choice_query(event, message_id, hint_id) {
         Ok(q) => q,
-        Err(refusal) => return refusal,
+        Err(e) => return error(&e),
     };
     match app.hints.choose(query).await {
         Ok(outcome) => Json(

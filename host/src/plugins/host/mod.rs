@@ -117,7 +117,9 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
 pub struct HostState {
     /// The plugin this store runs.
     pub ctx: Arc<PluginContext>,
-    wasi: WasiCtx,
+    /// Built on the guest's first WASI call: many calls make none, and building one
+    /// (clocks, seeded random sources) is a measurable part of a fresh instance.
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
     /// The memory cap.
     pub memory: MemoryLimiter,
@@ -134,23 +136,15 @@ impl HostState {
     /// no name lookup, stdin closed, stdout/stderr captured.
     pub fn new(ctx: Arc<PluginContext>) -> Self {
         let cap = ctx.limits.stdio_capture_bytes;
-        let stdout = CapturedOutput::new(cap);
-        let stderr = CapturedOutput::new(cap);
-        let mut wasi = WasiCtx::builder();
-        wasi.stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false);
         let memory = MemoryLimiter::new(ctx.manifest.memory_bytes(&ctx.limits));
         HostState {
             ctx,
-            wasi: wasi.build(),
+            wasi: None,
             table: ResourceTable::new(),
             memory,
             deadline: Instant::now(),
-            stdout,
-            stderr,
+            stdout: CapturedOutput::new(cap),
+            stderr: CapturedOutput::new(cap),
         }
     }
 
@@ -161,10 +155,23 @@ impl HostState {
     }
 }
 
+/// The WASI context of a plugin store.
+fn locked_down_wasi(stdout: &CapturedOutput, stderr: &CapturedOutput) -> WasiCtx {
+    let mut wasi = WasiCtx::builder();
+    wasi.stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+    wasi.build()
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx: self
+                .wasi
+                .get_or_insert_with(|| locked_down_wasi(&self.stdout, &self.stderr)),
             table: &mut self.table,
         }
     }

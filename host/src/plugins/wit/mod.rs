@@ -3,4 +3,4 @@
 
 pub mod v0_1_0;
 
-pub use v0_1_0::{HintProvider, HintProviderPre};
+pub use v0_1_0::{HintProvider, Provider, ProviderPre};

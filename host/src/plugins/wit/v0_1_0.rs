@@ -16,6 +16,141 @@ wasmtime::component::bindgen!({
 
 pub use self::hintd::provider::types as wit;
 
+use wasmtime::component::{
+    ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Lower, TypedFunc,
+};
+use wasmtime::{AsContextMut, Engine};
+
+/// The exported interface plugins implement, as named in the component.
+const PROVIDER_INTERFACE: &str = "hintd:provider/provider@0.1.0";
+
+/// A pre-linked `hint-provider` component. Its exports are type-checked once, here; the
+/// generated `HintProviderPre::instantiate_async` checks every export again on each
+/// instantiation, which cost more than a tenth of a fresh instance.
+pub struct ProviderPre<T: 'static> {
+    pre: InstancePre<T>,
+    exports: ProviderExports,
+}
+
+/// Where the `provider` functions sit among the component's exports.
+#[derive(Clone, Copy)]
+struct ProviderExports {
+    describe: ComponentExportIndex,
+    suggest: ComponentExportIndex,
+    feedback: ComponentExportIndex,
+    observe: ComponentExportIndex,
+}
+
+impl<T: Send + 'static> ProviderPre<T> {
+    /// Checks that `pre`'s component implements `hint-provider`, with the exact types.
+    pub fn new(pre: InstancePre<T>) -> wasmtime::Result<Self> {
+        HintProviderPre::new(pre.clone())?;
+        let component = pre.component();
+        let interface = component
+            .get_export_index(None, PROVIDER_INTERFACE)
+            .ok_or_else(|| wasmtime::format_err!("no exported instance `{PROVIDER_INTERFACE}`"))?;
+        let func = |name: &str| {
+            component
+                .get_export_index(Some(&interface), name)
+                .ok_or_else(|| wasmtime::format_err!("`{PROVIDER_INTERFACE}` exports no `{name}`"))
+        };
+        let exports = ProviderExports {
+            describe: func("describe")?,
+            suggest: func("suggest")?,
+            feedback: func("feedback")?,
+            observe: func("observe")?,
+        };
+        Ok(ProviderPre { pre, exports })
+    }
+
+    /// The engine the component was compiled for.
+    pub fn engine(&self) -> &Engine {
+        self.pre.engine()
+    }
+
+    /// A new instance in `store`.
+    pub async fn instantiate_async(
+        &self,
+        store: impl AsContextMut<Data = T>,
+    ) -> wasmtime::Result<Provider> {
+        Ok(Provider {
+            instance: self.pre.instantiate_async(store).await?,
+            exports: self.exports,
+        })
+    }
+}
+
+/// One instance's `provider` functions.
+pub struct Provider {
+    instance: Instance,
+    exports: ProviderExports,
+}
+
+impl Provider {
+    /// The export at `index` with the signature `ProviderPre::new` checked it has.
+    fn typed<P, R>(
+        &self,
+        store: impl AsContextMut,
+        index: ComponentExportIndex,
+    ) -> wasmtime::Result<TypedFunc<P, R>>
+    where
+        P: ComponentNamedList + Lower,
+        R: ComponentNamedList + Lift,
+    {
+        let func = self
+            .instance
+            .get_func(store, index)
+            .ok_or_else(|| wasmtime::format_err!("the instance lost a `provider` export"))?;
+        // SAFETY: `ProviderPre::new` type-checked this export of this component against the
+        // generated bindings, whose signatures the callers below repeat.
+        Ok(unsafe { TypedFunc::new_unchecked(func) })
+    }
+
+    /// `describe()`.
+    pub async fn call_describe<S: AsContextMut<Data: Send>>(
+        &self,
+        mut store: S,
+    ) -> wasmtime::Result<wit::PluginInfo> {
+        let f = self.typed::<(), (wit::PluginInfo,)>(&mut store, self.exports.describe)?;
+        Ok(f.call_async(store, ()).await?.0)
+    }
+
+    /// `suggest(req)`.
+    pub async fn call_suggest<S: AsContextMut<Data: Send>>(
+        &self,
+        mut store: S,
+        req: wit::HintRequest<'_>,
+    ) -> wasmtime::Result<Result<Vec<wit::HintResult>, wit::ProviderError>> {
+        let f = self
+            .typed::<(wit::HintRequest<'_>,), (Result<Vec<wit::HintResult>, wit::ProviderError>,)>(
+                &mut store,
+                self.exports.suggest,
+            )?;
+        Ok(f.call_async(store, (req,)).await?.0)
+    }
+
+    /// `feedback(fb)`.
+    pub async fn call_feedback<S: AsContextMut<Data: Send>>(
+        &self,
+        mut store: S,
+        fb: wit::Feedback<'_>,
+    ) -> wasmtime::Result<()> {
+        let f = self.typed::<(wit::Feedback<'_>,), ()>(&mut store, self.exports.feedback)?;
+        f.call_async(store, (fb,)).await
+    }
+
+    /// `observe(event)`.
+    pub async fn call_observe<S: AsContextMut<Data: Send>>(
+        &self,
+        mut store: S,
+        event: wit::ConversationEvent<'_>,
+    ) -> wasmtime::Result<()> {
+        let f =
+            self.typed::<(wit::ConversationEvent<'_>,), ()>(&mut store, self.exports.observe)?;
+        f.call_async(store, (event,)).await
+    }
+}
+
 impl From<crate::core::Role> for wit::Role {
     fn from(r: crate::core::Role) -> Self {
         use crate::core::Role as R;
