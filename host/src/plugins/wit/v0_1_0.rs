@@ -80,6 +80,17 @@ impl<T: Send + 'static> ProviderPre<T> {
     }
 }
 
+// The signatures `Provider` calls with are the generated bindings' own: these do not compile
+// if they differ, which is what makes the unchecked calls below sound.
+type Generated = exports::hintd::provider::provider::Guest;
+const _: fn(&Generated) -> TypedFunc<(), (wit::PluginInfo,)> = Generated::func_describe;
+const _: fn(&Generated) -> TypedFunc<SuggestParams<'_>, SuggestResults> = Generated::func_suggest;
+const _: fn(&Generated) -> TypedFunc<(wit::Feedback<'_>,), ()> = Generated::func_feedback;
+const _: fn(&Generated) -> TypedFunc<(wit::ConversationEvent<'_>,), ()> = Generated::func_observe;
+
+type SuggestParams<'a> = (wit::HintRequest<'a>,);
+type SuggestResults = (Result<Vec<wit::HintResult>, wit::ProviderError>,);
+
 /// One instance's `provider` functions.
 pub struct Provider {
     instance: Instance,
@@ -102,7 +113,7 @@ impl Provider {
             .get_func(store, index)
             .ok_or_else(|| wasmtime::format_err!("the instance lost a `provider` export"))?;
         // SAFETY: `ProviderPre::new` type-checked this export of this component against the
-        // generated bindings, whose signatures the callers below repeat.
+        // generated bindings, whose signatures the callers below use (asserted above).
         Ok(unsafe { TypedFunc::new_unchecked(func) })
     }
 
@@ -121,11 +132,8 @@ impl Provider {
         mut store: S,
         req: wit::HintRequest<'_>,
     ) -> wasmtime::Result<Result<Vec<wit::HintResult>, wit::ProviderError>> {
-        let f = self
-            .typed::<(wit::HintRequest<'_>,), (Result<Vec<wit::HintResult>, wit::ProviderError>,)>(
-                &mut store,
-                self.exports.suggest,
-            )?;
+        let f =
+            self.typed::<SuggestParams<'_>, SuggestResults>(&mut store, self.exports.suggest)?;
         Ok(f.call_async(store, (req,)).await?.0)
     }
 
