@@ -224,9 +224,8 @@ impl Registry {
         let inner = &self.inner;
         let plugin = inner.plugin(name)?;
         let budget = (req.deadline_ms > 0).then_some(req.deadline_ms);
-        let timeout_ms = budget.map_or(plugin.manifest.timeout_ms(&inner.limits), |b| {
-            b.min(plugin.manifest.timeout_ms(&inner.limits))
-        });
+        let limit = plugin.manifest.timeout_ms(&inner.limits);
+        let timeout_ms = budget.map_or(limit, |b| b.min(limit));
         let context = lower_all(&req.context);
         let wreq = hint_request(req, &context, timeout_ms);
         inner

@@ -80,16 +80,18 @@ impl<T: Send + 'static> ProviderPre<T> {
     }
 }
 
-// The signatures `Provider` calls with are the generated bindings' own: these do not compile
-// if they differ, which is what makes the unchecked calls below sound.
+// The signatures `Provider` calls with, each written once; the assertions do not compile if
+// they differ from the generated bindings' own, which is what makes the unchecked calls sound.
+type DescribeFunc = TypedFunc<(), (wit::PluginInfo,)>;
+type SuggestFunc<'a> =
+    TypedFunc<(wit::HintRequest<'a>,), (Result<Vec<wit::HintResult>, wit::ProviderError>,)>;
+type FeedbackFunc<'a> = TypedFunc<(wit::Feedback<'a>,), ()>;
+type ObserveFunc<'a> = TypedFunc<(wit::ConversationEvent<'a>,), ()>;
 type Generated = exports::hintd::provider::provider::Guest;
-const _: fn(&Generated) -> TypedFunc<(), (wit::PluginInfo,)> = Generated::func_describe;
-const _: fn(&Generated) -> TypedFunc<SuggestParams<'_>, SuggestResults> = Generated::func_suggest;
-const _: fn(&Generated) -> TypedFunc<(wit::Feedback<'_>,), ()> = Generated::func_feedback;
-const _: fn(&Generated) -> TypedFunc<(wit::ConversationEvent<'_>,), ()> = Generated::func_observe;
-
-type SuggestParams<'a> = (wit::HintRequest<'a>,);
-type SuggestResults = (Result<Vec<wit::HintResult>, wit::ProviderError>,);
+const _: fn(&Generated) -> DescribeFunc = Generated::func_describe;
+const _: fn(&Generated) -> SuggestFunc<'_> = Generated::func_suggest;
+const _: fn(&Generated) -> FeedbackFunc<'_> = Generated::func_feedback;
+const _: fn(&Generated) -> ObserveFunc<'_> = Generated::func_observe;
 
 /// One instance's `provider` functions.
 pub struct Provider {
@@ -113,7 +115,7 @@ impl Provider {
             .get_func(store, index)
             .ok_or_else(|| wasmtime::format_err!("the instance lost a `provider` export"))?;
         // SAFETY: `ProviderPre::new` type-checked this export of this component against the
-        // generated bindings, whose signatures the callers below use (asserted above).
+        // generated bindings, whose signatures the callers below use (the aliases above).
         Ok(unsafe { TypedFunc::new_unchecked(func) })
     }
 
@@ -122,7 +124,7 @@ impl Provider {
         &self,
         mut store: S,
     ) -> wasmtime::Result<wit::PluginInfo> {
-        let f = self.typed::<(), (wit::PluginInfo,)>(&mut store, self.exports.describe)?;
+        let f: DescribeFunc = self.typed(&mut store, self.exports.describe)?;
         Ok(f.call_async(store, ()).await?.0)
     }
 
@@ -132,8 +134,7 @@ impl Provider {
         mut store: S,
         req: wit::HintRequest<'_>,
     ) -> wasmtime::Result<Result<Vec<wit::HintResult>, wit::ProviderError>> {
-        let f =
-            self.typed::<SuggestParams<'_>, SuggestResults>(&mut store, self.exports.suggest)?;
+        let f: SuggestFunc<'_> = self.typed(&mut store, self.exports.suggest)?;
         Ok(f.call_async(store, (req,)).await?.0)
     }
 
@@ -143,7 +144,7 @@ impl Provider {
         mut store: S,
         fb: wit::Feedback<'_>,
     ) -> wasmtime::Result<()> {
-        let f = self.typed::<(wit::Feedback<'_>,), ()>(&mut store, self.exports.feedback)?;
+        let f: FeedbackFunc<'_> = self.typed(&mut store, self.exports.feedback)?;
         f.call_async(store, (fb,)).await
     }
 
@@ -153,8 +154,7 @@ impl Provider {
         mut store: S,
         event: wit::ConversationEvent<'_>,
     ) -> wasmtime::Result<()> {
-        let f =
-            self.typed::<(wit::ConversationEvent<'_>,), ()>(&mut store, self.exports.observe)?;
+        let f: ObserveFunc<'_> = self.typed(&mut store, self.exports.observe)?;
         f.call_async(store, (event,)).await
     }
 }
