@@ -263,6 +263,30 @@ fn chrono_now() -> i64 {
         .as_secs() as i64
 }
 
+/// With no webhook the fan-out only moves its cursor (on its poll, not on every event): a
+/// webhook created afterwards gets the events from its creation on, at once, and none before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_created_later_gets_only_later_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir, ServerSpec::new(config("", true)));
+    for id in 2001..2004 {
+        post_event(&server, &inbox(id, 8, "before any webhook")).await;
+    }
+    // Several polls: the fan-out has seen that no webhook is active.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let receiver = Receiver::start().await;
+    create(
+        &server,
+        json!({"name": "late", "url": receiver.url("/in"), "events": ["inbox"]}),
+    )
+    .await;
+    post_event(&server, &inbox(2004, 8, "after the webhook")).await;
+    let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(data_ids(&got), [2004]);
+    assert_eq!(receiver.requests().len(), 1, "no event from before the webhook");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_api_validates_limits_and_url_null_deletes() {
     let dir = tempfile::tempdir().unwrap();

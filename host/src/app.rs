@@ -78,7 +78,9 @@ impl App {
             return Ok(Accepted::Duplicate);
         };
         self.dispatch.wake();
-        if let Some(observed) = crate::plugins::ConversationEvent::from_event(event) {
+        if self.plugins.observes()
+            && let Some(observed) = crate::plugins::ConversationEvent::from_event(event)
+        {
             self.plugins.observe(observed);
         }
         Ok(Accepted::Stored { seq })

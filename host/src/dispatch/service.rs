@@ -12,7 +12,7 @@ use crate::core::signature::SigningSecret;
 use crate::store::{AttemptRecord, MessageRecord, Store, StoreError, WebhookRecord, WebhookStatus};
 use serde::Serialize;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::Notify;
 
 /// Recent errors shown with each webhook.
@@ -162,6 +162,8 @@ pub(crate) struct Inner {
     pub(crate) delivery_wake: Notify,
     /// Bumped on every subscription change so workers reload their webhook cache.
     pub(crate) generation: AtomicU64,
+    /// Whether the last fan-out saw no active webhook (see [`Dispatcher::wake`]).
+    pub(crate) no_active_webhooks: AtomicBool,
     /// This process's lease owner id.
     pub(crate) owner: String,
     /// Claimed messages whose results are not recorded yet.
@@ -208,6 +210,7 @@ impl Dispatcher {
                 fanout_wake: Notify::new(),
                 delivery_wake: Notify::new(),
                 generation: AtomicU64::new(0),
+                no_active_webhooks: AtomicBool::new(false),
                 owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
                 outstanding: Default::default(),
                 write_gate: (store.backend() == crate::store::Backend::Sqlite)
@@ -218,9 +221,14 @@ impl Dispatcher {
     }
 
     /// Tells the workers new events are in the log (call after committing one); without it
-    /// they notice within `poll_interval`.
+    /// they notice within `poll_interval`. While no webhook is active the call does nothing:
+    /// the fan-out would only move its cursor past the events, a write transaction per
+    /// ingest batch, and the poll does that as well (a webhook receives only events from its
+    /// creation on, so it loses nothing by the wait).
     pub fn wake(&self) {
-        self.inner.fanout_wake.notify_one();
+        if !self.inner.no_active_webhooks.load(Ordering::Relaxed) {
+            self.inner.fanout_wake.notify_one();
+        }
     }
 
     /// The configuration in force.
@@ -237,6 +245,11 @@ impl Dispatcher {
 
     fn changed(&self) {
         self.inner.generation.fetch_add(1, Ordering::Release);
+        // A new or re-enabled webhook wants the next events at once.
+        self.inner
+            .no_active_webhooks
+            .store(false, Ordering::Relaxed);
+        self.inner.fanout_wake.notify_one();
     }
 
     async fn view(&self, w: &WebhookRecord) -> Result<WebhookView, DispatchError> {

@@ -14,8 +14,8 @@ use super::retry::RetryPolicy;
 use super::service::Dispatcher;
 use crate::core::now_ms;
 use crate::store::{
-    AttemptResult, Backend, ClaimedMessage, MessageNext, NewEvent, NewMessage, StoredEvent,
-    WebhookRecord, WebhookStatus,
+    AttemptResult, Backend, ClaimedMessage, FanoutStats, MessageNext, NewEvent, NewMessage,
+    StoredEvent, WebhookRecord, WebhookStatus,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
@@ -203,6 +203,13 @@ async fn fanout_loop(d: Dispatcher) {
             observe("fanout", t, r.as_ref().map_or(0, |s| s.events));
             r
         };
+        if let Ok(FanoutStats {
+            active_webhooks: Some(n),
+            ..
+        }) = &result
+        {
+            inner.no_active_webhooks.store(*n == 0, Ordering::Relaxed);
+        }
         match result {
             Ok(stats) if stats.events > 0 => {
                 if stats.messages > 0 {

@@ -273,6 +273,12 @@ impl Registry {
         }
     }
 
+    /// Whether any plugin is loaded to observe events: callers skip building an event
+    /// nobody would receive.
+    pub fn observes(&self) -> bool {
+        !self.inner.set.read().plugins.is_empty()
+    }
+
     /// Events dropped because the observe queue was full.
     pub fn observe_dropped(&self) -> u64 {
         self.inner.observe_dropped.load(Ordering::Relaxed)

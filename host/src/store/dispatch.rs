@@ -96,6 +96,9 @@ pub struct FanoutStats {
     pub events: usize,
     /// Messages created.
     pub messages: usize,
+    /// Active webhooks the fan-out planned with; `None` when it did not look (no new events
+    /// on a backend that reads the webhooks only when there are).
+    pub active_webhooks: Option<usize>,
 }
 
 /// Decides, inside the fan-out transaction, which messages an event becomes given the

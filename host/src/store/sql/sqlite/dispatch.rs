@@ -56,14 +56,22 @@ pub(crate) fn fanout(
         }
         (events.len(), events.last().map(|e| e.seq), messages)
     };
+    let active_webhooks = Some(hooks.len());
     let Some(end) = end else {
-        return Ok(FanoutStats::default());
+        return Ok(FanoutStats {
+            active_webhooks,
+            ..FanoutStats::default()
+        });
     };
     tx.prepare_cached(
         "UPDATE dispatch_cursor SET last_seq = $1, updated_at_ms = $2 WHERE name = 'fanout'",
     )?
     .execute(params![end, now])?;
-    Ok(FanoutStats { events, messages })
+    Ok(FanoutStats {
+        events,
+        messages,
+        active_webhooks,
+    })
 }
 
 fn event_from_row(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {

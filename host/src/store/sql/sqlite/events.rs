@@ -1,9 +1,9 @@
 //! Ingest batches on the write thread: the same statements as the shared SQL
 //! (`super::super::events`), one row each, prepared once per connection.
 
-use super::super::events::{DELETE_MESSAGE, INSERT_EVENT, UPSERT_DIALOG, UPSERT_MESSAGE};
+use super::super::events::{DELETE_MESSAGE, INSERT_EVENT_ROW, UPSERT_DIALOG, UPSERT_MESSAGE};
 use crate::store::{Appended, ConversationChange, DialogStatus, IngestRecord, StoreError};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 
 /// Appends every record's event and applies the conversation changes of those that were
 /// not duplicates, in order.
@@ -11,25 +11,22 @@ pub(crate) fn ingest(
     tx: &Transaction<'_>,
     records: &[IngestRecord],
 ) -> Result<Vec<Appended>, StoreError> {
-    let mut insert = tx.prepare_cached(INSERT_EVENT)?;
+    let mut insert = tx.prepare_cached(INSERT_EVENT_ROW)?;
     let mut out = Vec::with_capacity(records.len());
     for record in records {
         let e = &record.event;
-        let seq: Option<i64> = insert
-            .query_row(
-                params![
-                    e.source,
-                    e.account,
-                    e.event_type,
-                    e.dialog_id,
-                    e.dedup_key,
-                    e.received_at_ms,
-                    e.payload,
-                    record.client_id,
-                ],
-                |row| row.get(0),
-            )
-            .optional()?;
+        let inserted = insert.execute(params![
+            e.source,
+            e.account,
+            e.event_type,
+            e.dialog_id,
+            e.dedup_key,
+            e.received_at_ms,
+            e.payload,
+            record.client_id,
+        ])?;
+        // One row inserted, or none when the dedup key was stored before.
+        let seq = (inserted == 1).then(|| tx.last_insert_rowid());
         match seq {
             Some(seq) => {
                 out.push(Appended::Stored { seq });
