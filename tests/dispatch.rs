@@ -284,7 +284,11 @@ async fn a_webhook_created_later_gets_only_later_events() {
     let got = receiver.wait_for(1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(data_ids(&got), [2004]);
-    assert_eq!(receiver.requests().len(), 1, "no event from before the webhook");
+    assert_eq!(
+        receiver.requests().len(),
+        1,
+        "no event from before the webhook"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
