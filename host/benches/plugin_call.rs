@@ -1,6 +1,6 @@
 //! One `suggest` call of the example plugin through the registry: a fresh instance per call,
 //! a reused instance, and the same logic compiled natively; plus the parts of a fresh call
-//! (WASI context, store, instantiation, the call itself) to show where its time goes.
+//! (host state, store, instantiation, the call itself) to show where its time goes.
 //!
 //! `cargo bench -p hintd --bench plugin_call` (builds `plugins/` for wasm32-wasip2 first).
 
@@ -162,9 +162,7 @@ fn bench(c: &mut Criterion) {
     };
 
     let mut group = c.benchmark_group("fresh_breakdown");
-    group.bench_function("host_state_with_wasi_ctx", |b| {
-        b.iter(|| HostState::new(ctx.clone()))
-    });
+    group.bench_function("host_state", |b| b.iter(|| HostState::new(ctx.clone())));
     group.bench_function("store_new", |b| b.iter(new_store));
     group.bench_function("store_and_instantiate", |b| {
         b.iter(|| {
@@ -177,7 +175,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut store = new_store();
             rt.block_on(async {
-                let inst = pre.instantiate_async(&mut store).await.unwrap();
+                let mut inst = pre.instantiate_async(&mut store).await.unwrap();
                 inst.call_suggest(&mut store, wreq.clone())
                     .await
                     .unwrap()
@@ -186,7 +184,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     let mut store = new_store();
-    let inst = rt.block_on(pre.instantiate_async(&mut store)).unwrap();
+    let mut inst = rt.block_on(pre.instantiate_async(&mut store)).unwrap();
     group.bench_function("call_on_live_instance", |b| {
         b.iter(|| {
             rt.block_on(inst.call_suggest(&mut store, wreq.clone()))

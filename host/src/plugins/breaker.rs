@@ -3,6 +3,8 @@
 //! or opens it for another cooldown.
 
 use dashmap::DashMap;
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Default)]
@@ -12,11 +14,12 @@ struct State {
     trial_in_flight: bool,
 }
 
-/// The breakers of every plugin.
+/// The breakers of every plugin, by name; kept across reloads, so a new version of a failing
+/// plugin does not reset its circuit.
 pub struct Breakers {
     threshold: u32,
     cooldown: Duration,
-    states: DashMap<String, State>,
+    by_plugin: DashMap<String, Arc<Breaker>>,
 }
 
 impl Breakers {
@@ -25,18 +28,45 @@ impl Breakers {
         Breakers {
             threshold,
             cooldown,
-            states: DashMap::new(),
+            by_plugin: DashMap::new(),
         }
     }
 
-    /// Whether a call to `plugin` may go ahead now.
-    pub fn allow(&self, plugin: &str) -> bool {
+    /// The breaker of `plugin`, created closed on first use.
+    pub fn of(&self, plugin: &str) -> Arc<Breaker> {
+        self.by_plugin
+            .entry(plugin.to_string())
+            .or_insert_with(|| {
+                Arc::new(Breaker {
+                    threshold: self.threshold,
+                    cooldown: self.cooldown,
+                    state: Mutex::new(State::default()),
+                })
+            })
+            .clone()
+    }
+
+    /// Whether `plugin` is being skipped right now.
+    pub fn is_open(&self, plugin: &str) -> bool {
+        self.by_plugin.get(plugin).is_some_and(|b| b.is_open())
+    }
+}
+
+/// One plugin's breaker. A loaded plugin holds its own handle, so a call passes it without
+/// looking the plugin up by name.
+pub struct Breaker {
+    threshold: u32,
+    cooldown: Duration,
+    state: Mutex<State>,
+}
+
+impl Breaker {
+    /// Whether a call may go ahead now.
+    pub fn allow(&self) -> bool {
         if self.threshold == 0 {
             return true;
         }
-        let Some(mut s) = self.states.get_mut(plugin) else {
-            return true;
-        };
+        let mut s = self.state.lock();
         match s.open_until {
             None => true,
             Some(until) if Instant::now() < until => false,
@@ -49,23 +79,11 @@ impl Breakers {
     }
 
     /// Records how a call that was allowed ended.
-    pub fn record(&self, plugin: &str, success: bool) {
+    pub fn record(&self, success: bool) {
         if self.threshold == 0 {
             return;
         }
-        if success {
-            // The common case: a healthy plugin stays healthy, no entry needed.
-            match self.states.get_mut(plugin) {
-                None => return,
-                Some(mut s) => {
-                    s.trial_in_flight = false;
-                    s.consecutive_failures = 0;
-                    s.open_until = None;
-                    return;
-                }
-            }
-        }
-        let mut s = self.states.entry(plugin.to_string()).or_default();
+        let mut s = self.state.lock();
         s.trial_in_flight = false;
         if success {
             s.consecutive_failures = 0;
@@ -78,11 +96,11 @@ impl Breakers {
         }
     }
 
-    /// Whether `plugin` is being skipped right now.
-    pub fn is_open(&self, plugin: &str) -> bool {
-        self.states
-            .get(plugin)
-            .and_then(|s| s.open_until)
+    /// Whether the plugin is being skipped right now.
+    pub fn is_open(&self) -> bool {
+        self.state
+            .lock()
+            .open_until
             .is_some_and(|u| Instant::now() < u)
     }
 }
@@ -93,16 +111,19 @@ mod tests {
 
     #[test]
     fn opens_after_threshold_and_half_opens_after_cooldown() {
-        let b = Breakers::new(2, Duration::from_millis(30));
-        b.record("p", false);
-        assert!(b.allow("p"));
-        b.record("p", false);
-        assert!(!b.allow("p"));
+        let breakers = Breakers::new(2, Duration::from_millis(30));
+        let b = breakers.of("p");
+        b.record(false);
+        assert!(b.allow());
+        b.record(false);
+        assert!(!b.allow());
+        assert!(breakers.is_open("p"));
         std::thread::sleep(Duration::from_millis(40));
-        assert!(b.allow("p"), "one trial after the cooldown");
-        assert!(!b.allow("p"), "only one trial at a time");
-        b.record("p", true);
-        assert!(b.allow("p"));
-        assert!(b.allow("other"));
+        assert!(b.allow(), "one trial after the cooldown");
+        assert!(!b.allow(), "only one trial at a time");
+        b.record(true);
+        assert!(b.allow());
+        assert!(breakers.of("other").allow());
+        assert!(!breakers.is_open("other"));
     }
 }

@@ -171,7 +171,7 @@ fn arm(store: &mut Store<HostState>, deadline: Instant) {
 }
 
 async fn invoke(live: &mut Live, call: Call<'_>) -> wasmtime::Result<Answer> {
-    let (provider, store) = (&live.provider, &mut live.store);
+    let (provider, store) = (&mut live.provider, &mut live.store);
     Ok(match call {
         Call::Describe => Answer::Info(provider.call_describe(store).await?),
         Call::Suggest(req) => Answer::Hints(provider.call_suggest(store, req).await?),

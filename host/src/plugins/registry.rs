@@ -3,7 +3,7 @@
 //! finish on the version they started with), circuit breakers, stats and `observe` delivery.
 
 use super::PluginsConfig;
-use super::breaker::Breakers;
+use super::breaker::{Breaker, Breakers};
 use super::engine::{self, CacheStats, ComponentCache};
 use super::error::{CallError, PluginError};
 use super::host::{GuardedHttpPolicy, HttpPolicy, PluginContext};
@@ -11,7 +11,7 @@ use super::instance::{Answer, Call, Runner};
 use super::limits::Limits;
 use super::manifest::{Capability, InstanceMode, MANIFEST_FILE, Manifest};
 use super::output::check_hints;
-use super::stats::{Outcome, PluginStats, Stats};
+use super::stats::{Outcome, PluginCounters, PluginStats, Stats};
 use super::types::{ConversationEvent, Feedback, Hint, HintRequest, PluginInfo};
 use super::wit::ProviderPre;
 use super::wit::v0_1_0::{feedback, hint_request, lower_all};
@@ -50,6 +50,8 @@ pub struct LoadedPlugin {
     pub info: PluginInfo,
     runner: Runner,
     fingerprint: [u8; 32],
+    counters: Arc<PluginCounters>,
+    breaker: Arc<Breaker>,
 }
 
 impl LoadedPlugin {
@@ -368,9 +370,8 @@ impl Inner {
         plugin: &LoadedPlugin,
         call: impl std::future::Future<Output = Result<T, CallError>>,
     ) -> Result<T, CallError> {
-        let name = plugin.manifest.name.as_str();
-        if !self.breakers.allow(name) {
-            self.stats.record(name, Outcome::Skipped, Duration::ZERO);
+        if !plugin.breaker.allow() {
+            plugin.counters.record(Outcome::Skipped, Duration::ZERO);
             return Err(CallError::CircuitOpen);
         }
         let started = Instant::now();
@@ -378,10 +379,10 @@ impl Inner {
         let outcome = result
             .as_ref()
             .map_or_else(CallError::outcome, |_| Outcome::Ok);
-        self.stats.record(name, outcome, started.elapsed());
-        self.breakers.record(name, result.is_ok());
+        plugin.counters.record(outcome, started.elapsed());
+        plugin.breaker.record(result.is_ok());
         if let Err(e) = &result {
-            tracing::debug!(plugin = name, error = %e, "plugin call failed");
+            tracing::debug!(plugin = %plugin.manifest.name, error = %e, "plugin call failed");
         }
         result
     }
@@ -535,6 +536,8 @@ impl Inner {
         };
         Ok(Arc::new(LoadedPlugin {
             dir: dir.to_path_buf(),
+            counters: self.stats.of(&manifest.name),
+            breaker: self.breakers.of(&manifest.name),
             manifest,
             info,
             runner,

@@ -3,7 +3,9 @@
 //! `hintd_plugin_observe_dropped_total`) and kept as an in-process snapshot for the API.
 
 use dashmap::DashMap;
+use parking_lot::Mutex;
 use serde::Serialize;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// How one call ended.
@@ -83,7 +85,6 @@ struct Counters {
     stats: PluginStats,
     latency_sum_us: u64,
     made: u64,
-    meters: Meters,
 }
 
 /// One plugin's metric handles, resolved once: the `metrics!` macros would allocate the label
@@ -106,29 +107,25 @@ impl Meters {
     }
 }
 
-/// All plugins' counters.
-#[derive(Default)]
-pub struct Stats {
-    by_plugin: DashMap<String, Counters>,
+/// One plugin's counters. A loaded plugin holds its own handle, so a call counts its outcome
+/// without looking the plugin up by name.
+pub struct PluginCounters {
+    plugin: String,
+    /// Resolved on the first call rather than at load: plugins load before the process
+    /// installs its metrics recorder, and a handle taken earlier would count into nothing.
+    meters: OnceLock<Meters>,
+    counters: Mutex<Counters>,
 }
 
-impl Stats {
+impl PluginCounters {
     /// Counts one call.
-    pub fn record(&self, plugin: &str, outcome: Outcome, took: Duration) {
-        // The plugin's entry exists after its first call: look it up without allocating.
-        let mut c = match self.by_plugin.get_mut(plugin) {
-            Some(c) => c,
-            None => self
-                .by_plugin
-                .entry(plugin.to_string())
-                .or_insert_with(|| Counters {
-                    stats: PluginStats::default(),
-                    latency_sum_us: 0,
-                    made: 0,
-                    meters: Meters::new(plugin),
-                }),
-        };
-        c.meters.calls[outcome as usize].increment(1);
+    pub fn record(&self, outcome: Outcome, took: Duration) {
+        let meters = self.meters.get_or_init(|| Meters::new(&self.plugin));
+        meters.calls[outcome as usize].increment(1);
+        if outcome != Outcome::Skipped {
+            meters.duration.record(took.as_secs_f64());
+        }
+        let mut c = self.counters.lock();
         let s = &mut c.stats;
         match outcome {
             Outcome::Ok => s.ok += 1,
@@ -140,23 +137,50 @@ impl Stats {
             Outcome::Skipped => s.skipped += 1,
         }
         if outcome != Outcome::Skipped {
-            c.meters.duration.record(took.as_secs_f64());
             let us = took.as_micros().min(u128::from(u64::MAX)) as u64;
             c.latency_sum_us = c.latency_sum_us.saturating_add(us);
             c.made += 1;
             c.stats.max_latency_us = c.stats.max_latency_us.max(us);
         }
     }
+}
 
-    /// A snapshot, one entry per plugin that was ever called, sorted by name.
+/// All plugins' counters, by plugin name; kept across reloads, so a new version of a plugin
+/// goes on counting where the old one stopped.
+#[derive(Default)]
+pub struct Stats {
+    by_plugin: DashMap<String, Arc<PluginCounters>>,
+}
+
+impl Stats {
+    /// The counters of `plugin`, created on first use.
+    pub fn of(&self, plugin: &str) -> Arc<PluginCounters> {
+        self.by_plugin
+            .entry(plugin.to_string())
+            .or_insert_with(|| {
+                Arc::new(PluginCounters {
+                    plugin: plugin.to_string(),
+                    meters: OnceLock::new(),
+                    counters: Mutex::new(Counters {
+                        stats: PluginStats::default(),
+                        latency_sum_us: 0,
+                        made: 0,
+                    }),
+                })
+            })
+            .clone()
+    }
+
+    /// A snapshot, one entry per plugin that was ever loaded, sorted by name.
     pub fn snapshot(&self) -> Vec<PluginStats> {
         let mut out: Vec<PluginStats> = self
             .by_plugin
             .iter()
             .map(|e| {
-                let mut s = e.stats.clone();
+                let c = e.counters.lock();
+                let mut s = c.stats.clone();
                 s.plugin = e.key().clone();
-                s.mean_latency_us = e.latency_sum_us.checked_div(e.made).unwrap_or(0);
+                s.mean_latency_us = c.latency_sum_us.checked_div(c.made).unwrap_or(0);
                 s
             })
             .collect();
@@ -172,9 +196,10 @@ mod tests {
     #[test]
     fn counts_by_outcome() {
         let s = Stats::default();
-        s.record("a", Outcome::Ok, Duration::from_micros(10));
-        s.record("a", Outcome::Timeout, Duration::from_micros(30));
-        s.record("a", Outcome::Skipped, Duration::ZERO);
+        s.of("a").record(Outcome::Ok, Duration::from_micros(10));
+        s.of("a")
+            .record(Outcome::Timeout, Duration::from_micros(30));
+        s.of("a").record(Outcome::Skipped, Duration::ZERO);
         let snap = s.snapshot();
         assert_eq!(snap.len(), 1);
         assert_eq!((snap[0].ok, snap[0].timeout, snap[0].skipped), (1, 1, 1));

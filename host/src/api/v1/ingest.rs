@@ -160,34 +160,12 @@ async fn ingest(
     })
 }
 
-/// `token` from the query string, percent-decoded.
+/// `token` from the query string, form-decoded (`%XX` escapes and `+`; invalid escapes are
+/// kept as written).
 fn query_token(query: Option<&str>) -> Option<String> {
-    query?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == "token").then(|| percent_decode(v))
-    })
-}
-
-/// Decodes `%XX` escapes and `+` (form encoding); invalid escapes are kept as written.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len()
-                && bytes[i + 1..i + 3].iter().all(u8::is_ascii_hexdigit) =>
-            {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("hex digits are ASCII");
-                out.push(u8::from_str_radix(hex, 16).expect("two hex digits"));
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

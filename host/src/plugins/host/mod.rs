@@ -119,23 +119,46 @@ pub struct HostState {
     pub ctx: Arc<PluginContext>,
     /// Built on the guest's first WASI call: many calls make none, and building one
     /// (clocks, seeded random sources) is a measurable part of a fresh instance.
-    wasi: Option<WasiCtx>,
+    wasi: Option<Wasi>,
     table: ResourceTable,
     /// The memory cap.
     pub memory: MemoryLimiter,
     /// When the current call must be over (bounds `http` waits).
     pub deadline: Instant,
-    /// Guest stdout.
-    pub stdout: CapturedOutput,
-    /// Guest stderr.
-    pub stderr: CapturedOutput,
+}
+
+/// A store's WASI context and the guest output it captured.
+struct Wasi {
+    ctx: WasiCtx,
+    stdout: CapturedOutput,
+    stderr: CapturedOutput,
+}
+
+impl Wasi {
+    /// WASI locked down: no preopens, no environment, no arguments, no sockets, no name
+    /// lookup, stdin closed, stdout/stderr captured up to `capture_bytes` each.
+    fn locked_down(capture_bytes: usize) -> Wasi {
+        let (stdout, stderr) = (
+            CapturedOutput::new(capture_bytes),
+            CapturedOutput::new(capture_bytes),
+        );
+        let mut ctx = WasiCtx::builder();
+        ctx.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        Wasi {
+            ctx: ctx.build(),
+            stdout,
+            stderr,
+        }
+    }
 }
 
 impl HostState {
-    /// A state with WASI locked down: no preopens, no environment, no arguments, no sockets,
-    /// no name lookup, stdin closed, stdout/stderr captured.
+    /// The state of a new store; its WASI context is built on first use.
     pub fn new(ctx: Arc<PluginContext>) -> Self {
-        let cap = ctx.limits.stdio_capture_bytes;
         let memory = MemoryLimiter::new(ctx.manifest.memory_bytes(&ctx.limits));
         HostState {
             ctx,
@@ -143,35 +166,27 @@ impl HostState {
             table: ResourceTable::new(),
             memory,
             deadline: Instant::now(),
-            stdout: CapturedOutput::new(cap),
-            stderr: CapturedOutput::new(cap),
         }
     }
 
-    /// Writes captured guest output to the log.
+    /// Writes captured guest output to the log. Output goes only through WASI, so a store
+    /// whose guest never made a WASI call has none.
     pub fn flush_stdio(&self) {
-        self.stdout.flush_to_log(&self.ctx.name, "stdout");
-        self.stderr.flush_to_log(&self.ctx.name, "stderr");
+        if let Some(wasi) = &self.wasi {
+            wasi.stdout.flush_to_log(&self.ctx.name, "stdout");
+            wasi.stderr.flush_to_log(&self.ctx.name, "stderr");
+        }
     }
-}
-
-/// The WASI context of a plugin store.
-fn locked_down_wasi(stdout: &CapturedOutput, stderr: &CapturedOutput) -> WasiCtx {
-    let mut wasi = WasiCtx::builder();
-    wasi.stdout(stdout.clone())
-        .stderr(stderr.clone())
-        .allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false);
-    wasi.build()
 }
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        let capture_bytes = self.ctx.limits.stdio_capture_bytes;
         WasiCtxView {
-            ctx: self
+            ctx: &mut self
                 .wasi
-                .get_or_insert_with(|| locked_down_wasi(&self.stdout, &self.stderr)),
+                .get_or_insert_with(|| Wasi::locked_down(capture_bytes))
+                .ctx,
             table: &mut self.table,
         }
     }

@@ -17,7 +17,7 @@ wasmtime::component::bindgen!({
 pub use self::hintd::provider::types as wit;
 
 use wasmtime::component::{
-    ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Lower, TypedFunc,
+    ComponentExportIndex, ComponentNamedList, Func, Instance, InstancePre, Lift, Lower, TypedFunc,
 };
 use wasmtime::{AsContextMut, Engine};
 
@@ -32,14 +32,21 @@ pub struct ProviderPre<T: 'static> {
     exports: ProviderExports,
 }
 
-/// Where the `provider` functions sit among the component's exports.
+/// The `provider` functions, in the order [`ProviderExports`] and [`Provider`] keep them.
 #[derive(Clone, Copy)]
-struct ProviderExports {
-    describe: ComponentExportIndex,
-    suggest: ComponentExportIndex,
-    feedback: ComponentExportIndex,
-    observe: ComponentExportIndex,
+enum Export {
+    Describe,
+    Suggest,
+    Feedback,
+    Observe,
 }
+
+impl Export {
+    const NAMES: [&str; 4] = ["describe", "suggest", "feedback", "observe"];
+}
+
+/// Where the `provider` functions sit among the component's exports, by [`Export`].
+type ProviderExports = [ComponentExportIndex; Export::NAMES.len()];
 
 impl<T: Send + 'static> ProviderPre<T> {
     /// Checks that `pre`'s component implements `hint-provider`, with the exact types.
@@ -49,17 +56,17 @@ impl<T: Send + 'static> ProviderPre<T> {
         let interface = component
             .get_export_index(None, PROVIDER_INTERFACE)
             .ok_or_else(|| wasmtime::format_err!("no exported instance `{PROVIDER_INTERFACE}`"))?;
-        let func = |name: &str| {
-            component
-                .get_export_index(Some(&interface), name)
-                .ok_or_else(|| wasmtime::format_err!("`{PROVIDER_INTERFACE}` exports no `{name}`"))
-        };
-        let exports = ProviderExports {
-            describe: func("describe")?,
-            suggest: func("suggest")?,
-            feedback: func("feedback")?,
-            observe: func("observe")?,
-        };
+        let mut exports = Vec::with_capacity(Export::NAMES.len());
+        for name in Export::NAMES {
+            exports.push(
+                component
+                    .get_export_index(Some(&interface), name)
+                    .ok_or_else(|| {
+                        wasmtime::format_err!("`{PROVIDER_INTERFACE}` exports no `{name}`")
+                    })?,
+            );
+        }
+        let exports = exports.try_into().expect("one index per export");
         Ok(ProviderPre { pre, exports })
     }
 
@@ -76,6 +83,7 @@ impl<T: Send + 'static> ProviderPre<T> {
         Ok(Provider {
             instance: self.pre.instantiate_async(store).await?,
             exports: self.exports,
+            funcs: [None; Export::NAMES.len()],
         })
     }
 }
@@ -97,23 +105,32 @@ const _: fn(&Generated) -> ObserveFunc<'_> = Generated::func_observe;
 pub struct Provider {
     instance: Instance,
     exports: ProviderExports,
+    /// The functions looked up so far, by [`Export`]: a reused instance looks each up once.
+    funcs: [Option<Func>; Export::NAMES.len()],
 }
 
 impl Provider {
-    /// The export at `index` with the signature `ProviderPre::new` checked it has.
+    /// `export` with the signature `ProviderPre::new` checked it has.
     fn typed<P, R>(
-        &self,
+        &mut self,
         store: impl AsContextMut,
-        index: ComponentExportIndex,
+        export: Export,
     ) -> wasmtime::Result<TypedFunc<P, R>>
     where
         P: ComponentNamedList + Lower,
         R: ComponentNamedList + Lift,
     {
-        let func = self
-            .instance
-            .get_func(store, index)
-            .ok_or_else(|| wasmtime::format_err!("the instance lost a `provider` export"))?;
+        let slot = &mut self.funcs[export as usize];
+        let func = match *slot {
+            Some(func) => func,
+            None => *slot.insert(
+                self.instance
+                    .get_func(store, self.exports[export as usize])
+                    .ok_or_else(|| {
+                        wasmtime::format_err!("the instance lost a `provider` export")
+                    })?,
+            ),
+        };
         // SAFETY: `ProviderPre::new` type-checked this export of this component against the
         // generated bindings, whose signatures the callers below use (the aliases above).
         Ok(unsafe { TypedFunc::new_unchecked(func) })
@@ -121,40 +138,40 @@ impl Provider {
 
     /// `describe()`.
     pub async fn call_describe<S: AsContextMut<Data: Send>>(
-        &self,
+        &mut self,
         mut store: S,
     ) -> wasmtime::Result<wit::PluginInfo> {
-        let f: DescribeFunc = self.typed(&mut store, self.exports.describe)?;
+        let f: DescribeFunc = self.typed(&mut store, Export::Describe)?;
         Ok(f.call_async(store, ()).await?.0)
     }
 
     /// `suggest(req)`.
     pub async fn call_suggest<S: AsContextMut<Data: Send>>(
-        &self,
+        &mut self,
         mut store: S,
         req: wit::HintRequest<'_>,
     ) -> wasmtime::Result<Result<Vec<wit::HintResult>, wit::ProviderError>> {
-        let f: SuggestFunc<'_> = self.typed(&mut store, self.exports.suggest)?;
+        let f: SuggestFunc<'_> = self.typed(&mut store, Export::Suggest)?;
         Ok(f.call_async(store, (req,)).await?.0)
     }
 
     /// `feedback(fb)`.
     pub async fn call_feedback<S: AsContextMut<Data: Send>>(
-        &self,
+        &mut self,
         mut store: S,
         fb: wit::Feedback<'_>,
     ) -> wasmtime::Result<()> {
-        let f: FeedbackFunc<'_> = self.typed(&mut store, self.exports.feedback)?;
+        let f: FeedbackFunc<'_> = self.typed(&mut store, Export::Feedback)?;
         f.call_async(store, (fb,)).await
     }
 
     /// `observe(event)`.
     pub async fn call_observe<S: AsContextMut<Data: Send>>(
-        &self,
+        &mut self,
         mut store: S,
         event: wit::ConversationEvent<'_>,
     ) -> wasmtime::Result<()> {
-        let f: ObserveFunc<'_> = self.typed(&mut store, self.exports.observe)?;
+        let f: ObserveFunc<'_> = self.typed(&mut store, Export::Observe)?;
         f.call_async(store, (event,)).await
     }
 }
