@@ -81,6 +81,7 @@ pub struct PluginStats {
     pub circuit_open: bool,
 }
 
+#[derive(Default)]
 struct Counters {
     stats: PluginStats,
     latency_sum_us: u64,
@@ -161,11 +162,7 @@ impl Stats {
                 Arc::new(PluginCounters {
                     plugin: plugin.to_string(),
                     meters: OnceLock::new(),
-                    counters: Mutex::new(Counters {
-                        stats: PluginStats::default(),
-                        latency_sum_us: 0,
-                        made: 0,
-                    }),
+                    counters: Mutex::default(),
                 })
             })
             .clone()
