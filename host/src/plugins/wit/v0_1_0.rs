@@ -56,17 +56,12 @@ impl<T: Send + 'static> ProviderPre<T> {
         let interface = component
             .get_export_index(None, PROVIDER_INTERFACE)
             .ok_or_else(|| wasmtime::format_err!("no exported instance `{PROVIDER_INTERFACE}`"))?;
-        let mut exports = Vec::with_capacity(Export::NAMES.len());
-        for name in Export::NAMES {
-            exports.push(
-                component
-                    .get_export_index(Some(&interface), name)
-                    .ok_or_else(|| {
-                        wasmtime::format_err!("`{PROVIDER_INTERFACE}` exports no `{name}`")
-                    })?,
-            );
-        }
-        let exports = exports.try_into().expect("one index per export");
+        let [describe, suggest, feedback, observe] = Export::NAMES.map(|name| {
+            component
+                .get_export_index(Some(&interface), name)
+                .ok_or_else(|| wasmtime::format_err!("`{PROVIDER_INTERFACE}` exports no `{name}`"))
+        });
+        let exports = [describe?, suggest?, feedback?, observe?];
         Ok(ProviderPre { pre, exports })
     }
 
