@@ -170,13 +170,22 @@ fn read_dialogues(path: &PathBuf) -> anyhow::Result<(Vec<Dialogue>, Vec<Step>)> 
     Ok((dialogues, steps))
 }
 
-/// Total calls the registry has made (observe calls included), to wait for `observe` to
+/// Total calls the registry has made or given up (observe calls included), to wait for `observe` to
 /// finish before the next request — the replay must be deterministic.
 fn calls_made(registry: &Registry) -> u64 {
     registry
         .stats()
         .iter()
-        .map(|s| s.ok + s.error + s.timeout + s.trap + s.oom + s.rejected + s.skipped)
+        .map(|s| {
+            s.ok + s.error
+                + s.timeout
+                + s.trap
+                + s.oom
+                + s.rejected
+                + s.skipped
+                + s.busy
+                + s.observe_dropped
+        })
         .sum()
 }
 

@@ -90,6 +90,9 @@ pub enum CallError {
     /// The plugin failed too often recently and is skipped until its cooldown ends.
     #[error("circuit open: plugin skipped after repeated failures")]
     CircuitOpen,
+    /// The plugin had too many calls running and waiting; this one was not made.
+    #[error("busy: too many calls of this plugin running and waiting")]
+    Busy,
     /// No enabled plugin has this name.
     #[error("no such plugin")]
     NotFound,
@@ -109,6 +112,7 @@ impl CallError {
             CallError::Provider(_) => O::Error,
             CallError::InvalidOutput(_) => O::Rejected,
             CallError::CircuitOpen | CallError::NotFound => O::Skipped,
+            CallError::Busy => O::Busy,
         }
     }
 }

@@ -1,18 +1,19 @@
-//! Running one call in a sandboxed instance: a fresh store per call or one from a bounded
-//! per-account pool, an epoch deadline (stops guest code) plus a wall-clock timeout around
-//! the whole call (stops a host call that hangs), the memory cap, and classification of how
-//! the call ended.
+//! Running one call in a sandboxed instance: a fresh store per call or one from the bounded
+//! pool of idle instances, an epoch deadline (guest code yields at every tick and stops at the
+//! deadline) plus a wall-clock timeout around the whole call (stops a host call that hangs),
+//! the memory cap, and classification of how the call ended. Calls run on the guest threads
+//! (see `guest_threads`), never on the server's.
 
 use super::error::CallError;
 use super::host::{DeadlineExceeded, HostState, PluginContext};
-use super::limits::deadline_ticks;
 use super::manifest::InstanceMode;
+use super::reuse_pool::IdlePool;
 use super::wit::v0_1_0::wit;
 use super::wit::{Provider, ProviderPre};
-use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use wasmtime::Store;
+use wasmtime::{Store, UpdateDeadline};
 
 /// A call into a plugin's `provider` export, its arguments borrowed from the host's data.
 pub enum Call<'a> {
@@ -26,6 +27,28 @@ pub enum Call<'a> {
     Observe(wit::ConversationEvent<'a>),
 }
 
+/// A function of the `provider` export called after load, each with its own circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    /// `suggest`.
+    Suggest,
+    /// `feedback`.
+    Feedback,
+    /// `observe`.
+    Observe,
+}
+
+impl Function {
+    /// Its name in the contract.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Function::Suggest => "suggest",
+            Function::Feedback => "feedback",
+            Function::Observe => "observe",
+        }
+    }
+}
+
 /// What a call returned.
 pub enum Answer {
     /// From `describe`.
@@ -36,27 +59,38 @@ pub enum Answer {
     Done,
 }
 
-struct Live {
+/// A live instance and its store.
+pub struct Live {
     store: Store<HostState>,
     provider: Provider,
     uses: u32,
 }
 
+/// The idle instances of every plugin (`reuse` mode), shared by the runners of a registry.
+pub type InstancePool = IdlePool<Live>;
+
 /// Creates instances of one plugin and runs calls in them.
 pub struct Runner {
     pre: ProviderPre<HostState>,
     ctx: Arc<PluginContext>,
-    /// Idle reusable instances per account (`reuse` mode only).
-    idle: parking_lot::Mutex<HashMap<String, Vec<Live>>>,
+    /// Where idle reusable instances wait (`reuse` mode only), under this runner's id.
+    pool: Arc<InstancePool>,
+    id: u64,
 }
 
 impl Runner {
-    /// A runner of the pre-linked component `pre`.
-    pub fn new(pre: ProviderPre<HostState>, ctx: Arc<PluginContext>) -> Self {
+    /// A runner of the pre-linked component `pre`, keeping idle instances in `pool`.
+    pub fn new(
+        pre: ProviderPre<HostState>,
+        ctx: Arc<PluginContext>,
+        pool: Arc<InstancePool>,
+    ) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Runner {
             pre,
             ctx,
-            idle: parking_lot::Mutex::new(HashMap::new()),
+            pool,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -109,7 +143,15 @@ impl Runner {
         let engine = self.pre.engine();
         let mut store = Store::new(engine, HostState::new(self.ctx.clone()));
         store.limiter(|s| &mut s.memory);
-        store.epoch_deadline_trap();
+        // At every epoch tick guest code yields to the guest threads' scheduler, so the calls
+        // sharing a thread take turns; at the call's deadline it stops.
+        store.epoch_deadline_callback(|store| {
+            Ok(if Instant::now() >= store.data().deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
         arm(&mut store, deadline);
         match self.pre.instantiate_async(&mut store).await {
             Ok(provider) => Ok(Live {
@@ -128,25 +170,22 @@ impl Runner {
     }
 
     fn take_idle(&self, account: &str) -> Option<Live> {
-        self.idle.lock().get_mut(account)?.pop()
+        self.pool.take(self.id, account)
     }
 
     fn put_idle(&self, account: &str, live: Live) {
-        let limits = &self.ctx.limits;
-        if live.uses >= limits.reuse_max_uses {
+        if live.uses >= self.ctx.limits.reuse_max_uses {
             return;
         }
-        let mut idle = self.idle.lock();
-        // Look the account up before inserting, so the hot path does not allocate its key.
-        if let Some(slot) = idle.get_mut(account) {
-            if slot.len() < limits.reuse_pool_size {
-                slot.push(live);
-            }
-            return;
-        }
-        if limits.reuse_pool_size > 0 {
-            idle.insert(account.to_string(), vec![live]);
-        }
+        let bytes = live.store.data().memory.bytes;
+        self.pool.put(self.id, account, live, bytes);
+    }
+}
+
+impl Drop for Runner {
+    /// An unloaded plugin version's idle instances go with it.
+    fn drop(&mut self) {
+        self.pool.remove_owner(self.id);
     }
 }
 
@@ -161,10 +200,10 @@ async fn within<F: std::future::Future>(until: Instant, work: F) -> Option<F::Ou
     tokio::time::timeout_at(until.into(), work).await.ok()
 }
 
-/// Sets the call's deadline on a store: epoch ticks for guest code, an instant for host calls.
+/// Sets the call's deadline on a store: the instant the epoch callback and host calls check,
+/// and the first check at the next epoch tick.
 fn arm(store: &mut Store<HostState>, deadline: Instant) {
-    let left = deadline.saturating_duration_since(Instant::now());
-    store.set_epoch_deadline(deadline_ticks(left.as_millis() as u32));
+    store.set_epoch_deadline(1);
     let data = store.data_mut();
     data.deadline = deadline;
     data.memory.refused = false;

@@ -43,6 +43,27 @@ pub struct Limits {
     pub wall_clock_grace_ms: u32,
     /// Largest component file accepted, bytes.
     pub max_wasm_bytes: u64,
+    /// Threads that run guest code, for all plugins together (0: one per core). Guest code
+    /// never runs on the server's own threads.
+    pub guest_threads: usize,
+    /// Calls of one plugin running at once; more wait in its queue.
+    pub max_concurrent_calls: usize,
+    /// Calls of one plugin waiting for a free slot; beyond that a call is skipped at once and
+    /// counted as `busy`. A waiting call also gives up at its own deadline.
+    pub max_queued_calls: usize,
+    /// Idle reusable instances kept across all plugins and accounts; beyond it the least
+    /// recently used are dropped.
+    pub reuse_max_idle_instances: usize,
+    /// Linear memory those idle instances may hold together, MiB; beyond it the least recently
+    /// used are dropped.
+    pub reuse_max_idle_mb: u32,
+    /// An idle instance unused this long is dropped, milliseconds.
+    pub reuse_idle_timeout_ms: u64,
+    /// Log lines (the `log` import, stdout and stderr together) one plugin may write per
+    /// second; the rest are dropped and counted.
+    pub log_lines_per_second: u32,
+    /// Log bytes one plugin may write per second; the rest are dropped and counted.
+    pub log_bytes_per_second: usize,
 }
 
 impl Default for Limits {
@@ -65,28 +86,18 @@ impl Default for Limits {
             reuse_max_uses: 1_000,
             wall_clock_grace_ms: 50,
             max_wasm_bytes: 64 * 1024 * 1024,
+            guest_threads: 0,
+            max_concurrent_calls: 8,
+            max_queued_calls: 64,
+            reuse_max_idle_instances: 128,
+            reuse_max_idle_mb: 1024,
+            reuse_idle_timeout_ms: 300_000,
+            log_lines_per_second: 100,
+            log_bytes_per_second: 64 * 1024,
         }
     }
 }
 
-/// How often the engine's epoch advances; the granularity of deadlines.
+/// How often the engine's epoch advances: the granularity of deadlines, and how long guest
+/// code runs before it yields to the other calls on its thread.
 pub const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(5);
-
-/// Epoch ticks that make up `timeout_ms` (at least one, rounded up).
-pub fn deadline_ticks(timeout_ms: u32) -> u64 {
-    let tick = EPOCH_TICK.as_millis() as u64;
-    (u64::from(timeout_ms)).div_ceil(tick).max(1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ticks_round_up() {
-        assert_eq!(deadline_ticks(0), 1);
-        assert_eq!(deadline_ticks(1), 1);
-        assert_eq!(deadline_ticks(200), 40);
-        assert_eq!(deadline_ticks(201), 41);
-    }
-}

@@ -2,17 +2,22 @@
 //!
 //! Other layers use [`Registry`]: [`Registry::load`] at start, [`Registry::suggest`] /
 //! [`Registry::feedback`] per request, [`Registry::observe`] per ingested event,
-//! [`Registry::stats`] for the API and [`Registry::watch`] for hot reload.
+//! [`Registry::stats`] for the API and [`Registry::watch`] for hot reload. Guest code runs
+//! only on the guest threads (`guest_threads`), never on the caller's runtime.
 
 mod breaker;
 pub mod engine;
 mod error;
+mod gate;
+mod guest_threads;
 pub mod host;
 mod instance;
 pub mod limits;
 pub mod manifest;
+mod observe;
 mod output;
 mod registry;
+mod reuse_pool;
 pub mod stats;
 mod types;
 pub mod wit;
@@ -48,7 +53,8 @@ pub struct PluginsConfig {
     pub breaker_failures: u32,
     /// How long an open circuit skips the plugin, ms.
     pub breaker_cooldown_ms: u64,
-    /// Conversation events waiting for `observe`; more are dropped and counted.
+    /// Conversation events waiting for each plugin's `observe`; more are dropped for that
+    /// plugin and counted.
     pub observe_queue_size: usize,
     /// Per-call and per-plugin limits (`[plugins.limits]`).
     pub limits: Limits,

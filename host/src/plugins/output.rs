@@ -4,12 +4,35 @@
 
 use super::error::CallError;
 use super::limits::Limits;
-use super::types::Hint;
+use super::types::{Hint, PluginInfo};
 
 /// Longest hint id, bytes.
 const MAX_ID_BYTES: usize = 256;
 /// Longest url or link, bytes.
 const MAX_URL_BYTES: usize = 2048;
+
+/// Longest `describe` name and version, bytes.
+const MAX_INFO_NAME_BYTES: usize = 128;
+/// Longest `describe` description, bytes.
+const MAX_INFO_DESCRIPTION_BYTES: usize = 4096;
+
+/// Validates what `describe` returned: it is kept for the plugin's lifetime and shown in the
+/// API, so an oversized answer is refused rather than stored.
+pub fn check_info(info: &PluginInfo) -> Result<(), CallError> {
+    for (field, value, max) in [
+        ("name", &info.name, MAX_INFO_NAME_BYTES),
+        ("version", &info.version, MAX_INFO_NAME_BYTES),
+        ("description", &info.description, MAX_INFO_DESCRIPTION_BYTES),
+    ] {
+        if value.len() > max {
+            return Err(CallError::InvalidOutput(format!(
+                "describe: {field} of {} bytes, the limit is {max}",
+                value.len()
+            )));
+        }
+    }
+    Ok(())
+}
 
 /// Validates a plugin's hints and keeps at most `max_hints` of them.
 pub fn check_hints(
@@ -58,6 +81,21 @@ pub fn check_hints(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn oversized_describe_is_refused() {
+        let info = |description: usize| super::PluginInfo {
+            name: "p".into(),
+            version: "1".into(),
+            description: "d".repeat(description),
+        };
+        assert!(super::check_info(&info(4096)).is_ok());
+        let e = super::check_info(&info(32 << 20)).unwrap_err();
+        assert!(
+            e.to_string().contains("description of 33554432 bytes"),
+            "{e}"
+        );
+    }
+
     use super::*;
 
     fn hint(text: &str, relevance: u8) -> Hint {

@@ -1,16 +1,21 @@
-//! The set of loaded plugins: loading at start (broken plugins reported and skipped), hot
-//! reload (debounced, compiled off the request path, swapped atomically; calls in flight
-//! finish on the version they started with), circuit breakers, stats and `observe` delivery.
+//! The set of loaded plugins: loading at start (in parallel; broken plugins reported and
+//! skipped), hot reload (debounced, compiled off the request path, swapped atomically; calls
+//! in flight finish on the version they started with), and every call's way in: the circuit
+//! breaker of the function called, the plugin's admission gate, then the guest threads.
 
 use super::PluginsConfig;
-use super::breaker::{Breaker, Breakers};
+use super::breaker::{Breakers, PluginBreakers};
 use super::engine::{self, CacheStats, ComponentCache};
 use super::error::{CallError, PluginError};
+use super::gate::{Gate, Gates};
+use super::guest_threads;
 use super::host::{GuardedHttpPolicy, HttpPolicy, PluginContext};
-use super::instance::{Answer, Call, Runner};
+use super::instance::{Answer, Call, Function, InstancePool, Runner};
 use super::limits::Limits;
 use super::manifest::{Capability, InstanceMode, MANIFEST_FILE, Manifest};
-use super::output::check_hints;
+use super::observe::{ObserveQueues, ObserveReceiver};
+use super::output::{check_hints, check_info};
+use super::reuse_pool::PoolBounds;
 use super::stats::{Outcome, PluginCounters, PluginStats, Stats};
 use super::types::{ConversationEvent, Feedback, Hint, HintRequest, PluginInfo};
 use super::wit::ProviderPre;
@@ -18,6 +23,7 @@ use super::wit::v0_1_0::{feedback, hint_request, lower_all};
 use crate::store::Store;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -48,10 +54,11 @@ pub struct LoadedPlugin {
     pub manifest: Manifest,
     /// What `describe()` said at load.
     pub info: PluginInfo,
-    runner: Runner,
+    runner: Arc<Runner>,
     fingerprint: [u8; 32],
     counters: Arc<PluginCounters>,
-    breaker: Arc<Breaker>,
+    breakers: Arc<PluginBreakers>,
+    gate: Arc<Gate>,
 }
 
 impl LoadedPlugin {
@@ -82,8 +89,9 @@ struct Inner {
     set: parking_lot::RwLock<Arc<PluginSet>>,
     stats: Stats,
     breakers: Breakers,
-    observe_tx: tokio::sync::mpsc::Sender<ConversationEvent>,
-    observe_dropped: AtomicU64,
+    gates: Gates,
+    instances: Arc<InstancePool>,
+    observe: ObserveQueues,
     reloading: tokio::sync::Mutex<()>,
     reloads: AtomicU64,
 }
@@ -102,7 +110,7 @@ pub struct WatchGuard {
 impl Registry {
     /// Loads every `<dir>/<name>/plugin.toml` of `config.dir`. A missing or empty directory
     /// gives zero plugins; a broken plugin is logged, kept in [`Registry::failures`] and
-    /// skipped. Must run inside a tokio runtime (it starts the `observe` delivery task).
+    /// skipped. Must run inside a tokio runtime (it starts the `observe` workers).
     pub async fn load(
         config: &PluginsConfig,
         store: Arc<dyn Store>,
@@ -165,7 +173,7 @@ impl Registry {
         };
         let mut set = PluginSet::default();
         set.plugins.insert(plugin.manifest.name.clone(), plugin);
-        *inner.set.write() = Arc::new(set);
+        inner.install(set);
         Ok(registry)
     }
 
@@ -176,8 +184,16 @@ impl Registry {
     ) -> Result<Registry, PluginError> {
         config.validate()?;
         engine::shared()?;
+        let limits = &config.limits;
+        guest_threads::start(guest_threads::thread_count(limits.guest_threads))
+            .map_err(|e| PluginError::Engine(e.to_string()))?;
         let cache_dir = config.cache.then(|| config.cache_dir.clone());
-        let (observe_tx, observe_rx) = tokio::sync::mpsc::channel(config.observe_queue_size.max(1));
+        let instances = Arc::new(InstancePool::new(PoolBounds {
+            per_key: limits.reuse_pool_size,
+            max_instances: limits.reuse_max_idle_instances,
+            max_bytes: limits.reuse_max_idle_mb as usize * 1024 * 1024,
+            idle_timeout: Duration::from_millis(limits.reuse_idle_timeout_ms),
+        }));
         let inner = Arc::new(Inner {
             config: config.clone(),
             limits: Arc::new(config.limits.clone()),
@@ -190,12 +206,13 @@ impl Registry {
                 config.breaker_failures,
                 Duration::from_millis(config.breaker_cooldown_ms),
             ),
-            observe_tx,
-            observe_dropped: AtomicU64::new(0),
+            gates: Gates::new(limits.max_concurrent_calls, limits.max_queued_calls),
+            instances: instances.clone(),
+            observe: ObserveQueues::new(config.observe_queue_size),
             reloading: tokio::sync::Mutex::new(()),
             reloads: AtomicU64::new(0),
         });
-        tokio::spawn(observe_loop(Arc::downgrade(&inner), observe_rx));
+        tokio::spawn(sweep_idle_instances(Arc::downgrade(&instances)));
         Ok(Registry { inner })
     }
 
@@ -228,22 +245,21 @@ impl Registry {
         let budget = (req.deadline_ms > 0).then_some(req.deadline_ms);
         let limit = plugin.manifest.timeout_ms(&inner.limits);
         let timeout_ms = budget.map_or(limit, |b| b.min(limit));
-        let context = lower_all(&req.context);
-        let wreq = hint_request(req, &context, timeout_ms);
+        // The call runs on the guest threads, so it owns what it lowers into the guest.
+        let req = req.clone();
+        let limits = inner.limits.clone();
+        let runner = plugin.runner.clone();
         inner
-            .guarded(&plugin, async {
-                match plugin
-                    .runner
-                    .run(
-                        Some(&req.dialog.account),
-                        Call::Suggest(wreq),
-                        Some(timeout_ms),
-                    )
+            .guarded(&plugin, Function::Suggest, timeout_ms, async move {
+                let context = lower_all(&req.context);
+                let call = Call::Suggest(hint_request(&req, &context, timeout_ms));
+                match runner
+                    .run(Some(&req.dialog.account), call, Some(timeout_ms))
                     .await?
                 {
                     Answer::Hints(Ok(hints)) => check_hints(
                         hints.into_iter().map(Hint::from).collect(),
-                        &inner.limits,
+                        &limits,
                         req.max_hints,
                     ),
                     Answer::Hints(Err(e)) => Err(CallError::Provider(e.into())),
@@ -257,42 +273,52 @@ impl Registry {
     pub async fn feedback(&self, name: &str, fb: &Feedback) -> Result<(), CallError> {
         let inner = &self.inner;
         let plugin = inner.plugin(name)?;
-        let (shown, context) = (lower_all(&fb.shown), lower_all(&fb.context));
-        let call = Call::Feedback(feedback(fb, &shown, &context));
+        let timeout_ms = plugin.manifest.timeout_ms(&inner.limits);
+        let fb = fb.clone();
+        let runner = plugin.runner.clone();
         inner
-            .guarded(&plugin, async {
-                plugin.runner.run(None, call, None).await.map(|_| ())
+            .guarded(&plugin, Function::Feedback, timeout_ms, async move {
+                let (shown, context) = (lower_all(&fb.shown), lower_all(&fb.context));
+                let call = Call::Feedback(feedback(&fb, &shown, &context));
+                runner.run(None, call, None).await.map(|_| ())
             })
             .await
     }
 
-    /// Queues `event` for every enabled plugin's `observe`; never waits. When the queue is
-    /// full the event is dropped and counted (`hintd_plugin_observe_dropped_total`).
+    /// Queues `event` for every enabled plugin's `observe`; never waits. A plugin whose queue
+    /// is full loses the event, counted per plugin (`hintd_plugin_observe_dropped_total`).
     pub fn observe(&self, event: ConversationEvent) {
-        if self.inner.observe_tx.try_send(event).is_err() {
-            self.inner.observe_dropped.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("hintd_plugin_observe_dropped_total").increment(1);
-        }
+        let inner = &self.inner;
+        inner
+            .observe
+            .send(event, |plugin| inner.stats.of(plugin).observe_dropped());
     }
 
     /// Whether any plugin is loaded to observe events: callers skip building an event
     /// nobody would receive.
     pub fn observes(&self) -> bool {
-        !self.inner.set.read().plugins.is_empty()
+        self.inner.observe.any()
     }
 
-    /// Events dropped because the observe queue was full.
+    /// Events dropped because a plugin's observe queue was full, all plugins together.
     pub fn observe_dropped(&self) -> u64 {
-        self.inner.observe_dropped.load(Ordering::Relaxed)
+        self.stats().iter().map(|s| s.observe_dropped).sum()
     }
 
     /// Per-plugin call counters, with each plugin's circuit state.
     pub fn stats(&self) -> Vec<PluginStats> {
         let mut stats = self.inner.stats.snapshot();
         for s in &mut stats {
-            s.circuit_open = self.inner.breakers.is_open(&s.plugin);
+            s.open_circuits = self.inner.breakers.open(&s.plugin);
+            s.circuit_open = s.open_circuits.contains(&Function::Suggest.as_str());
         }
         stats
+    }
+
+    /// Idle reusable instances kept now, the linear memory they hold (bytes), and how many
+    /// were dropped to keep the pool within its bounds.
+    pub fn idle_instances(&self) -> (usize, usize, u64) {
+        self.inner.instances.usage()
     }
 
     /// Disk cache hits and misses since this registry was created.
@@ -364,38 +390,78 @@ impl Inner {
             .ok_or(CallError::NotFound)
     }
 
-    /// Runs one call through the breaker, counting its outcome.
-    async fn guarded<T>(
+    /// Runs one call of `function`: through its circuit breaker and the plugin's gate (a
+    /// slot within `timeout_ms`), then `work` on the guest threads; counts the outcome.
+    async fn guarded<T, W>(
         &self,
         plugin: &LoadedPlugin,
-        call: impl std::future::Future<Output = Result<T, CallError>>,
-    ) -> Result<T, CallError> {
-        if !plugin.breaker.allow() {
+        function: Function,
+        timeout_ms: u32,
+        work: W,
+    ) -> Result<T, CallError>
+    where
+        T: Send + 'static,
+        W: Future<Output = Result<T, CallError>> + Send + 'static,
+    {
+        let breaker = plugin.breakers.of(function);
+        if !breaker.allow() {
             plugin.counters.record(Outcome::Skipped, Duration::ZERO);
             return Err(CallError::CircuitOpen);
         }
         let started = Instant::now();
-        let result = call.await;
+        let result = match plugin
+            .gate
+            .enter(started + Duration::from_millis(u64::from(timeout_ms)))
+            .await
+        {
+            // The slot goes with the work: it frees when the guest code has stopped, not
+            // when a caller stops waiting for it.
+            Ok(slot) => guest_threads::run(async move {
+                let result = work.await;
+                drop(slot);
+                result
+            })
+            .await
+            .and_then(|r| r),
+            Err(busy) => Err(busy),
+        };
         let outcome = result
             .as_ref()
             .map_or_else(CallError::outcome, |_| Outcome::Ok);
         plugin.counters.record(outcome, started.elapsed());
-        plugin.breaker.record(result.is_ok());
+        breaker.record(result.is_ok());
         if let Err(e) = &result {
-            tracing::debug!(plugin = %plugin.manifest.name, error = %e, "plugin call failed");
+            tracing::debug!(plugin = %plugin.manifest.name, function = function.as_str(), error = %e, "plugin call failed");
         }
         result
     }
 
-    async fn reload(&self) {
+    /// Makes `next` the plugin set, with an `observe` queue and worker per plugin.
+    fn install(self: &Arc<Self>, next: PluginSet) {
+        let weak = Arc::downgrade(self);
+        self.observe
+            .sync(next.plugins.keys().map(String::as_str), |name, rx| {
+                tokio::spawn(observe_worker(weak.clone(), name, rx));
+            });
+        *self.set.write() = Arc::new(next);
+    }
+
+    async fn reload(self: &Arc<Self>) {
         let _one_at_a_time = self.reloading.lock().await;
         let old = self.set.read().clone();
         let mut next = PluginSet::default();
         let mut dirs_of: BTreeMap<String, PathBuf> = BTreeMap::new();
-        for dir in self.plugin_dirs(&mut next.failures) {
+        let dirs = self.plugin_dirs(&mut next.failures);
+        // All at once: compiling runs on blocking threads and `describe` on the guest
+        // threads, so a slow plugin delays the load by its own time only.
+        let loads = dirs.iter().map(|dir| {
+            let previous = old.plugins.values().find(|p| &p.dir == dir);
+            self.load_dir(dir, previous)
+        });
+        let loaded = futures::future::join_all(loads).await;
+        for (dir, result) in dirs.into_iter().zip(loaded) {
             let label = dir.display().to_string();
-            let previous = old.plugins.values().find(|p| p.dir == dir);
-            match self.load_dir(&dir, previous).await {
+            match result {
                 Ok(plugin) => {
                     let name = plugin.manifest.name.clone();
                     if let Some(first) = dirs_of.get(&name) {
@@ -423,7 +489,7 @@ impl Inner {
         }
         let loaded: Vec<&str> = next.plugins.keys().map(String::as_str).collect();
         tracing::info!(plugins = ?loaded, failures = next.failures.len(), "plugins loaded");
-        *self.set.write() = Arc::new(next);
+        self.install(next);
         self.reloads.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -523,21 +589,25 @@ impl Inner {
             self.store.clone(),
             self.http.clone(),
         ));
-        let runner = Runner::new(pre, ctx);
-        let info = match runner.run(None, Call::Describe, None).await {
-            Ok(Answer::Info(info)) => PluginInfo::from(info),
-            Ok(_) => {
-                return Err(PluginError::Describe {
-                    name,
-                    error: CallError::Trap("unexpected answer".into()),
-                });
+        let runner = Arc::new(Runner::new(pre, ctx, self.instances.clone()));
+        let describing = runner.clone();
+        let described = guest_threads::run(async move {
+            match describing.run(None, Call::Describe, None).await? {
+                Answer::Info(info) => {
+                    let info = PluginInfo::from(info);
+                    check_info(&info).map(|()| info)
+                }
+                _ => Err(CallError::Trap("unexpected answer".into())),
             }
-            Err(error) => return Err(PluginError::Describe { name, error }),
-        };
+        })
+        .await
+        .and_then(|r| r);
+        let info = described.map_err(|error| PluginError::Describe { name, error })?;
         Ok(Arc::new(LoadedPlugin {
             dir: dir.to_path_buf(),
             counters: self.stats.of(&manifest.name),
-            breaker: self.breakers.of(&manifest.name),
+            breakers: self.breakers.of(&manifest.name),
+            gate: self.gates.of(&manifest.name),
             manifest,
             info,
             runner,
@@ -546,35 +616,37 @@ impl Inner {
     }
 }
 
-/// Delivers queued events to every plugin's `observe`, one event at a time, all plugins of an
-/// event concurrently. Ends when the registry is dropped.
-async fn observe_loop(
-    registry: Weak<Inner>,
-    mut rx: tokio::sync::mpsc::Receiver<ConversationEvent>,
-) {
-    while let Some(event) = rx.recv().await {
+/// Delivers one plugin's queued events to its `observe`, one at a time, in order. Ends when
+/// the plugin's queue is dropped (the plugin was unloaded) or the registry is.
+async fn observe_worker(registry: Weak<Inner>, plugin: String, mut queue: ObserveReceiver) {
+    while let Some(event) = queue.recv().await {
         let Some(inner) = registry.upgrade() else {
             break;
         };
-        let set = inner.set.read().clone();
-        let account = event_account(&event).to_string();
-        let calls = set.plugins.values().map(|plugin| {
-            let call = Call::Observe((&event).into());
-            let inner = &inner;
-            let account = account.as_str();
-            async move {
-                let _ = inner
-                    .guarded(plugin, async {
-                        plugin
-                            .runner
-                            .run(Some(account), call, None)
-                            .await
-                            .map(|_| ())
-                    })
-                    .await;
-            }
-        });
-        futures::future::join_all(calls).await;
+        // The version loaded now: a reload between two events moves on to the new one.
+        let Ok(loaded) = inner.plugin(&plugin) else {
+            continue;
+        };
+        let timeout_ms = loaded.manifest.timeout_ms(&inner.limits);
+        let runner = loaded.runner.clone();
+        let _ = inner
+            .guarded(&loaded, Function::Observe, timeout_ms, async move {
+                let account = event_account(&event);
+                let call = Call::Observe(event.as_ref().into());
+                runner.run(Some(account), call, None).await.map(|_| ())
+            })
+            .await;
+    }
+}
+
+/// Drops idle instances past their idle timeout even when no call comes to do it.
+async fn sweep_idle_instances(pool: Weak<InstancePool>) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let Some(pool) = pool.upgrade() else { break };
+        pool.sweep();
     }
 }
 

@@ -1,6 +1,6 @@
 //! Call outcomes per plugin: exported through the `metrics` crate
 //! (`hintd_plugin_calls_total{plugin,outcome}`, `hintd_plugin_call_duration_seconds{plugin}`,
-//! `hintd_plugin_observe_dropped_total`) and kept as an in-process snapshot for the API.
+//! `hintd_plugin_observe_dropped_total{plugin}`) and kept as an in-process snapshot for the API.
 
 use dashmap::DashMap;
 use parking_lot::Mutex;
@@ -26,11 +26,13 @@ pub enum Outcome {
     Rejected,
     /// Not called: circuit open.
     Skipped,
+    /// Not called: the plugin had too many calls running and waiting.
+    Busy,
 }
 
 impl Outcome {
     /// Every outcome, in declaration order.
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Ok,
         Outcome::Error,
         Outcome::Timeout,
@@ -38,6 +40,7 @@ impl Outcome {
         Outcome::Oom,
         Outcome::Rejected,
         Outcome::Skipped,
+        Outcome::Busy,
     ];
 
     /// The metrics label.
@@ -50,7 +53,13 @@ impl Outcome {
             Outcome::Oom => "oom",
             Outcome::Rejected => "rejected",
             Outcome::Skipped => "skipped",
+            Outcome::Busy => "busy",
         }
+    }
+
+    /// Whether the call was made (not skipped before reaching the plugin).
+    fn made(self) -> bool {
+        !matches!(self, Outcome::Skipped | Outcome::Busy)
     }
 }
 
@@ -73,12 +82,18 @@ pub struct PluginStats {
     pub rejected: u64,
     /// Calls skipped while the circuit was open.
     pub skipped: u64,
+    /// Calls skipped because too many of the plugin's calls were running and waiting.
+    pub busy: u64,
+    /// Events dropped because the plugin's `observe` queue was full.
+    pub observe_dropped: u64,
     /// Mean latency of the calls made (skipped excluded), microseconds.
     pub mean_latency_us: u64,
     /// Slowest call, microseconds.
     pub max_latency_us: u64,
-    /// Whether the circuit breaker currently skips the plugin.
+    /// Whether the circuit breaker currently skips the plugin's `suggest`.
     pub circuit_open: bool,
+    /// The functions whose circuit is open now.
+    pub open_circuits: Vec<&'static str>,
 }
 
 #[derive(Default)]
@@ -95,6 +110,8 @@ struct Meters {
     calls: [metrics::Counter; Outcome::ALL.len()],
     /// `hintd_plugin_call_duration_seconds{plugin}`.
     duration: metrics::Histogram,
+    /// `hintd_plugin_observe_dropped_total{plugin}`.
+    observe_dropped: metrics::Counter,
 }
 
 impl Meters {
@@ -104,6 +121,7 @@ impl Meters {
                 metrics::counter!("hintd_plugin_calls_total", "plugin" => plugin.to_string(), "outcome" => o.as_str())
             }),
             duration: metrics::histogram!("hintd_plugin_call_duration_seconds", "plugin" => plugin.to_string()),
+            observe_dropped: metrics::counter!("hintd_plugin_observe_dropped_total", "plugin" => plugin.to_string()),
         }
     }
 }
@@ -123,7 +141,7 @@ impl PluginCounters {
     pub fn record(&self, outcome: Outcome, took: Duration) {
         let meters = self.meters.get_or_init(|| Meters::new(&self.plugin));
         meters.calls[outcome as usize].increment(1);
-        if outcome != Outcome::Skipped {
+        if outcome.made() {
             meters.duration.record(took.as_secs_f64());
         }
         let mut c = self.counters.lock();
@@ -136,13 +154,21 @@ impl PluginCounters {
             Outcome::Oom => s.oom += 1,
             Outcome::Rejected => s.rejected += 1,
             Outcome::Skipped => s.skipped += 1,
+            Outcome::Busy => s.busy += 1,
         }
-        if outcome != Outcome::Skipped {
+        if outcome.made() {
             let us = took.as_micros().min(u128::from(u64::MAX)) as u64;
             c.latency_sum_us = c.latency_sum_us.saturating_add(us);
             c.made += 1;
             c.stats.max_latency_us = c.stats.max_latency_us.max(us);
         }
+    }
+
+    /// Counts one event dropped from the plugin's full `observe` queue.
+    pub fn observe_dropped(&self) {
+        let meters = self.meters.get_or_init(|| Meters::new(&self.plugin));
+        meters.observe_dropped.increment(1);
+        self.counters.lock().stats.observe_dropped += 1;
     }
 }
 

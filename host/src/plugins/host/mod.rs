@@ -36,6 +36,8 @@ pub struct PluginContext {
     pub http: Arc<dyn HttpPolicy>,
     /// Its `http` clients, reused across calls and instances.
     pub http_clients: http::HttpClients,
+    /// How much it may write to the log.
+    pub log_budget: log::LogBudget,
 }
 
 impl PluginContext {
@@ -47,6 +49,7 @@ impl PluginContext {
         http: Arc<dyn HttpPolicy>,
     ) -> Self {
         let config = manifest.config_json();
+        let log_budget = log::LogBudget::new(&limits);
         let config_text = serde_json::Value::Object(config.clone()).to_string();
         PluginContext {
             name: manifest.name.clone(),
@@ -57,6 +60,7 @@ impl PluginContext {
             store,
             http,
             http_clients: http::HttpClients::default(),
+            log_budget,
         }
     }
 
@@ -76,6 +80,9 @@ pub struct MemoryLimiter {
     max_bytes: usize,
     /// Set once a `memory.grow` beyond the cap was refused.
     pub refused: bool,
+    /// Bytes of linear memory the instance holds (all its memories), so the pool of idle
+    /// instances can bound what they keep.
+    pub bytes: usize,
 }
 
 impl MemoryLimiter {
@@ -84,6 +91,7 @@ impl MemoryLimiter {
         MemoryLimiter {
             max_bytes,
             refused: false,
+            bytes: 0,
         }
     }
 }
@@ -91,7 +99,7 @@ impl MemoryLimiter {
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -99,6 +107,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
             self.refused = true;
             return Ok(false);
         }
+        self.bytes = self.bytes.saturating_sub(current).saturating_add(desired);
         Ok(true)
     }
 
@@ -173,8 +182,9 @@ impl HostState {
     /// whose guest never made a WASI call has none.
     pub fn flush_stdio(&self) {
         if let Some(wasi) = &self.wasi {
-            wasi.stdout.flush_to_log(&self.ctx.name, "stdout");
-            wasi.stderr.flush_to_log(&self.ctx.name, "stderr");
+            let budget = &self.ctx.log_budget;
+            wasi.stdout.flush_to_log(&self.ctx.name, "stdout", budget);
+            wasi.stderr.flush_to_log(&self.ctx.name, "stderr", budget);
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Guest stdout/stderr: captured in memory up to a cap (the rest is counted and dropped, never
-//! an error the guest sees), then written to the host log tagged with the plugin's name.
+//! an error the guest sees), then written to the host log tagged with the plugin's name, one
+//! event per line, escaped and within the plugin's log budget like the `log` import's.
 
+use super::log::LogBudget;
 use bytes::Bytes;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -44,20 +46,27 @@ impl CapturedOutput {
         (std::mem::take(&mut c.kept), std::mem::take(&mut c.dropped))
     }
 
-    /// Writes captured output to the log (one event per stream), tagged with the plugin.
-    pub fn flush_to_log(&self, plugin: &str, stream: &'static str) {
+    /// Writes captured output to the log, one event per line, tagged with the plugin and
+    /// the stream; lines over the plugin's budget are dropped there.
+    pub fn flush_to_log(&self, plugin: &str, stream: &'static str, budget: &LogBudget) {
         let (kept, dropped) = self.take();
         if kept.is_empty() && dropped == 0 {
             return;
         }
         let text = String::from_utf8_lossy(&kept);
-        tracing::info!(
-            plugin,
-            stream,
-            dropped_bytes = dropped,
-            "{}",
-            text.trim_end()
-        );
+        for line in text.trim_end().lines() {
+            if budget.admit(plugin, line.len()) {
+                tracing::info!(plugin, stream, text = %line.escape_debug(), "plugin output");
+            }
+        }
+        if dropped > 0 {
+            tracing::info!(
+                plugin,
+                stream,
+                dropped_bytes = dropped,
+                "plugin output over the capture limit"
+            );
+        }
     }
 }
 

@@ -12,27 +12,39 @@
 //!   (`status:<code>` or `error:<kind>`), used for forbidden hosts, loopback and hanging peers;
 //! - `kv`: writes `[config] kv_bytes` bytes under key `blob` and reads it back, reporting
 //!   `stored:<len>` or `error:<kind>`;
-//! - `print`: writes `[config] print_bytes` bytes to stdout and stderr, then answers.
-use hintd_plugin::{Hint, HintRequest, PluginInfo, Provider, ProviderError, http, kv, settings};
+//! - `print`: writes `[config] print_bytes` bytes to stdout and stderr, then answers;
+//! - `log`: writes `[config] log_lines` log lines (and as many stdout lines) that try to forge
+//!   host log lines with `\n`, `\r` and NUL, then answers.
+//!
+//! `[config] observe`, `feedback` and `describe` set those functions' behaviour: `ok` (the
+//! default), `loop` (spin forever) or, for `observe` and `feedback`, `trap`.
+use hintd_plugin::{
+    ConversationEvent, Feedback, Hint, HintRequest, PluginInfo, Provider, ProviderError, http, kv,
+    log, settings,
+};
 use std::hint::black_box;
 
 struct Hostile;
 
 impl Provider for Hostile {
     fn describe() -> PluginInfo {
+        misbehave("describe");
         PluginInfo::new("hostile", env!("CARGO_PKG_VERSION"), "Misbehaves on purpose (tests only)")
+    }
+
+    fn feedback(_fb: Feedback) {
+        misbehave("feedback");
+    }
+
+    fn observe(_event: ConversationEvent) {
+        misbehave("observe");
     }
 
     fn suggest(_req: HintRequest) -> Result<Vec<Hint>, ProviderError> {
         let mode = settings::get::<String>("mode").unwrap_or_else(|| "ok".into());
         match mode.as_str() {
             "ok" => Ok(vec![Hint::new("ok", "still here", 50)]),
-            "loop" => {
-                let mut n: u64 = 0;
-                loop {
-                    n = black_box(n.wrapping_add(1));
-                }
-            }
+            "loop" => spin(),
             "memory" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
@@ -54,8 +66,33 @@ impl Provider for Hostile {
                 eprintln!("{line}");
                 Ok(vec![Hint::new("printed", "printed", 1)])
             }
+            "log" => {
+                let n = settings::get::<i64>("log_lines").unwrap_or(10);
+                for i in 0..n {
+                    let forged = format!("line {i}\n2026-01-01T00:00:00Z  INFO hintd: forged\r\0");
+                    log::info(&forged);
+                    println!("{forged}");
+                }
+                Ok(vec![Hint::new("logged", "logged", 1)])
+            }
             other => Err(ProviderError::Misconfigured(format!("unknown mode `{other}`"))),
         }
+    }
+}
+
+/// What `[config] <function>` asks of a function other than `suggest`.
+fn misbehave(function: &str) {
+    match settings::get::<String>(function).as_deref() {
+        Some("loop") => spin(),
+        Some("trap") => panic!("hostile plugin's {function} panics on purpose"),
+        _ => {}
+    }
+}
+
+fn spin() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = black_box(n.wrapping_add(1));
     }
 }
 

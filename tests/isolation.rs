@@ -1,0 +1,422 @@
+//! Hostile plugins cannot take the server with them: guest code runs on threads of its own
+//! (spinning plugins leave health checks, ingest and the other plugins answering), each
+//! plugin's `observe` has its own queue, a circuit opened by `suggest` failures stays open
+//! whatever other functions do, the pool of idle instances stays within its bounds however
+//! many accounts call, and plugin log output is bounded and cannot forge host log lines.
+
+use hintd::core::{DialogKey, Message, Role, Source};
+use hintd::plugins::{ConversationEvent, DialogRef, HintRequest, Limits, PluginsConfig, Registry};
+use hintd::store::{Store, StoreConfig};
+use hintd_tests::plugins::{install_example, install_hostile};
+use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client, eventually};
+use hintd_tests::store::fresh_store_url;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+async fn store(dir: &Path) -> Arc<dyn Store> {
+    let url = format!("sqlite://{}/hintd.db", dir.display());
+    hintd::store::open(&StoreConfig {
+        url,
+        ..StoreConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn config(root: &Path) -> PluginsConfig {
+    PluginsConfig {
+        dir: Some(root.join("plugins")),
+        cache_dir: root.join("cache"),
+        hot_reload: false,
+        breaker_failures: 0,
+        ..PluginsConfig::default()
+    }
+}
+
+fn request(account: &str, text: &str) -> HintRequest {
+    HintRequest {
+        request_id: "r1".into(),
+        dialog: DialogKey::new(Source::Api, account, "d1"),
+        client_id: "c1".into(),
+        operator_id: None,
+        channel_id: None,
+        transport: None,
+        message_id: "m1".into(),
+        external_key: None,
+        context: vec![Message {
+            id: "m1".into(),
+            role: Role::Client,
+            text: text.into(),
+            sent_at_ms: 1,
+            private: false,
+            media_type: None,
+            media_url: None,
+        }],
+        max_hints: 5,
+        deadline_ms: 0,
+    }
+}
+
+fn closed(account: &str) -> ConversationEvent {
+    ConversationEvent::DialogClosed(DialogRef {
+        dialog: DialogKey::new(Source::Chatwoot, account, "42"),
+        client_id: Some("c".into()),
+    })
+}
+
+/// The 99th percentile (nearest rank) of `samples`.
+fn p99(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[(samples.len() * 99).div_ceil(100).saturating_sub(1)]
+}
+
+const TOKEN: &str = "c2d-token";
+
+async fn inbox(server: &Server, dialog: u64, message_id: u64, text: &str) -> Duration {
+    let body = json!({
+        "message_id": message_id, "type": "from_client", "text": text, "transport": "telegram",
+        "client_id": dialog + 10_000, "operator_id": "", "dialog_id": dialog, "channel_id": 17,
+        "hook_type": "inbox", "request_id": dialog + 20_000, "attachments": [],
+        "event_time": "2026-03-02T08:00:00Z",
+    });
+    let started = Instant::now();
+    let r = client()
+        .post(server.url(&format!("/webhooks/chat2desk?token={TOKEN}")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "ingest: {}", r.status());
+    started.elapsed()
+}
+
+async fn healthz(server: &Server) -> Duration {
+    let started = Instant::now();
+    let r = client().get(server.url("/healthz")).send().await.unwrap();
+    assert!(r.status().is_success());
+    started.elapsed()
+}
+
+/// More spinning plugins than cores, each called by a stream of hint requests: health checks
+/// and ingest keep answering quickly, and the well-behaved plugin's hints still arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn spinning_plugins_leave_the_server_and_other_plugins_answering() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    install_example(&plugins, "example", "");
+    let spinners = 2 * std::thread::available_parallelism().map_or(2, usize::from) + 2;
+    for i in 0..spinners {
+        install_hostile(
+            &plugins,
+            &format!("spin{i}"),
+            "loop",
+            "timeout_ms = 2000\ncapabilities = [\"config\"]",
+            "",
+        );
+    }
+    let server = Server::start(
+        tmp.path(),
+        ServerSpec::new(format!(
+            "[sources.chat2desk]\ntoken = \"{TOKEN}\"\n\n[hints]\nrequest_deadline_ms = 1500\n\n\
+             [plugins]\nbreaker_failures = 0\n"
+        ))
+        .plugins(&plugins)
+        .data(fresh_store_url(tmp.path())),
+    );
+    inbox(&server, 1, 1, "where is my order?").await;
+
+    // Hint requests keep every spinner busy for the whole measurement.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for _ in 0..6 {
+        let (url, stop) = (server.url("/api/v1/hints"), stop.clone());
+        load.push(tokio::spawn(async move {
+            let mut answered_by_example = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = client()
+                    .post(&url)
+                    .bearer_auth(ADMIN_KEY)
+                    .json(&json!({"source": "chat2desk", "dialog_id": 1}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                let body: Value = r.json().await.unwrap();
+                let hints = body["hints"].as_array().unwrap();
+                if hints
+                    .iter()
+                    .any(|h| h["text"].as_str().unwrap().contains("where is my order"))
+                {
+                    answered_by_example += 1;
+                }
+            }
+            answered_by_example
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (mut health, mut ingest) = (Vec::new(), Vec::new());
+    for i in 0..60 {
+        health.push(healthz(&server).await);
+        ingest.push(inbox(&server, 2, 100 + i, "hello").await);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut answered = 0;
+    for task in load {
+        answered += task.await.unwrap();
+    }
+    let (health, ingest) = (p99(&mut health), p99(&mut ingest));
+    eprintln!("{spinners} spinning plugins: /healthz p99 {health:?}, ingest p99 {ingest:?}");
+    assert!(
+        health < Duration::from_millis(100),
+        "/healthz p99 {health:?}"
+    );
+    assert!(ingest < Duration::from_millis(100), "ingest p99 {ingest:?}");
+    assert!(answered > 0, "the example plugin never answered");
+}
+
+/// A plugin whose `describe` spins does not hold up the server: a hot reload that compiles and
+/// describes it leaves `/healthz` fast, and the reload ends when its deadline cuts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spinning_describe_does_not_stall_health_checks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    install_example(&plugins, "example", "");
+    let server = Server::start(
+        tmp.path(),
+        ServerSpec::new("[plugins]\nhot_reload = true\nreload_debounce_ms = 50\n")
+            .plugins(&plugins)
+            .data(fresh_store_url(tmp.path())),
+    );
+    for i in 0..4 {
+        install_hostile(
+            &plugins,
+            &format!("describe-spin{i}"),
+            "ok",
+            "timeout_ms = 3000\ncapabilities = [\"config\"]",
+            "describe = \"loop\"",
+        );
+    }
+    let mut health = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(4) {
+        health.push(healthz(&server).await);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let health = p99(&mut health);
+    assert!(
+        health < Duration::from_millis(100),
+        "/healthz p99 {health:?}"
+    );
+    let warned = eventually(Duration::from_secs(20), || async {
+        let r: Value = client()
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let text = r.to_string();
+        (text.matches("describe-spin").count() >= 4).then_some(text)
+    })
+    .await;
+    let warned = warned.expect("the spinning plugins are reported as failed loads");
+    assert!(warned.contains("timed out"), "{warned}");
+}
+
+/// One plugin spinning in `observe` delays and drops only its own events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_observe_drops_only_its_own_events() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    install_example(&plugins, "example", "");
+    install_hostile(
+        &plugins,
+        "slow",
+        "ok",
+        "timeout_ms = 2000\ncapabilities = [\"config\"]",
+        "observe = \"loop\"",
+    );
+    let cfg = PluginsConfig {
+        observe_queue_size: 8,
+        ..config(tmp.path())
+    };
+    let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    for _ in 0..50 {
+        registry.observe(closed("1"));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let stats_of = |name: &str| {
+        registry
+            .stats()
+            .into_iter()
+            .find(|s| s.plugin == name)
+            .unwrap()
+    };
+    let delivered = eventually(Duration::from_secs(10), || async {
+        let s = stats_of("example");
+        (s.ok == 50).then_some(s)
+    })
+    .await;
+    let example = delivered.unwrap_or_else(|| panic!("example: {:?}", stats_of("example")));
+    assert_eq!(example.observe_dropped, 0);
+    assert_eq!(example.timeout, 0);
+    let slow = stats_of("slow");
+    assert!(slow.observe_dropped >= 30, "{slow:?}");
+    assert_eq!(registry.observe_dropped(), slow.observe_dropped);
+}
+
+/// A plugin whose `suggest` always fails is skipped once its circuit opens, however often its
+/// `observe` succeeds in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_circuit_opened_by_suggest_stays_open_while_observe_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    install_hostile(
+        &tmp.path().join("plugins"),
+        "trap",
+        "trap",
+        "capabilities = [\"config\"]",
+        "",
+    );
+    let cfg = PluginsConfig {
+        breaker_failures: 3,
+        breaker_cooldown_ms: 60_000,
+        ..config(tmp.path())
+    };
+    let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let calls = |s: &hintd::plugins::PluginStats| s.ok + s.trap + s.skipped;
+    for round in 0..5 {
+        let _ = registry.suggest("trap", &request("acme", "x")).await;
+        registry.observe(closed("acme"));
+        let expected = 2 * (round + 1);
+        eventually(Duration::from_secs(10), || async {
+            (calls(&registry.stats()[0]) == expected).then_some(())
+        })
+        .await
+        .unwrap_or_else(|| panic!("round {round}: {:?}", registry.stats()));
+    }
+    let stats = &registry.stats()[0];
+    assert_eq!(
+        (stats.trap, stats.skipped, stats.ok),
+        (3, 2, 5),
+        "{stats:?}"
+    );
+    assert!(stats.circuit_open);
+    assert_eq!(stats.open_circuits, ["suggest"]);
+}
+
+/// A thousand accounts calling a `reuse` plugin: every call answers, and the idle instances
+/// kept stay within the pool's count and memory bounds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instance_pool_stays_bounded_across_a_thousand_accounts() {
+    let tmp = tempfile::tempdir().unwrap();
+    install_example(
+        &tmp.path().join("plugins"),
+        "example",
+        "instance = \"reuse\"",
+    );
+    let cfg = PluginsConfig {
+        limits: Limits {
+            reuse_max_idle_instances: 40,
+            reuse_max_idle_mb: 64,
+            ..Limits::default()
+        },
+        ..config(tmp.path())
+    };
+    let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    for i in 0..1000 {
+        let hints = registry
+            .suggest("example", &request(&format!("account-{i}"), "hi"))
+            .await
+            .unwrap_or_else(|e| panic!("account {i}: {e}"));
+        assert!(!hints.is_empty());
+    }
+    let (idle, bytes, evicted) = registry.idle_instances();
+    assert!(idle <= 40, "{idle} idle instances");
+    assert!(bytes <= 64 << 20, "{bytes} idle bytes");
+    assert!(evicted >= 960, "{evicted} evicted");
+    assert_eq!(registry.stats()[0].ok, 1000);
+    // The most recent accounts are still warm.
+    registry
+        .suggest("example", &request("account-999", "hi"))
+        .await
+        .unwrap();
+    assert!(registry.idle_instances().2 <= evicted + 1);
+}
+
+/// A plugin writing thousands of forged log lines: what reaches the log is within the
+/// plugin's budget, and every plugin line is one escaped field of one host line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_log_output_is_bounded_and_cannot_forge_lines() {
+    let captured = capture_logs();
+    let tmp = tempfile::tempdir().unwrap();
+    install_hostile(
+        &tmp.path().join("plugins"),
+        "chatty",
+        "log",
+        "timeout_ms = 5000\ncapabilities = [\"config\", \"log\"]",
+        "log_lines = 5000",
+    );
+    let cfg = PluginsConfig {
+        limits: Limits {
+            log_lines_per_second: 50,
+            stdio_capture_bytes: 1 << 20,
+            ..Limits::default()
+        },
+        ..config(tmp.path())
+    };
+    let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let started = Instant::now();
+    registry
+        .suggest("chatty", &request("acme", "x"))
+        .await
+        .unwrap();
+    let windows = started.elapsed().as_secs() + 2;
+    let text = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
+    let plugin_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("plugin=\"chatty\"") || l.contains("plugin=chatty"))
+        .filter(|l| l.contains(" text="))
+        .collect();
+    assert!(!plugin_lines.is_empty(), "{text}");
+    assert!(
+        plugin_lines.len() as u64 <= 50 * windows,
+        "{} plugin lines in {windows} windows",
+        plugin_lines.len()
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")),
+        "a forged line reached the log"
+    );
+    assert!(!text.contains('\r') && !text.contains('\0'));
+    assert!(
+        plugin_lines.iter().all(|l| l.contains("\\n")),
+        "{plugin_lines:?}"
+    );
+}
+
+/// Routes every log event of the process to a buffer (text format, no colour).
+fn capture_logs() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    #[derive(Clone)]
+    struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer(Arc::default());
+    let writer = buffer.clone();
+    tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .init();
+    buffer.0
+}
