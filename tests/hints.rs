@@ -40,7 +40,14 @@ fn plugins(root: &Path, llm: Option<(&LlmMock, u32)>) -> PathBuf {
     dir
 }
 
+/// The callbacks' opt-in for the loopback receivers of these tests.
+const CALLBACK_OPT_IN: &str = "callback_allowed_cidrs = [\"127.0.0.0/8\"]\n";
+
 fn config(delivery: &str, callback_url: Option<&str>, hints: &str) -> String {
+    config_without_opt_in(delivery, callback_url, &format!("{CALLBACK_OPT_IN}{hints}"))
+}
+
+fn config_without_opt_in(delivery: &str, callback_url: Option<&str>, hints: &str) -> String {
     let callback = callback_url
         .map(|u| format!("callback_url = \"{u}\"\n"))
         .unwrap_or_default();
@@ -330,6 +337,61 @@ async fn callback_is_signed_and_retried_after_a_failure() {
         metric(&m, "hintd_hint_callbacks_total{outcome=\"sent\"}"),
         1.0,
         "{m}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_to_a_refused_address_is_refused_and_reported() {
+    let receiver = Receiver::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    // The loopback receiver the other tests reach with the opt-in, spelled as one integer.
+    let url = format!("http://2130706433:{}/hints", receiver.addr.port());
+    let server = start(
+        tmp.path(),
+        config_without_opt_in("callback", Some(&url), ""),
+        plugins(tmp.path(), None),
+    );
+    message(
+        &server,
+        "inbox",
+        420,
+        9401,
+        "Which payment methods do you accept?",
+    )
+    .await;
+    let r = post_c2d(&server, &hints_request(420, 7401, 9401)).await;
+    assert_eq!(r.status(), 202, "the request itself is answered");
+
+    let m = eventually(Duration::from_secs(10), || async {
+        let m = metrics(&server).await;
+        (metric(&m, "hintd_hint_callbacks_total{outcome=\"failed\"}") >= 1.0).then_some(m)
+    })
+    .await
+    .expect("the refused callback is counted as failed");
+    let refusals: Vec<&str> = m
+        .lines()
+        .filter(|l| l.starts_with("hintd_outbound_refusals_total{"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "{m}");
+    assert!(
+        refusals[0].contains("path=\"callback\"")
+            && refusals[0].contains("range=\"loopback\"")
+            && refusals[0].ends_with(" 1"),
+        "{}",
+        refusals[0]
+    );
+    assert_eq!(
+        metric(&m, "hintd_hint_callback_attempts_failed_total"),
+        0.0,
+        "a refusal is final: no retries"
+    );
+    assert_eq!(
+        metric(&m, "hintd_hint_callbacks_total{outcome=\"sent\"}"),
+        0.0
+    );
+    assert!(
+        receiver.requests().is_empty(),
+        "nothing reached the receiver"
     );
 }
 

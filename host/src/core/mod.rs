@@ -1,6 +1,8 @@
-//! Value types shared by every layer: platforms, dialog keys, messages, time.
+//! Value types and policies shared by every layer: platforms, dialog keys, messages, time,
+//! signatures and the outbound-network policy.
 
 mod message;
+pub mod outbound;
 pub mod signature;
 mod source;
 mod time;

@@ -1,7 +1,8 @@
-//! `[dispatch]`: subscription limits, retry schedule, timeouts, SSRF allowlist, signing-key
-//! source, throughput knobs and retention. Every field has a default.
+//! `[dispatch]`: subscription limits, retry schedule, timeouts, the outbound-policy opt-in,
+//! signing-key source, throughput knobs and retention. Every field has a default.
 
 use super::duration;
+use crate::core::outbound::{CidrAllowlist, allowlist::parse_cidr};
 use ipnet::IpNet;
 use serde::Deserialize;
 use std::time::Duration;
@@ -107,15 +108,7 @@ impl Default for DispatchConfig {
 fn deserialize_cidrs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
     Vec::<String>::deserialize(d)?
         .iter()
-        .map(|t| {
-            t.parse::<IpNet>()
-                .or_else(|_| t.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map_err(|_| {
-                    serde::de::Error::custom(format!(
-                        "allowed_cidrs: `{t}` is not a CIDR such as 127.0.0.0/8"
-                    ))
-                })
-        })
+        .map(|t| parse_cidr(t).map_err(|e| serde::de::Error::custom(format!("allowed_cidrs: {e}"))))
         .collect()
 }
 
@@ -130,6 +123,16 @@ pub struct InvalidDispatchConfig {
 }
 
 impl DispatchConfig {
+    /// The webhook deliveries' outbound policy: the shared range table, opted into by
+    /// `allowed_cidrs`.
+    pub fn outbound_policy(&self) -> CidrAllowlist {
+        CidrAllowlist::new(
+            "webhook",
+            "[dispatch] allowed_cidrs",
+            self.allowed_cidrs.clone(),
+        )
+    }
+
     /// Checks values serde cannot (ranges, relations between fields).
     pub fn validate(&self) -> Result<(), InvalidDispatchConfig> {
         let bad = |field, reason: &str| {

@@ -4,8 +4,8 @@
 
 use super::config::DispatchConfig;
 use super::retry::parse_retry_after;
-use super::ssrf::{AddressPolicy, GuardedResolver, check_literal_host, find_refusal};
 use crate::core::now_ms;
+use crate::core::outbound::{OutboundPolicy, find_refusal, guard_url, guarded_client};
 use crate::core::signature::{SigningSecret, headers};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,25 +42,22 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
-/// Sends deliveries through one HTTP client (connection reuse) guarded against SSRF.
+/// Sends deliveries through one HTTP client (connection reuse) guarded by the outbound policy.
 #[derive(Clone)]
 pub struct Deliverer {
     client: reqwest::Client,
-    policy: Arc<dyn AddressPolicy>,
+    policy: Arc<dyn OutboundPolicy>,
     snippet_bytes: usize,
 }
 
 impl Deliverer {
-    /// Builds the client: no redirects, no proxy (it would bypass the address checks), DNS
-    /// through the guard, the configured timeouts.
+    /// Builds the client: guarded by `policy` (DNS through the guard, no redirects, no
+    /// proxy), the configured timeouts.
     pub fn new(
         config: &DispatchConfig,
-        policy: Arc<dyn AddressPolicy>,
+        policy: Arc<dyn OutboundPolicy>,
     ) -> Result<Deliverer, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver::new(policy.clone())))
+        let client = guarded_client(policy.clone())
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
             .pool_max_idle_per_host(config.concurrency_per_webhook.max(8))
@@ -87,9 +84,7 @@ impl Deliverer {
             at_ms,
             elapsed: Duration::ZERO,
         };
-        if let Some(host) = target.url.host_str()
-            && let Err(refusal) = check_literal_host(self.policy.as_ref(), host)
-        {
+        if let Err(refusal) = guard_url(self.policy.as_ref(), &target.url) {
             outcome.error = Some(refusal.to_string());
             return outcome;
         }
@@ -152,7 +147,7 @@ async fn read_snippet(response: &mut reqwest::Response, limit: usize) -> Option<
     Some(text)
 }
 
-/// A network error in words: the SSRF refusal, a timeout, or the innermost cause.
+/// A network error in words: the outbound policy's refusal, a timeout, or the innermost cause.
 fn describe(e: &reqwest::Error) -> String {
     if let Some(refusal) = find_refusal(e) {
         return refusal.to_string();

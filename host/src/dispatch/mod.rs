@@ -1,4 +1,5 @@
-//! Webhook hub: subscriptions, the durable outbox, signing, retries and the SSRF guard.
+//! Webhook hub: subscriptions, the durable outbox, signing and retries; deliveries are guarded
+//! by the outbound-network policy of [`crate::core::outbound`].
 //!
 //! Platforms allow few webhooks, so a company points them at hintd and hintd fans every
 //! accepted event out to its own systems:
@@ -9,7 +10,7 @@
 //! - [`worker`]: fan-out from the event log into the outbox, and the delivery loop.
 //! - [`deliver`]: one signed HTTP attempt and what its outcome means.
 //! - [`envelope`]: the JSON subscribers receive.
-//! - [`retry`], [`ssrf`], [`secrets`], [`retention`]: the policies around it.
+//! - [`retry`], [`secrets`], [`retention`]: the policies around it.
 //!
 //! Delivery guarantee: at-least-once. Every event committed to the log gets one outbox
 //! message per matching webhook, created in the same transaction that advances the fan-out
@@ -29,7 +30,6 @@ pub mod retention;
 pub mod retry;
 pub mod secrets;
 pub mod service;
-pub mod ssrf;
 pub mod subscription;
 pub mod worker;
 

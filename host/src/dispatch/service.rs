@@ -5,9 +5,9 @@ use super::config::{DispatchConfig, InvalidDispatchConfig};
 use super::deliver::Deliverer;
 use super::envelope::rfc3339_ms;
 use super::secrets::{SecretBox, SecretError};
-use super::ssrf::{AddressPolicy, RangePolicy};
 use super::subscription::{self, CreateWebhook, Invalid, UpdateWebhook};
 use crate::core::now_ms;
+use crate::core::outbound::OutboundPolicy;
 use crate::core::signature::SigningSecret;
 use crate::store::{AttemptRecord, MessageRecord, Store, StoreError, WebhookRecord, WebhookStatus};
 use serde::Serialize;
@@ -155,7 +155,7 @@ pub(crate) struct Inner {
     pub(crate) config: DispatchConfig,
     /// `None` on PostgreSQL without `[dispatch] secret_key`: webhooks cannot be created then.
     pub(crate) secrets: Option<SecretBox>,
-    pub(crate) policy: Arc<dyn AddressPolicy>,
+    pub(crate) policy: Arc<dyn OutboundPolicy>,
     pub(crate) deliverer: Deliverer,
     /// Wakes the fan-out loop (new events) and the delivery loop (new messages).
     pub(crate) fanout_wake: Notify,
@@ -196,8 +196,7 @@ impl Dispatcher {
             }
             Err(e) => return Err(e.into()),
         };
-        let policy: Arc<dyn AddressPolicy> =
-            Arc::new(RangePolicy::new(config.allowed_cidrs.clone()));
+        let policy: Arc<dyn OutboundPolicy> = Arc::new(config.outbound_policy());
         let deliverer = Deliverer::new(config, policy.clone())
             .map_err(|e| DispatchError::Client(e.to_string()))?;
         Ok(Dispatcher {

@@ -2,7 +2,7 @@
 //! and the reason, and nothing is stored unless all of it is valid.
 
 use super::catalog::{EventFilter, valid_patterns};
-use super::ssrf::{AddressPolicy, check_literal_host};
+use crate::core::outbound::{OutboundPolicy, check_host};
 use serde::{Deserialize, Deserializer};
 
 /// Longest webhook name.
@@ -88,11 +88,11 @@ pub fn validate_name(name: Option<&str>) -> Result<String, Invalid> {
     Ok(name.to_string())
 }
 
-/// Checks a URL; returns it with the warnings to show (plain http, a host the SSRF guard
+/// Checks a URL; returns it with the warnings to show (plain http, a host the outbound policy
 /// will refuse).
 pub fn validate_url(
     url: Option<&str>,
-    policy: &dyn AddressPolicy,
+    policy: &dyn OutboundPolicy,
 ) -> Result<(String, Vec<String>), Invalid> {
     let text = url
         .map(str::trim)
@@ -133,7 +133,7 @@ pub fn validate_url(
     if parsed.fragment().is_some() {
         return Err(invalid("url", "must not contain a fragment (#...)"));
     }
-    if let Err(refusal) = check_literal_host(policy, host) {
+    if let Err(refusal) = check_host(policy, host) {
         warnings.push(format!("deliveries to this URL will be refused: {refusal}"));
     }
     Ok((parsed.to_string(), warnings))
@@ -187,11 +187,10 @@ pub fn validate_account(account: Option<&str>) -> Result<Option<String>, Invalid
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dispatch::ssrf::RangePolicy;
 
     #[test]
     fn urls() {
-        let p = RangePolicy::default();
+        let p = crate::dispatch::DispatchConfig::default().outbound_policy();
         assert!(
             validate_url(Some("https://example.com/hook"), &p)
                 .unwrap()

@@ -1,10 +1,14 @@
 //! Hint callbacks: the answer POSTed to the source's `callback_url`, signed with the Standard
 //! Webhooks headers, retried with exponential backoff (and jitter) for a bounded time, and
-//! not sent at all once a newer client message made the hints stale.
+//! not sent at all once a newer client message made the hints stale. Callbacks go only where
+//! the outbound policy allows (`[hints] callback_allowed_cidrs` opts ranges in); a refused
+//! callback fails at once, since the policy's answer will not change on a retry.
 
+use crate::core::outbound::{OutboundPolicy, find_refusal, guard_url, guarded_client};
 use crate::core::signature::{SigningSecret, headers};
 use rand::Rng;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Retry bounds of callbacks (from `[hints]`).
@@ -41,7 +45,7 @@ pub enum CallbackOutcome {
         /// Attempts made.
         attempts: u32,
     },
-    /// Given up (time bound or `410 Gone`).
+    /// Given up (time bound, `410 Gone`, or refused by the outbound policy).
     Failed {
         /// Attempts made.
         attempts: u32,
@@ -71,18 +75,23 @@ impl CallbackOutcome {
 pub struct CallbackSender {
     client: reqwest::Client,
     policy: RetryPolicy,
+    outbound: Arc<dyn OutboundPolicy>,
 }
 
 impl CallbackSender {
-    /// A sender with its own connection pool; redirects are never followed (a 3xx is a failure).
-    pub fn new(policy: RetryPolicy) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+    /// A sender with its own connection pool, guarded by `outbound` (no proxy; redirects are
+    /// never followed, a 3xx is a failure).
+    pub fn new(policy: RetryPolicy, outbound: Arc<dyn OutboundPolicy>) -> Self {
+        let client = guarded_client(outbound.clone())
             .timeout(policy.timeout)
             .user_agent(concat!("hintd/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the TLS backend initialises");
-        CallbackSender { client, policy }
+        CallbackSender {
+            client,
+            policy,
+            outbound,
+        }
     }
 
     /// POSTs `body` to `url` until a 2xx, a `410`, the time bound, or `is_stale()` says a newer
@@ -109,12 +118,7 @@ impl CallbackSender {
             attempts += 1;
             let error = match self.attempt(url, msg_id, body, secret).await {
                 Ok(()) => return CallbackOutcome::Sent { attempts },
-                Err(Attempt::Gone) => {
-                    return CallbackOutcome::Failed {
-                        attempts,
-                        error: "410 Gone: receiver refuses callbacks".into(),
-                    };
-                }
+                Err(Attempt::Final(error)) => return CallbackOutcome::Failed { attempts, error },
                 Err(Attempt::Retry(e)) => e,
             };
             metrics::counter!("hintd_hint_callback_attempts_failed_total").increment(1);
@@ -134,6 +138,9 @@ impl CallbackSender {
         body: &bytes::Bytes,
         secret: Option<&SigningSecret>,
     ) -> Result<(), Attempt> {
+        let url = reqwest::Url::parse(url)
+            .map_err(|e| Attempt::Final(format!("callback_url is not a valid URL: {e}")))?;
+        guard_url(self.outbound.as_ref(), &url).map_err(|r| Attempt::Final(r.to_string()))?;
         let mut request = self
             .client
             .post(url)
@@ -148,13 +155,15 @@ impl CallbackSender {
         }
         match request.send().await {
             Ok(r) if r.status().is_success() => Ok(()),
-            Ok(r) if r.status() == reqwest::StatusCode::GONE => Err(Attempt::Gone),
+            Ok(r) if r.status() == reqwest::StatusCode::GONE => Err(Attempt::Final(
+                "410 Gone: receiver refuses callbacks".into(),
+            )),
             Ok(r) => Err(Attempt::Retry(format!("HTTP {}", r.status().as_u16()))),
-            Err(e) => Err(Attempt::Retry(if e.is_timeout() {
-                "timed out".into()
-            } else {
-                format!("{}", e.without_url())
-            })),
+            Err(e) => Err(match find_refusal(&e) {
+                Some(refusal) => Attempt::Final(refusal.to_string()),
+                None if e.is_timeout() => Attempt::Retry("timed out".into()),
+                None => Attempt::Retry(e.without_url().to_string()),
+            }),
         }
     }
 }
@@ -168,8 +177,9 @@ fn host_of(url: &str) -> &str {
         .map_or(authority, |(_, host)| host)
 }
 
+/// Why an attempt failed: for good (`410 Gone`, a refusal, a bad URL), or worth a retry.
 enum Attempt {
-    Gone,
+    Final(String),
     Retry(String),
 }
 
@@ -184,6 +194,59 @@ mod tests {
             "hooks.example:8443"
         );
         assert_eq!(host_of("http://127.0.0.1:9/x"), "127.0.0.1:9");
+    }
+
+    fn sender(allowed: &[&str]) -> CallbackSender {
+        let config = crate::hints::HintsConfig {
+            callback_allowed_cidrs: allowed.iter().map(|t| t.parse().unwrap()).collect(),
+            ..Default::default()
+        };
+        CallbackSender::new(
+            RetryPolicy {
+                timeout: Duration::from_secs(5),
+                initial: Duration::from_millis(10),
+                max_delay: Duration::from_millis(10),
+                give_up_after: Duration::from_millis(300),
+            },
+            Arc::new(config.callback_policy()),
+        )
+    }
+
+    #[tokio::test]
+    async fn refused_callbacks_fail_at_once_without_retries() {
+        let body = bytes::Bytes::from_static(b"{}");
+        // Nothing listens on port 1, and nothing is attempted: the policy refuses first.
+        for (url, range) in [
+            ("http://127.0.0.1:1/cb", "loopback"),
+            ("http://0x7f.1:1/cb", "loopback"),
+            ("http://[::ffff:169.254.169.254]:1/cb", "cloud-metadata"),
+            ("http://localhost:1/cb", "loopback"),
+        ] {
+            let outcome = sender(&[])
+                .deliver(url, "ans_1", &body, None, || async { false })
+                .await;
+            let CallbackOutcome::Failed { attempts, error } = outcome else {
+                panic!("{url}: {outcome:?}");
+            };
+            assert_eq!(attempts, 1, "{url}");
+            assert!(
+                error.contains("[hints] callback_allowed_cidrs") && error.contains(range),
+                "{url}: {error}"
+            );
+        }
+        // Opted in, the same address is attempted (and here fails to connect, so it retries).
+        let outcome = sender(&["127.0.0.0/8"])
+            .deliver("http://127.0.0.1:1/cb", "ans_1", &body, None, || async {
+                false
+            })
+            .await;
+        let CallbackOutcome::Failed { attempts, error } = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert!(
+            attempts > 1 && !error.contains("SSRF"),
+            "{attempts} {error}"
+        );
     }
 
     #[test]

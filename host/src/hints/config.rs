@@ -1,5 +1,8 @@
-//! `[hints]`: the request deadline, merge rules, idempotency and callback retry bounds.
+//! `[hints]`: the request deadline, merge rules, idempotency, callback retry bounds and the
+//! callbacks' outbound-policy opt-in.
 
+use crate::core::outbound::{CidrAllowlist, allowlist::parse_cidr};
+use ipnet::IpNet;
 use serde::Deserialize;
 
 /// The most hints an answer may ever carry, whatever the configuration says.
@@ -35,6 +38,11 @@ pub struct HintsConfig {
     pub callback_retry_max_ms: u64,
     /// Milliseconds after which a callback is given up (hints go stale quickly).
     pub callback_give_up_ms: u64,
+    /// Address ranges a `callback_url` may reach although they are loopback, private, etc.
+    /// (e.g. `["10.20.0.0/16"]` for a bridge on the internal network); without them such a
+    /// callback is refused.
+    #[serde(deserialize_with = "deserialize_cidrs")]
+    pub callback_allowed_cidrs: Vec<IpNet>,
 }
 
 impl Default for HintsConfig {
@@ -51,8 +59,20 @@ impl Default for HintsConfig {
             callback_retry_initial_ms: 500,
             callback_retry_max_ms: 10_000,
             callback_give_up_ms: 60_000,
+            callback_allowed_cidrs: Vec::new(),
         }
     }
+}
+
+/// serde: CIDRs from their text forms (`127.0.0.0/8`; a bare address is a single host).
+fn deserialize_cidrs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|t| {
+            parse_cidr(t)
+                .map_err(|e| serde::de::Error::custom(format!("callback_allowed_cidrs: {e}")))
+        })
+        .collect()
 }
 
 /// A `[hints]` value out of range.
@@ -66,6 +86,16 @@ pub struct InvalidHintsConfig {
 }
 
 impl HintsConfig {
+    /// The callbacks' outbound policy: the shared range table, opted into by
+    /// `callback_allowed_cidrs`.
+    pub fn callback_policy(&self) -> CidrAllowlist {
+        CidrAllowlist::new(
+            "callback",
+            "[hints] callback_allowed_cidrs",
+            self.callback_allowed_cidrs.clone(),
+        )
+    }
+
     /// Checks ranges, so a bad file fails at start with the key named.
     pub fn validate(&self) -> Result<(), InvalidHintsConfig> {
         let bad = |field, reason: &str| {
@@ -109,6 +139,7 @@ impl HintsConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::outbound::OutboundPolicy;
 
     #[test]
     fn defaults_are_valid_and_ranges_checked() {
@@ -123,5 +154,23 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(c.validate().unwrap_err().field, "callback_secret");
+    }
+
+    #[test]
+    fn callback_cidrs_parse_and_a_bad_one_names_the_key() {
+        let c: HintsConfig =
+            toml::from_str("callback_allowed_cidrs = [\"10.20.0.0/16\", \"::1\"]").unwrap();
+        assert_eq!(c.callback_allowed_cidrs.len(), 2);
+        assert!(
+            c.callback_policy()
+                .decide("10.20.3.4".parse().unwrap())
+                .is_ok()
+        );
+        let e = toml::from_str::<HintsConfig>("callback_allowed_cidrs = [\"nope\"]").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("callback_allowed_cidrs: `nope` is not a CIDR such as 127.0.0.0/8"),
+            "{e}"
+        );
     }
 }

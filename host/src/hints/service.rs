@@ -180,12 +180,15 @@ impl Hints {
             .callback_secret
             .as_deref()
             .map(|s| SigningSecret::parse(s).expect("validated"));
-        let callbacks = CallbackSender::new(RetryPolicy {
-            timeout: Duration::from_millis(config.callback_timeout_ms.max(1)),
-            initial: Duration::from_millis(config.callback_retry_initial_ms),
-            max_delay: Duration::from_millis(config.callback_retry_max_ms),
-            give_up_after: Duration::from_millis(config.callback_give_up_ms),
-        });
+        let callbacks = CallbackSender::new(
+            RetryPolicy {
+                timeout: Duration::from_millis(config.callback_timeout_ms.max(1)),
+                initial: Duration::from_millis(config.callback_retry_initial_ms),
+                max_delay: Duration::from_millis(config.callback_retry_max_ms),
+                give_up_after: Duration::from_millis(config.callback_give_up_ms),
+            },
+            Arc::new(config.callback_policy()),
+        );
         let hints = Hints {
             inner: Arc::new(Inner {
                 config,

@@ -1,66 +1,97 @@
-//! The `http` import. Where a plugin may go is decided by an [`HttpPolicy`] (host allowlist,
-//! address ranges); the mechanism here then connects only to the addresses the policy
-//! checked, follows no redirects, caps the response size and bounds the wait by the call's
-//! deadline.
+//! The `http` import. Where a plugin may go is decided by an [`HttpPolicy`]: the manifest's
+//! host globs, then the outbound-network policy of [`crate::core::outbound`] (the range table
+//! every outbound path shares, opted into by the manifest's `allow_private_network`). The
+//! mechanism here then connects only to the addresses the policy checked, follows no
+//! redirects, caps the response size and bounds the wait by the call's deadline.
 
 use super::{DeadlineExceeded, HostState};
+use crate::core::outbound::{BlockedRange, OutboundError, OutboundPolicy, guarded_client, resolve};
 use crate::plugins::manifest::{Capability, Manifest};
 use crate::plugins::wit::v0_1_0::hintd::provider::http::{Host, HttpError, Request, Response};
-use ipnet::{Ipv4Net, Ipv6Net};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Decides whether a plugin may reach a URL and which addresses to connect to.
+/// Why a plugin's request is denied before it is sent.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpDenied {
+    /// The URL names no host.
+    #[error("URL has no host")]
+    NoHost,
+    /// The URL's scheme has no known port and the URL gives none.
+    #[error("URL has no port")]
+    NoPort,
+    /// No `allowed_hosts` glob matches the host.
+    #[error("host `{0}` is not in allowed_hosts")]
+    HostNotAllowed(String),
+    /// The outbound-network policy refused the host's addresses, or they could not be found.
+    #[error(transparent)]
+    Outbound(#[from] OutboundError),
+}
+
+/// Decides whether a plugin may reach a URL and which addresses to connect to. Every method
+/// has a default; an embedder (or a test) overrides only what it needs.
 #[async_trait::async_trait]
 pub trait HttpPolicy: Send + Sync {
+    /// The outbound-network policy of the plugin's requests: the shared range table, opted
+    /// into by `allow_private_network`.
+    fn network(&self, manifest: &Manifest) -> Arc<dyn OutboundPolicy> {
+        Arc::new(PluginNetwork {
+            allow_private: manifest.allow_private_network,
+        })
+    }
+
+    /// Whether the plugin may address `host` (lowercase, no brackets) at all: its
+    /// `allowed_hosts` globs.
+    fn host_allowed(&self, manifest: &Manifest, host: &str) -> bool {
+        host_allowed(&manifest.allowed_hosts, host)
+    }
+
     /// The addresses `url` may be fetched from for this plugin, or why it is denied.
     async fn check(
         &self,
         manifest: &Manifest,
         url: &reqwest::Url,
-    ) -> Result<Vec<SocketAddr>, String>;
-}
-
-/// The default policy: the manifest's `allowed_hosts` globs, then DNS resolution, refusing
-/// loopback, private, link-local (cloud metadata), shared and unspecified addresses unless
-/// the manifest sets `allow_private_network`.
-#[derive(Debug, Default, Clone)]
-pub struct GuardedHttpPolicy;
-
-#[async_trait::async_trait]
-impl HttpPolicy for GuardedHttpPolicy {
-    async fn check(
-        &self,
-        manifest: &Manifest,
-        url: &reqwest::Url,
-    ) -> Result<Vec<SocketAddr>, String> {
-        let host = url.host_str().ok_or("URL has no host")?;
+    ) -> Result<Vec<SocketAddr>, HttpDenied> {
+        let host = url.host_str().ok_or(HttpDenied::NoHost)?;
         let bare = host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_ascii_lowercase();
-        if !host_allowed(&manifest.allowed_hosts, &bare) {
-            return Err(format!("host `{bare}` is not in allowed_hosts"));
+        if !self.host_allowed(manifest, &bare) {
+            return Err(HttpDenied::HostNotAllowed(bare));
         }
-        let port = url.port_or_known_default().ok_or("URL has no port")?;
-        let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
-            Ok(ip) => vec![SocketAddr::new(ip, port)],
-            Err(_) => tokio::net::lookup_host((bare.as_str(), port))
-                .await
-                .map_err(|e| format!("cannot resolve `{bare}`: {e}"))?
-                .collect(),
-        };
-        if addrs.is_empty() {
-            return Err(format!("`{bare}` resolves to no address"));
-        }
-        // Every address must pass: a name resolving to one public and one private address
-        // could otherwise be steered to the private one.
-        for addr in &addrs {
-            if let Some(range) = forbidden_range(addr.ip(), manifest.allow_private_network) {
-                return Err(format!("`{bare}` resolves to {} ({range})", addr.ip()));
-            }
-        }
-        Ok(addrs)
+        let port = url.port_or_known_default().ok_or(HttpDenied::NoPort)?;
+        Ok(resolve(self.network(manifest).as_ref(), host, port).await?)
+    }
+}
+
+/// The default policy: every default method of [`HttpPolicy`].
+#[derive(Debug, Default, Clone)]
+pub struct GuardedHttpPolicy;
+
+impl HttpPolicy for GuardedHttpPolicy {}
+
+/// A plugin's outbound-network policy. `allow_private_network` admits every blocked range a
+/// connection can be made to (loopback, private, link-local, cloud metadata, ...); the
+/// unspecified address, multicast and broadcast stay refused.
+#[derive(Debug, Clone, Copy)]
+pub struct PluginNetwork {
+    /// The manifest's `allow_private_network`.
+    pub allow_private: bool,
+}
+
+impl OutboundPolicy for PluginNetwork {
+    fn path(&self) -> &'static str {
+        "plugin"
+    }
+
+    fn opt_in(&self) -> &'static str {
+        "allow_private_network"
+    }
+
+    fn admits(&self, _addr: IpAddr, range: BlockedRange) -> bool {
+        self.allow_private && range.is_unicast()
     }
 }
 
@@ -73,52 +104,16 @@ pub fn host_allowed(globs: &[String], host: &str) -> bool {
     })
 }
 
-/// The name of the forbidden range `ip` lies in, if any.
-pub fn forbidden_range(ip: IpAddr, allow_private: bool) -> Option<&'static str> {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    };
-    if ip.is_unspecified() {
-        return Some("unspecified");
+/// An error and its sources in one line, for the guest (which sees only text).
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        cur = s.source();
     }
-    if ip.is_multicast() {
-        return Some("multicast");
-    }
-    if allow_private {
-        return None;
-    }
-    const V4: &[(&str, &str)] = &[
-        ("127.0.0.0/8", "loopback"),
-        ("10.0.0.0/8", "private"),
-        ("172.16.0.0/12", "private"),
-        ("192.168.0.0/16", "private"),
-        ("169.254.0.0/16", "link-local / cloud metadata"),
-        ("100.64.0.0/10", "shared address space"),
-        ("0.0.0.0/8", "this network"),
-        ("192.0.0.0/24", "IETF protocol assignments"),
-        ("198.18.0.0/15", "benchmarking"),
-        ("255.255.255.255/32", "broadcast"),
-    ];
-    const V6: &[(&str, &str)] = &[
-        ("::1/128", "loopback"),
-        ("fc00::/7", "unique local (private)"),
-        ("fe80::/10", "link-local"),
-        ("64:ff9b::/96", "NAT64 (may reach private IPv4)"),
-    ];
-    match ip {
-        IpAddr::V4(v4) => V4
-            .iter()
-            .find(|(net, _)| net.parse::<Ipv4Net>().is_ok_and(|n| n.contains(&v4)))
-            .map(|(_, w)| *w),
-        IpAddr::V6(v6) => V6
-            .iter()
-            .find(|(net, _)| net.parse::<Ipv6Net>().is_ok_and(|n| n.contains(&v6)))
-            .map(|(_, w)| *w),
-    }
+    text
 }
 
 /// Idle connections kept per host and client: enough for concurrent calls of one plugin,
@@ -139,15 +134,19 @@ pub struct HttpClients {
 }
 
 impl HttpClients {
-    /// The client for `host` connecting only to `addrs` (checked by the policy).
-    fn get(&self, host: &str, addrs: &[SocketAddr]) -> Result<reqwest::Client, String> {
+    /// The client for `host` connecting only to `addrs` (checked by `network`, which also
+    /// guards any other name the client would resolve).
+    fn get(
+        &self,
+        network: Arc<dyn OutboundPolicy>,
+        host: &str,
+        addrs: &[SocketAddr],
+    ) -> Result<reqwest::Client, String> {
         let key = (host.to_string(), addrs.to_vec());
         if let Some(client) = self.clients.lock().get(&key) {
             return Ok(client.clone());
         }
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
+        let client = guarded_client(network)
             .pool_max_idle_per_host(IDLE_CONNECTIONS_PER_HOST)
             .resolve_to_addrs(host, addrs)
             .build()
@@ -242,7 +241,7 @@ impl HostState {
             let addrs = policy
                 .check(manifest, &url)
                 .await
-                .map_err(HttpError::Denied)?;
+                .map_err(|e| HttpError::Denied(with_sources(&e)))?;
             let host = url
                 .host_str()
                 .unwrap_or_default()
@@ -252,7 +251,7 @@ impl HostState {
             let client = self
                 .ctx
                 .http_clients
-                .get(&host, &addrs)
+                .get(policy.network(manifest), &host, &addrs)
                 .map_err(HttpError::Transport)?;
             let mut resp = client
                 .request(method, url.clone())
@@ -322,6 +321,12 @@ mod tests {
         assert!(!host_allowed(&globs, "api.example.com.evil.net"));
     }
 
+    fn network(allow_private: bool, ip: &str) -> Result<(), &'static str> {
+        PluginNetwork { allow_private }
+            .decide(ip.parse().unwrap())
+            .map_err(BlockedRange::name)
+    }
+
     #[test]
     fn private_ranges_are_refused_unless_opted_in() {
         for ip in [
@@ -332,12 +337,54 @@ mod tests {
             "::1",
             "fd00:ec2::254",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "2002:7f00:1::",
+            "240.0.0.1",
+            "192.0.2.1",
         ] {
-            let ip: IpAddr = ip.parse().unwrap();
-            assert!(forbidden_range(ip, false).is_some(), "{ip}");
+            assert!(network(false, ip).is_err(), "{ip}");
         }
-        assert!(forbidden_range("127.0.0.1".parse().unwrap(), true).is_none());
-        assert!(forbidden_range("0.0.0.0".parse().unwrap(), true).is_some());
-        assert!(forbidden_range("93.184.216.34".parse().unwrap(), false).is_none());
+        assert_eq!(network(true, "127.0.0.1"), Ok(()));
+        assert_eq!(network(true, "169.254.169.254"), Ok(()));
+        assert_eq!(network(true, "0.0.0.0"), Err("unspecified"));
+        assert_eq!(network(true, "::"), Err("unspecified"));
+        assert_eq!(network(true, "224.0.0.1"), Err("multicast"));
+        assert_eq!(network(false, "93.184.216.34"), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn denials_name_the_glob_or_the_range() {
+        let manifest = |hosts: &str, private: bool| {
+            let text = format!(
+                "name = \"p\"\nwasm = \"p.wasm\"\ncapabilities = [\"http\"]\nallowed_hosts = [{hosts}]\nallow_private_network = {private}\n"
+            );
+            Manifest::parse(
+                &text,
+                std::path::Path::new("plugin.toml"),
+                &crate::plugins::limits::Limits::default(),
+            )
+            .unwrap()
+        };
+        let check = |m: Manifest, url: &'static str| async move {
+            GuardedHttpPolicy
+                .check(&m, &reqwest::Url::parse(url).unwrap())
+                .await
+                .map_err(|e| with_sources(&e))
+        };
+        let e = check(manifest("\"api.example.com\"", false), "http://127.0.0.1/")
+            .await
+            .unwrap_err();
+        assert_eq!(e, "host `127.0.0.1` is not in allowed_hosts");
+        let e = check(manifest("\"*\"", false), "http://2130706433/")
+            .await
+            .unwrap_err();
+        assert!(
+            e.contains("127.0.0.1 (loopback)") && e.contains("allow_private_network"),
+            "{e}"
+        );
+        let ok = check(manifest("\"127.0.0.1\"", true), "http://127.1:8080/")
+            .await
+            .unwrap();
+        assert_eq!(ok, vec!["127.0.0.1:8080".parse().unwrap()]);
     }
 }
