@@ -170,4 +170,57 @@ mod tests {
         s.kv_delete("p", "absent").await.unwrap();
         assert_eq!(s.kv_scan("p", "b/", 10).await.unwrap().len(), 2);
     }
+
+    /// Fills plugin `plugin` with `rows` entries of 100-byte values in one statement.
+    async fn fill(s: &super::SqlStore, plugin: &str, rows: i64) {
+        let _gate = s.enter_gate().await;
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2) \
+             INSERT INTO plugin_kv (plugin, key, value, bytes, updated_at_ms) \
+             SELECT $1, 'fill/' || i, $3, 105 + length('' || i), 0 FROM n",
+        )
+        .bind(plugin)
+        .bind(rows)
+        .bind(vec![7u8; 100])
+        .execute(&s.writes)
+        .await
+        .unwrap();
+    }
+
+    /// Mean time of one `kv_set` of a new key (100-byte value) by a plugin that already
+    /// holds `rows` entries, in ms.
+    async fn mean_set_ms(s: &super::SqlStore, plugin: &str, rows: i64) -> f64 {
+        fill(s, plugin, rows).await;
+        let sets = 200;
+        let started = std::time::Instant::now();
+        for i in 0..sets {
+            let stored = s
+                .kv_set(plugin, &format!("new/{i:05}"), &[7; 100], 1 << 40)
+                .await
+                .unwrap();
+            assert_eq!(stored, KvWrite::Stored);
+        }
+        started.elapsed().as_secs_f64() * 1000.0 / f64::from(sets)
+    }
+
+    /// `cargo test -p hintd --lib kv_set_cost -- --ignored --nocapture`: per-set time at
+    /// 1 000 and 40 000 rows on SQLite and (when reachable) PostgreSQL.
+    #[tokio::test]
+    #[ignore = "a measurement, not a check"]
+    async fn kv_set_cost() {
+        for rows in [1_000, 40_000] {
+            let s = store().await;
+            let ms = mean_set_ms(&s, "bench", rows).await;
+            eprintln!("sqlite: {rows} rows: {ms:.3} ms per set");
+        }
+        for rows in [1_000, 40_000] {
+            let Some(pg) = crate::store::sql::test_postgres::TestSchema::create("kvbench").await
+            else {
+                return;
+            };
+            let ms = mean_set_ms(&pg.store, "bench", rows).await;
+            eprintln!("postgres: {rows} rows: {ms:.3} ms per set");
+            pg.remove().await;
+        }
+    }
 }
