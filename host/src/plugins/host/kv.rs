@@ -58,7 +58,12 @@ impl Host for HostState {
                         "plugin" => self.ctx.name.clone()
                     )
                     .increment(1);
-                    tracing::debug!(plugin = %self.ctx.name, key_bytes = key.len(), value_bytes = value.len(), "kv write refused: quota exceeded");
+                    tracing::debug!(
+                        plugin = %self.ctx.name,
+                        key_bytes = key.len(),
+                        value_bytes = value.len(),
+                        "kv write refused: quota exceeded"
+                    );
                     Err(KvError::QuotaExceeded)
                 }
                 Err(e) => Err(unavailable(e)),
