@@ -6,10 +6,12 @@
 use hintd::core::{DialogKey, Message, Role, Source};
 use hintd::plugins::{CallError, HintRequest, PluginsConfig, Registry};
 use hintd::store::{Store, StoreConfig};
+use hintd_tests::chat2desk;
 use hintd_tests::plugins::{
     guest_wasm, install_example, install_hostile, install_plugin, ok_listener, repo_root,
     silent_listener,
 };
+use hintd_tests::server::{Server, ServerSpec, client, eventually};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -290,6 +292,60 @@ async fn kv_is_granted_by_manifest_and_bounded_by_quota() {
         "nothing half-stored"
     );
     assert_eq!(probe(&registry, "no-kv").await, "error:denied");
+    // The refusal is on record for health reports; only the refused plugin is listed.
+    let refused = store.kv_quota_refusals(0).await.unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(
+        (refused[0].plugin.as_str(), refused[0].refusals),
+        ("too-big", 1)
+    );
+}
+
+/// A write the kv quota refuses is counted in `/metrics` by the real server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_quota_refusals_show_in_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    install_hostile(
+        &plugins,
+        "too-big",
+        "kv",
+        "capabilities = [\"config\", \"kv\"]\ntimeout_ms = 5000",
+        "kv_bytes = 1000",
+    );
+    let config = format!(
+        "{}\n[plugins.limits]\nkv_quota_bytes = 100\n",
+        chat2desk::source_config()
+    );
+    let server = Server::start(tmp.path(), ServerSpec::new(config).plugins(&plugins));
+    let (status, body) = chat2desk::post(&server, &chat2desk::inbox(9001, 77, "hello")).await;
+    assert_eq!(status, 200, "{body}");
+    eventually(Duration::from_secs(20), || async {
+        let (status, body) = chat2desk::admin(
+            &server,
+            reqwest::Method::POST,
+            "/api/v1/hints",
+            Some(serde_json::json!({"source": "chat2desk", "dialog_id": 77})),
+        )
+        .await;
+        (status == 200).then_some(body)
+    })
+    .await
+    .expect("the hints request is answered");
+    let metrics = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "hintd_plugin_kv_quota_exceeded_total{plugin=\"too-big\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

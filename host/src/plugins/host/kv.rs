@@ -1,4 +1,5 @@
-//! The `kv` import: each plugin's own namespace in the store, bounded by a byte quota.
+//! The `kv` import: each plugin's own namespace in the store, bounded by a byte quota. A write
+//! the quota refuses counts in `hintd_plugin_kv_quota_exceeded_total{plugin}`.
 
 use super::HostState;
 use crate::plugins::manifest::Capability;
@@ -49,7 +50,22 @@ impl Host for HostState {
                 .await
             {
                 Ok(KvWrite::Stored) => Ok(()),
-                Ok(KvWrite::QuotaExceeded) => Err(KvError::QuotaExceeded),
+                Ok(KvWrite::QuotaExceeded) => {
+                    // The store records the refusal too (`KvStore::kv_quota_refusals`, for
+                    // health reports); the counter is what alerts watch.
+                    metrics::counter!(
+                        "hintd_plugin_kv_quota_exceeded_total",
+                        "plugin" => self.ctx.name.clone()
+                    )
+                    .increment(1);
+                    tracing::debug!(
+                        plugin = %self.ctx.name,
+                        key_bytes = key.len(),
+                        value_bytes = value.len(),
+                        "kv write refused: quota exceeded"
+                    );
+                    Err(KvError::QuotaExceeded)
+                }
                 Err(e) => Err(unavailable(e)),
             },
         )
