@@ -353,7 +353,10 @@ async fn busy_connection(addr: &str) -> TcpStream {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_every_connection_is_busy_a_newcomer_gets_a_quick_503() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), &[("MAX_CONNECTIONS", "3")]);
+    let server = start(
+        dir.path(),
+        &[("MAX_CONNECTIONS", "3"), ("BODY_READ_TIMEOUT_MS", "10000")],
+    );
     let addr = addr(&server);
     let mut busy = Vec::new();
     for _ in 0..3 {
@@ -389,6 +392,21 @@ async fn when_every_connection_is_busy_a_newcomer_gets_a_quick_503() {
     })
     .await;
     assert!(ok.is_some(), "/healthz never answered 200 again");
+    // A body that never completes is refused once its time is up, and the connection
+    // closed.
+    for mut stream in busy {
+        let r = tokio::time::timeout(Duration::from_secs(60), read_response(&mut stream))
+            .await
+            .expect("an answer within 60 s")
+            .unwrap();
+        assert_eq!(r.status, 408);
+        assert_eq!(r.json()["error"]["code"], "request_timeout");
+        assert!(
+            time_until_closed(&mut stream, Duration::from_secs(20))
+                .await
+                .is_some()
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

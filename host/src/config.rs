@@ -188,6 +188,9 @@ pub struct ServerConfig {
     pub idle_timeout_ms: u64,
     /// Largest request head (request line and headers), bytes; larger: `431`.
     pub max_header_bytes: usize,
+    /// A request body must be complete this long after its head, ms; later: `408` (a client
+    /// trickling a body would otherwise hold a connection that cannot be evicted).
+    pub body_read_timeout_ms: u64,
 }
 
 /// Longest request head `server.max_header_bytes` may allow: within the HTTP layer's read
@@ -207,6 +210,7 @@ impl Default for ServerConfig {
             // balancer, not hintd, closes a kept-alive connection it may be about to reuse.
             idle_timeout_ms: 75_000,
             max_header_bytes: 16 * 1024,
+            body_read_timeout_ms: 30_000,
         }
     }
 }
@@ -223,6 +227,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("header_read_timeout_ms", &self.header_read_timeout_ms)
             .field("idle_timeout_ms", &self.idle_timeout_ms)
             .field("max_header_bytes", &self.max_header_bytes)
+            .field("body_read_timeout_ms", &self.body_read_timeout_ms)
             .finish()
     }
 }
@@ -238,6 +243,9 @@ impl ServerConfig {
         }
         if self.idle_timeout_ms < 100 {
             return Err("server.idle_timeout_ms must be at least 100".into());
+        }
+        if self.body_read_timeout_ms < 100 {
+            return Err("server.body_read_timeout_ms must be at least 100".into());
         }
         if !(1024..=MAX_HEADER_BYTES_CEILING).contains(&self.max_header_bytes) {
             return Err(format!(
@@ -327,6 +335,7 @@ mod tests {
         assert_eq!(c.server.header_read_timeout_ms, 10_000);
         assert_eq!(c.server.idle_timeout_ms, 75_000);
         assert_eq!(c.server.max_header_bytes, 16 * 1024);
+        assert_eq!(c.server.body_read_timeout_ms, 30_000);
         for (key, value, wanted) in [
             ("MAX_CONNECTIONS", "0", "server.max_connections"),
             (
@@ -335,6 +344,7 @@ mod tests {
                 "server.header_read_timeout_ms",
             ),
             ("IDLE_TIMEOUT_MS", "0", "server.idle_timeout_ms"),
+            ("BODY_READ_TIMEOUT_MS", "99", "server.body_read_timeout_ms"),
             ("MAX_HEADER_BYTES", "100", "server.max_header_bytes"),
             ("MAX_HEADER_BYTES", "10000000", "server.max_header_bytes"),
         ] {

@@ -2,10 +2,11 @@
 //! fault is named, with the status that fits, instead of axum's plain-text rejections.
 
 use super::error::ApiError;
+use super::server::BodyReadError;
 use crate::app::App;
 use axum::body::Bytes;
 use axum::extract::path::ErrorKind;
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -109,17 +110,31 @@ impl FromRequest<App> for BodyBytes {
         Bytes::from_request(request, app)
             .await
             .map(BodyBytes)
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::too_large(app.config.server.body_limit_bytes)
-                } else {
-                    ApiError::bad_request(
-                        "unreadable_body",
-                        format!("cannot read the request body: {}", e.body_text()),
-                    )
-                }
-            })
+            .map_err(|e| body_error(&e, app.config.server.body_limit_bytes))
     }
+}
+
+/// The API error for a body that could not be read: `413` over `limit`, `408` when it did
+/// not arrive in time, else `400`.
+pub fn body_error(rejection: &BytesRejection, limit: usize) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::too_large(limit);
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(e) = cause {
+        if let Some(timeout @ BodyReadError::TimedOut(_)) = e.downcast_ref::<BodyReadError>() {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                timeout.to_string(),
+            );
+        }
+        cause = e.source();
+    }
+    ApiError::bad_request(
+        "unreadable_body",
+        format!("cannot read the request body: {}", rejection.body_text()),
+    )
 }
 
 #[cfg(test)]

@@ -167,6 +167,7 @@ mod tests {
             header_read_timeout: Duration::from_millis(1_000),
             idle_timeout: Duration::from_millis(5_000),
             max_header_bytes: 16 * 1024,
+            body_read_timeout: Duration::from_millis(30_000),
         }
     }
 

@@ -14,6 +14,8 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Largest request head, bytes.
     pub max_header_bytes: usize,
+    /// From a request's head to the last byte of its body, at most.
+    pub body_read_timeout: Duration,
 }
 
 impl Limits {
@@ -24,6 +26,7 @@ impl Limits {
             header_read_timeout: Duration::from_millis(server.header_read_timeout_ms),
             idle_timeout: Duration::from_millis(server.idle_timeout_ms),
             max_header_bytes: server.max_header_bytes,
+            body_read_timeout: Duration::from_millis(server.body_read_timeout_ms),
         }
     }
 }

@@ -7,17 +7,20 @@
 //! * at most `max_connections` are open; at the limit a newcomer takes the place of the
 //!   connections that have waited longest without a request in progress, and when every
 //!   connection is being served it is answered `503` at once ([`overflow`]);
-//! * a head over `max_header_bytes` is answered `431` by the HTTP layer, before any route.
+//! * a head over `max_header_bytes` is answered `431` by the HTTP layer, before any route;
+//! * a request body must be complete `body_read_timeout_ms` after its head (`408`).
 //!
 //! Each connection's task watches its [`activity`] for these deadlines.
 
 mod activity;
+mod body_deadline;
 mod connections;
 mod descriptors;
 mod limits;
 mod overflow;
 mod tracked;
 
+pub use body_deadline::BodyReadError;
 pub use limits::Limits;
 
 use activity::{Activity, Due};
@@ -139,7 +142,8 @@ async fn connection(
 ) {
     let activity: Arc<Activity> = slot.activity.clone();
     let io = TokioIo::new(TrackedIo::new(stream, activity.clone()));
-    let conn = http.serve_connection(io, TrackedService::new(router, activity.clone()));
+    let service = TrackedService::new(router, activity.clone(), limits.body_read_timeout);
+    let conn = http.serve_connection(io, service);
     tokio::pin!(conn);
     let mut stopping = false;
     loop {

@@ -2,6 +2,7 @@
 //! starts), a request received, its response sent.
 
 use super::activity::Activity;
+use super::body_deadline::DeadlineBody;
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{Request, Response};
@@ -14,6 +15,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -76,19 +78,26 @@ impl AsyncWrite for TrackedIo {
     }
 }
 
-/// The router, with each request counted from its head to the end of its response.
+/// The router, with each request counted from its head to the end of its response, and
+/// its body due within `body_read_timeout`.
 #[derive(Clone)]
 pub(super) struct TrackedService {
     router: TowerToHyperService<Router>,
     activity: Arc<Activity>,
+    body_read_timeout: Duration,
 }
 
 impl TrackedService {
     /// Serves `router` on the connection of `activity`.
-    pub(super) fn new(router: Router, activity: Arc<Activity>) -> TrackedService {
+    pub(super) fn new(
+        router: Router,
+        activity: Arc<Activity>,
+        body_read_timeout: Duration,
+    ) -> TrackedService {
         TrackedService {
             router: TowerToHyperService::new(router),
             activity,
+            body_read_timeout,
         }
     }
 }
@@ -101,6 +110,8 @@ impl hyper::service::Service<Request<Incoming>> for TrackedService {
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         self.activity.on_request();
         let guard = InFlight(self.activity.clone());
+        let timeout = self.body_read_timeout;
+        let request = request.map(|body| Body::new(DeadlineBody::new(body, timeout)));
         let response = self.router.call(request);
         Box::pin(async move {
             let response = response.await?;

@@ -6,7 +6,7 @@
 
 use crate::api::auth::bearer;
 use crate::api::error::ApiError;
-use crate::api::extract::PathParams;
+use crate::api::extract::{PathParams, body_error};
 use crate::api::v1::prompter::{on_hint_event, refuse_unknown_choice};
 use crate::app::{Accepted, App};
 use crate::core::Source;
@@ -85,16 +85,7 @@ async fn ingest(
                 ApiError::not_found("unknown_account", e.to_string())
             }
         })?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(app.config.server.body_limit_bytes)
-        } else {
-            ApiError::bad_request(
-                "unreadable_body",
-                format!("cannot read the request body: {e}"),
-            )
-        }
-    })?;
+    let body = body.map_err(|e| body_error(&e, app.config.server.body_limit_bytes))?;
     let token = query_token(query);
     let credentials = Credentials {
         query_token: token.as_deref(),
