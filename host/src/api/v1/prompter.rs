@@ -243,9 +243,11 @@ fn configured(app: &App, source: Source, account: &str) -> Result<(), ApiError> 
     }
 }
 
-/// Refuses a dialog hintd has never heard of (404 naming it). A dialog with a client
-/// message is found in memory; only others are looked up in the store.
+/// Refuses a dialog of an unconfigured source or account, or one hintd has never heard of
+/// (404 naming which). A dialog with a client message is found in memory; only others are
+/// looked up in the store.
 async fn known_dialog(app: &App, dialog: &DialogKey) -> Result<(), ApiError> {
+    configured(app, dialog.source, &dialog.account)?;
     if app.context.latest_client_message(dialog).await?.is_some()
         || app.context.conversation(dialog).await?.is_some()
     {
@@ -339,14 +341,10 @@ async fn post_hints(State(app): State<App>, BodyBytes(body): BodyBytes) -> Respo
         Ok(query) => query,
         Err(e) => return e.into_response(),
     };
-    if let Some(dialog) = &query.dialog {
-        let found = match configured(&app, dialog.source, &dialog.account) {
-            Ok(()) => known_dialog(&app, dialog).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = found {
-            return e.into_response();
-        }
+    if let Some(dialog) = &query.dialog
+        && let Err(e) = known_dialog(&app, dialog).await
+    {
+        return e.into_response();
     }
     match app.hints.request(query).await {
         Ok(served) => reply(&served),
