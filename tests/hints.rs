@@ -711,16 +711,18 @@ async fn unknown_choices_get_404_and_bad_api_requests_400() {
             json!({"source": "chat2desk", "dialog_id": 1, "max_hints": 50}),
             "max_hints",
         ),
-        (
-            json!({"source": "chat2desk", "dialog_id": 77777}),
-            "message_id",
-        ),
     ] {
         let r = api_hints(&server, body.clone()).await;
         assert_eq!(r.status(), 400, "{body}");
         let e: Value = r.json().await.unwrap();
         assert_eq!(e["error"]["field"], field, "{body} → {e}");
     }
+    // A dialog hintd never heard of is not found (it used to be a 400 on `message_id`).
+    let body = json!({"source": "chat2desk", "dialog_id": 77777});
+    let r = api_hints(&server, body.clone()).await;
+    assert_eq!(r.status(), 404, "{body}");
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["field"], "dialog_id", "{body} → {e}");
     let r = client()
         .post(server.url("/api/v1/hints"))
         .json(&json!({}))

@@ -99,6 +99,7 @@ impl Config {
         {
             return Err("server.admin_key must be at least 8 characters".into());
         }
+        self.server.validate_limits()?;
         self.sources.validate()?;
         self.context.validate()?;
         // Each layer checks its own section again when it is built; checking here too makes a
@@ -175,7 +176,26 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
+    /// Connections open at once, at most. At the limit a new connection takes the place of
+    /// the one that has waited longest without a request in progress; when every connection
+    /// has a request in progress it gets a `503` at once and is closed.
+    pub max_connections: usize,
+    /// A request head (request line and headers) must be complete this long after its first
+    /// byte arrived, ms; a client still sending it then is disconnected (Slowloris).
+    pub header_read_timeout_ms: u64,
+    /// A connection without a request in progress is closed after this long, ms: a fresh one
+    /// that sends nothing, and a kept-alive one between requests.
+    pub idle_timeout_ms: u64,
+    /// Largest request head (request line and headers), bytes; larger: `431`.
+    pub max_header_bytes: usize,
+    /// A request body must be complete this long after its head, ms; later: `408` (a client
+    /// trickling a body would otherwise hold a connection that cannot be evicted).
+    pub body_read_timeout_ms: u64,
 }
+
+/// Longest request head `server.max_header_bytes` may allow: within the HTTP layer's read
+/// buffer, so that the limit is the one that applies.
+pub const MAX_HEADER_BYTES_CEILING: usize = 256 * 1024;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -184,6 +204,13 @@ impl Default for ServerConfig {
             admin_key: None,
             body_limit_bytes: 1024 * 1024,
             log_format: LogFormat::Text,
+            max_connections: 10_000,
+            header_read_timeout_ms: 10_000,
+            // Longer than the 60 s idle timeout of common load balancers, so that the
+            // balancer, not hintd, closes a kept-alive connection it may be about to reuse.
+            idle_timeout_ms: 75_000,
+            max_header_bytes: 16 * 1024,
+            body_read_timeout_ms: 30_000,
         }
     }
 }
@@ -196,7 +223,36 @@ impl std::fmt::Debug for ServerConfig {
             .field("admin_key", &self.admin_key.as_ref().map(|_| "***"))
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("log_format", &self.log_format)
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout_ms", &self.header_read_timeout_ms)
+            .field("idle_timeout_ms", &self.idle_timeout_ms)
+            .field("max_header_bytes", &self.max_header_bytes)
+            .field("body_read_timeout_ms", &self.body_read_timeout_ms)
             .finish()
+    }
+}
+
+impl ServerConfig {
+    /// Checks the connection limits.
+    fn validate_limits(&self) -> Result<(), String> {
+        if self.max_connections == 0 {
+            return Err("server.max_connections must be at least 1".into());
+        }
+        if self.header_read_timeout_ms < 100 {
+            return Err("server.header_read_timeout_ms must be at least 100".into());
+        }
+        if self.idle_timeout_ms < 100 {
+            return Err("server.idle_timeout_ms must be at least 100".into());
+        }
+        if self.body_read_timeout_ms < 100 {
+            return Err("server.body_read_timeout_ms must be at least 100".into());
+        }
+        if !(1024..=MAX_HEADER_BYTES_CEILING).contains(&self.max_header_bytes) {
+            return Err(format!(
+                "server.max_header_bytes must be between 1024 and {MAX_HEADER_BYTES_CEILING}"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -270,5 +326,35 @@ mod tests {
         let err =
             Config::load(Some(Path::new("/nonexistent/hintd.toml")), Vec::new(), &[]).unwrap_err();
         assert!(matches!(err, ConfigError::Read { .. }));
+    }
+
+    #[test]
+    fn server_limits_have_defaults_and_bounds() {
+        let c = Config::load(None, Vec::new(), &[]).unwrap();
+        assert_eq!(c.server.max_connections, 10_000);
+        assert_eq!(c.server.header_read_timeout_ms, 10_000);
+        assert_eq!(c.server.idle_timeout_ms, 75_000);
+        assert_eq!(c.server.max_header_bytes, 16 * 1024);
+        assert_eq!(c.server.body_read_timeout_ms, 30_000);
+        for (key, value, wanted) in [
+            ("MAX_CONNECTIONS", "0", "server.max_connections"),
+            (
+                "HEADER_READ_TIMEOUT_MS",
+                "5",
+                "server.header_read_timeout_ms",
+            ),
+            ("IDLE_TIMEOUT_MS", "0", "server.idle_timeout_ms"),
+            ("BODY_READ_TIMEOUT_MS", "99", "server.body_read_timeout_ms"),
+            ("MAX_HEADER_BYTES", "100", "server.max_header_bytes"),
+            ("MAX_HEADER_BYTES", "10000000", "server.max_header_bytes"),
+        ] {
+            let err = Config::load(
+                None,
+                vec![(format!("HINTD__SERVER__{key}"), value.to_string())],
+                &[],
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains(wanted), "{key}={value}: {err}");
+        }
     }
 }

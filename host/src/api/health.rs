@@ -40,9 +40,16 @@ async fn readyz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>)
             Json(json!({"status": "ready", "warnings": warnings})),
         )
     } else {
+        // Health checkers read `status`; API clients find the usual error object too.
+        let message = reasons.join("; ");
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not_ready", "reasons": reasons, "warnings": warnings})),
+            Json(json!({
+                "status": "not_ready",
+                "reasons": reasons,
+                "warnings": warnings,
+                "error": {"code": "not_ready", "message": message},
+            })),
         )
     }
 }

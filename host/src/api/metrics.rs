@@ -6,7 +6,9 @@
 //! `hintd_plugin_call_duration_seconds{plugin}`, `hintd_hint_provider_results_total{plugin,outcome}`,
 //! `hintd_hints_shown_total{plugin}`, `hintd_hints_chosen_total{plugin}`,
 //! `hintd_hint_callbacks_total{outcome}` (sent, failed, suppressed) and
-//! `hintd_ingest_events_total{source,type}`.
+//! `hintd_ingest_events_total{source,type}`, and the server's
+//! `hintd_http_connections_open`, `hintd_http_connections_closed_total{reason}` and
+//! `hintd_http_connections_refused_total`.
 
 use crate::app::App;
 use axum::Router;
@@ -93,6 +95,18 @@ fn describe() {
         "hintd_hint_callback_attempts_failed_total",
         "Failed hint callback attempts (retried or not)"
     );
+    metrics::describe_gauge!(
+        "hintd_http_connections_open",
+        "Client connections open (at most server.max_connections)"
+    );
+    describe_counter!(
+        "hintd_http_connections_closed_total",
+        "Client connections closed by hintd, by reason (idle, header_timeout, evicted)"
+    );
+    describe_counter!(
+        "hintd_http_connections_refused_total",
+        "Connections answered 503 at once because every open connection was being served"
+    );
 }
 
 /// `GET /metrics` (no admin key: scrapers rarely carry one and nothing secret is exported).
@@ -111,10 +125,7 @@ async fn render() -> Response {
             );
             response
         }
-        None => (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "metrics recorder not installed\n",
-        )
+        None => super::error::ApiError::unavailable("the metrics recorder is not installed")
             .into_response(),
     }
 }

@@ -1,18 +1,21 @@
 //! The HTTP surface. Every axum route of hintd is declared under this module; each file
 //! exposes `routes() -> Router<App>` and [`router`] merges them, then applies what every
 //! route shares: the admin key for `/api/v1/*` ([`auth`]), the body limit and the JSON
-//! error shape ([`error`]).
+//! error shape ([`error`], [`json_errors`]). [`server`] serves the router within the
+//! connection limits.
 
 use crate::app::App;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::Uri;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn_with_state, map_response};
 
 pub mod auth;
 pub mod error;
+pub mod extract;
 pub mod health;
+pub mod json_errors;
 pub mod metrics;
+pub mod server;
 pub mod v1;
 
 /// The whole router.
@@ -26,13 +29,11 @@ pub fn router(app: App) -> Router {
         .merge(v1::webhooks::routes())
         .merge(v1::prompter::routes())
         .merge(metrics::routes())
-        .fallback(not_found)
+        .method_not_allowed_fallback(json_errors::method_not_allowed)
+        .fallback(json_errors::no_route)
         // Layers wrap every route merged above, whoever declared it.
         .layer(from_fn_with_state(app.clone(), auth::require_admin))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(map_response(json_errors::ensure_json))
         .with_state(app)
-}
-
-async fn not_found(uri: Uri) -> error::ApiError {
-    error::ApiError::not_found("no_route", format!("no route for {}", uri.path()))
 }

@@ -5,6 +5,7 @@
 //! `listening on <addr>` goes to stdout; every log line goes to stderr. A startup failure
 //! prints one line and exits non-zero.
 
+use crate::api::server::Limits;
 use crate::app::App;
 use crate::config::{Config, LogFormat};
 use anyhow::Context as _;
@@ -91,7 +92,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, backend = ?app.store.backend(), "hintd serving");
 
     let stop = Arc::new(Notify::new());
-    let server = axum::serve(listener, crate::api::router(app.clone())).with_graceful_shutdown({
+    let limits = Limits::from_config(&app.config.server);
+    let server = crate::api::server::serve(listener, crate::api::router(app.clone()), limits, {
         let stop = stop.clone();
         async move {
             shutdown_signal().await;

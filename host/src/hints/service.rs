@@ -23,8 +23,6 @@ use futures::future::{BoxFuture, Shared};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-/// Longest id accepted from a platform (request, message, dialog, client ids).
-const MAX_ID_LEN: usize = 200;
 /// How long a served answer stays in memory (for replays and choices) before only the
 /// store has it: long enough for the writer to have stored it and for quick retries.
 const MEMORY_WINDOW_MS: i64 = 60_000;
@@ -152,15 +150,12 @@ fn count_choice(q: &ChoiceQuery, result: Result<bool, &HintsError>) {
     }
 }
 
+/// Holds an id to the rule every entry point applies ([`crate::ingest::check_id`]).
 fn check_id(field: &'static str, value: &Option<String>) -> Result<(), HintsError> {
-    match value {
-        Some(v) if v.len() > MAX_ID_LEN => Err(HintsError::InvalidRequest {
+    match value.as_deref().map(crate::ingest::check_id) {
+        Some(Err(e)) => Err(HintsError::InvalidRequest {
             field,
-            reason: format!("longer than {MAX_ID_LEN} bytes"),
-        }),
-        Some(v) if v.chars().any(char::is_control) => Err(HintsError::InvalidRequest {
-            field,
-            reason: "contains control characters".into(),
+            reason: e.to_string(),
         }),
         _ => Ok(()),
     }

@@ -47,17 +47,17 @@ pub(crate) fn parse(
     if let Some(t) = root.time_ms("event_time")? {
         meta.occurred_at_ms = t;
     }
-    meta.transport = root.text("transport")?;
-    meta.channel_id = root.text("channel_id")?;
-    meta.operator_id = root.text("operator_id")?;
-    meta.dialog_id = root.text("dialog_id")?;
-    meta.client_id = root.text("client_id")?;
+    meta.transport = root.id("transport")?;
+    meta.channel_id = root.id("channel_id")?;
+    meta.operator_id = root.id("operator_id")?;
+    meta.dialog_id = root.id("dialog_id")?;
+    meta.client_id = root.id("client_id")?;
     let kind = match meta.event_type.as_str() {
         "inbox" | "outbox" => message(root, meta)?,
         "outbox_status" => {
             // A delivery status of an operator's message: no text change, so the context is
             // untouched; the event is kept and relayed.
-            let id = root.required_text("id")?;
+            let id = root.required_id("id")?;
             let status = root.text("gateway_status")?.unwrap_or_default();
             if let Some(t) = root.time_ms("created")? {
                 meta.occurred_at_ms = t;
@@ -66,14 +66,14 @@ pub(crate) fn parse(
             EventKind::Other
         }
         "new_client" | "client_updated" => {
-            meta.client_id = Some(root.required_text("id")?);
+            meta.client_id = Some(root.required_id("id")?);
             let channels = root.child("channels", "channels")?;
-            meta.channel_id = meta.channel_id.take().or(channels.text("id")?);
+            meta.channel_id = meta.channel_id.take().or(channels.id("id")?);
             if meta.transport.is_none()
                 && let Some(first) = channels.list("transports")?.first()
             {
-                meta.transport = super::lenient::text_of(first)
-                    .map_err(|p| ParseError::field("channels.transports", p))?;
+                meta.transport = super::ids::id_of(first)
+                    .map_err(|e| ParseError::field("channels.transports", e.to_string()))?;
             }
             EventKind::ClientUpdated
         }
@@ -98,7 +98,7 @@ pub(crate) fn parse(
                 .as_ref()
                 .ok_or_else(|| ParseError::missing("dialog_id"))?;
             let to = root
-                .text("current_operator_id")?
+                .id("current_operator_id")?
                 .or_else(|| meta.operator_id.clone());
             meta.operator_id = to.clone();
             EventKind::DialogTransferred { to_operator: to }
@@ -118,10 +118,10 @@ pub(crate) fn parse(
 
 /// `inbox` (from the client) and `outbox` (to the client).
 fn message(root: Fields<'_>, meta: &mut EventMeta) -> Result<EventKind, ParseError> {
-    let id = root.required_text("message_id")?;
+    let id = root.required_id("message_id")?;
     let client = root.child("client", "client")?;
     if meta.client_id.is_none() {
-        meta.client_id = client.text("id")?;
+        meta.client_id = client.id("id")?;
     }
     // `type` refines the direction: an operator's internal `comment` is a private note,
     // `autoreply` and `system` are not a person's words.
@@ -184,7 +184,7 @@ fn tag_name(root: Fields<'_>) -> Result<String, ParseError> {
 
 /// `ai_hints_requested`, both forms.
 fn hints(root: Fields<'_>, meta: &mut EventMeta) -> Result<EventKind, ParseError> {
-    let message_id = root.required_text("message_id")?;
+    let message_id = root.required_id("message_id")?;
     if root.has("hint_id") {
         let hint_id = root
             .int("hint_id")?
@@ -195,7 +195,7 @@ fn hints(root: Fields<'_>, meta: &mut EventMeta) -> Result<EventKind, ParseError
             hint_id,
         });
     }
-    let request_id = root.required_text("request_id")?;
+    let request_id = root.required_id("request_id")?;
     meta.dedup_key = Some(format!("hints:{request_id}:{message_id}"));
     Ok(EventKind::HintsRequested {
         request_id,

@@ -41,7 +41,7 @@ pub(crate) fn parse(
         "conversation_typing_on" | "conversation_typing_off" => {
             let conv = root.child("conversation", "conversation")?;
             conversation(conv, meta)?;
-            if let Some(user) = root.child("user", "user")?.text("id")? {
+            if let Some(user) = root.child("user", "user")?.id("id")? {
                 meta.operator_id = Some(user);
             }
             EventKind::Typing {
@@ -55,16 +55,16 @@ pub(crate) fn parse(
             }
             meta.client_id = root
                 .child("contact", "contact")?
-                .text("id")?
+                .id("id")?
                 .or(meta.client_id.take());
             meta.channel_id = root
                 .child("inbox", "inbox")?
-                .text("id")?
+                .id("id")?
                 .or(meta.channel_id.take());
             EventKind::Other
         }
         "contact_created" | "contact_updated" => {
-            meta.client_id = Some(root.required_text("id")?);
+            meta.client_id = Some(root.required_id("id")?);
             EventKind::ClientUpdated
         }
         _ => {
@@ -81,13 +81,13 @@ pub(crate) fn parse(
 /// `message_created` / `message_updated`. A deleted message arrives as an update whose
 /// `content_attributes.deleted` is true.
 fn message(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Result<EventKind, ParseError> {
-    let id = root.required_text("id")?;
+    let id = root.required_id("id")?;
     let conv = root.child("conversation", "conversation")?;
     conversation(conv, meta)?;
     if meta.dialog_id.is_none() {
         return Err(ParseError::missing("conversation.display_id"));
     }
-    if let Some(inbox) = root.child("inbox", "inbox")?.text("id")? {
+    if let Some(inbox) = root.child("inbox", "inbox")?.id("id")? {
         meta.channel_id = Some(inbox);
     }
     let sender = root.child("sender", "sender")?;
@@ -96,12 +96,12 @@ fn message(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Result<EventK
         .unwrap_or_default()
         .to_ascii_lowercase();
     match sender_type.as_str() {
-        "contact" => meta.client_id = sender.text("id")?.or(meta.client_id.take()),
-        "user" | "agent" => meta.operator_id = sender.text("id")?.or(meta.operator_id.take()),
+        "contact" => meta.client_id = sender.id("id")?.or(meta.client_id.take()),
+        "user" | "agent" => meta.operator_id = sender.id("id")?.or(meta.operator_id.take()),
         _ => {}
     }
     if meta.client_id.is_none() {
-        meta.client_id = root.child("contact", "contact")?.text("id")?;
+        meta.client_id = root.child("contact", "contact")?.id("id")?;
     }
     if let Some(t) = root.time_ms("created_at")? {
         meta.occurred_at_ms = t;
@@ -204,28 +204,28 @@ fn attachment(root: Fields<'_>) -> Result<(Option<String>, Option<String>), Pars
 /// Reads a conversation object's routing facts into `meta`. The dialog id is the
 /// `display_id` (what Chatwoot's UI and API use), else `id`.
 fn conversation(conv: Fields<'_>, meta: &mut EventMeta) -> Result<(), ParseError> {
-    if let Some(id) = conv.text("display_id")?.or(conv.text("id")?) {
+    if let Some(id) = conv.id("display_id")?.or(conv.id("id")?) {
         meta.dialog_id = Some(id);
     }
     let m = conv.child("meta", "conversation.meta")?;
-    if let Some(c) = m.child("sender", "conversation.meta.sender")?.text("id")? {
+    if let Some(c) = m.child("sender", "conversation.meta.sender")?.id("id")? {
         meta.client_id = Some(c);
     } else if let Some(c) = conv
         .child("contact_inbox", "conversation.contact_inbox")?
-        .text("contact_id")?
+        .id("contact_id")?
     {
         meta.client_id = Some(c);
     }
     if let Some(a) = m
         .child("assignee", "conversation.meta.assignee")?
-        .text("id")?
+        .id("id")?
     {
         meta.operator_id = Some(a);
     }
-    if let Some(inbox) = conv.text("inbox_id")? {
+    if let Some(inbox) = conv.id("inbox_id")? {
         meta.channel_id = Some(inbox);
     }
-    if let Some(channel) = conv.text("channel")? {
+    if let Some(channel) = conv.id("channel")? {
         meta.transport = Some(transport(&channel));
     }
     if let Some(t) = conv.time_ms("timestamp")? {
@@ -278,7 +278,7 @@ fn changed_attributes(root: Fields<'_>, meta: &mut EventMeta) -> Result<EventKin
             };
             match name.as_str() {
                 "status" => status = Some(c.text("current_value")?),
-                "assignee_id" => assignee = Some(c.text("current_value")?),
+                "assignee_id" => assignee = Some(c.id("current_value")?),
                 "label_list" | "labels" => {
                     let cur = label_names(c.raw("current_value"));
                     let prev = label_names(c.raw("previous_value"));

@@ -4,6 +4,7 @@
 //! cannot mean what the field needs, naming the field's full path in the error.
 
 use super::ParseError;
+use super::ids::id_of;
 use serde_json::{Map, Value};
 
 /// A JSON object being read, with its path from the body's root (for error messages).
@@ -66,6 +67,21 @@ impl<'a> Fields<'a> {
     /// Like [`Fields::text`], but the field must be there.
     pub(crate) fn required_text(&self, key: &str) -> Result<String, ParseError> {
         self.text(key)?
+            .ok_or_else(|| ParseError::missing(self.path_of(key)))
+    }
+
+    /// An id (see [`super::ids`]): a string as sent or an integer's digits, within the id
+    /// rule; empty forms are `None`.
+    pub(crate) fn id(&self, key: &str) -> Result<Option<String>, ParseError> {
+        match self.raw(key) {
+            None => Ok(None),
+            Some(v) => id_of(v).map_err(|e| ParseError::field(self.path_of(key), e.to_string())),
+        }
+    }
+
+    /// Like [`Fields::id`], but the field must be there.
+    pub(crate) fn required_id(&self, key: &str) -> Result<String, ParseError> {
+        self.id(key)?
             .ok_or_else(|| ParseError::missing(self.path_of(key)))
     }
 

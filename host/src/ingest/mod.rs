@@ -9,6 +9,7 @@ pub mod chatwoot;
 mod config;
 mod error;
 mod event;
+mod ids;
 mod lenient;
 pub mod verify;
 pub mod whazing;
@@ -19,6 +20,7 @@ pub use config::{
 };
 pub use error::ParseError;
 pub use event::{Event, EventKind, EventMeta};
+pub use ids::{IdError, MAX_ID_LEN, check_id};
 
 use crate::core::Source;
 use lenient::Fields;

@@ -281,11 +281,13 @@ fn unknown_types_are_kept() {
             .len(),
         MAX_EVENT_TYPE_LEN
     );
-    let huge_id = format!(
-        r#"{{"hook_type":"inbox","message_id":"{}","dialog_id":1}}"#,
-        "7".repeat(10_000)
+    // Ids are at most MAX_ID_LEN bytes each, but a key built of two of them is longer.
+    let long_ids = format!(
+        r#"{{"hook_type":"ai_hints_requested","request_id":"{}","message_id":"{}","dialog_id":1}}"#,
+        "6".repeat(MAX_ID_LEN),
+        "7".repeat(MAX_ID_LEN)
     );
-    let key = parse_ok(Source::Chat2desk, &huge_id)
+    let key = parse_ok(Source::Chat2desk, &long_ids)
         .event
         .meta
         .dedup_key
@@ -549,4 +551,244 @@ fn every_sample_payload_parses() {
         }
     }
     assert!(seen >= 35, "only {seen} samples");
+}
+
+/// Every id a platform sends, with the path an error names.
+const ID_FIELDS: &[(Source, &str, &str)] = &[
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"inbox","message_id":ID,"dialog_id":1}"#,
+        "message_id",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"inbox","message_id":1,"dialog_id":ID}"#,
+        "dialog_id",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"inbox","message_id":1,"client_id":ID}"#,
+        "client_id",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"inbox","message_id":1,"operator_id":ID}"#,
+        "operator_id",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"inbox","message_id":1,"channel_id":ID}"#,
+        "channel_id",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"inbox","message_id":1,"transport":ID}"#,
+        "transport",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"inbox","message_id":1,"client":{"id":ID}}"#,
+        "client.id",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"outbox_status","id":ID}"#,
+        "id",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"new_client","id":ID}"#,
+        "id",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"new_client","id":1,"channels":{"id":ID}}"#,
+        "channels.id",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"new_client","id":1,"channels":{"transports":[ID]}}"#,
+        "channels.transports",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"dialog_transferred","dialog_id":1,"current_operator_id":ID}"#,
+        "current_operator_id",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"ai_hints_requested","request_id":ID,"message_id":1,"dialog_id":1}"#,
+        "request_id",
+    ),
+    (
+        Source::Chat2desk,
+        r#"{"hook_type":"ai_hints_requested","request_id":1,"message_id":ID,"dialog_id":1}"#,
+        "message_id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"message_created","id":ID,"conversation":{"display_id":1}}"#,
+        "id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"message_created","id":1,"conversation":{"display_id":ID}}"#,
+        "conversation.display_id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"message_created","id":1,"conversation":{"id":ID}}"#,
+        "conversation.id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"message_created","id":1,"conversation":{"id":1,"inbox_id":ID}}"#,
+        "conversation.inbox_id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"message_created","id":1,"conversation":{"id":1},"inbox":{"id":ID}}"#,
+        "inbox.id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"message_created","id":1,"conversation":{"id":1},"sender":{"type":"contact","id":ID}}"#,
+        "sender.id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"message_created","id":1,"conversation":{"id":1},"sender":{"type":"user","id":ID}}"#,
+        "sender.id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"message_created","id":1,"conversation":{"id":1},"contact":{"id":ID}}"#,
+        "contact.id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"conversation_created","id":ID}"#,
+        "id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"conversation_created","id":1,"meta":{"sender":{"id":ID}}}"#,
+        "conversation.meta.sender.id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"conversation_created","id":1,"meta":{"assignee":{"id":ID}}}"#,
+        "conversation.meta.assignee.id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"conversation_created","id":1,"contact_inbox":{"contact_id":ID}}"#,
+        "conversation.contact_inbox.contact_id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"conversation_typing_on","conversation":{"id":1},"user":{"id":ID}}"#,
+        "user.id",
+    ),
+    (
+        Source::Chatwoot,
+        r#"{"event":"contact_created","id":ID}"#,
+        "id",
+    ),
+    (
+        Source::Whazing,
+        r#"{"Type":"NewTicket","ticket":{"id":ID}}"#,
+        "ticket.id",
+    ),
+    (
+        Source::Whazing,
+        r#"{"Type":"NewTicket","ticket":{"id":1,"userId":ID}}"#,
+        "ticket.userId",
+    ),
+    (
+        Source::Whazing,
+        r#"{"Type":"NewTicket","ticket":{"id":1,"apiConfig":{"externalKey":ID}}}"#,
+        "ticket.apiConfig.externalKey",
+    ),
+    (
+        Source::Whazing,
+        r#"{"Type":"NewTicket","ticket":{"id":1},"contact":{"id":ID}}"#,
+        "contact.id",
+    ),
+    (
+        Source::Whazing,
+        r#"{"Type":"NewTicket","ticket":{"id":1},"whatsapp":{"id":ID}}"#,
+        "whatsapp.id",
+    ),
+    (
+        Source::Whazing,
+        r#"{"messageId":ID,"ticket":{"id":1}}"#,
+        "messageId",
+    ),
+    (
+        Source::Whazing,
+        r#"{"messageId":1,"ticket":{"id":1},"user":{"id":ID}}"#,
+        "user.id",
+    ),
+];
+
+#[test]
+fn ids_follow_one_rule_on_every_platform() {
+    let too_long = format!("\"{}\"", "9".repeat(MAX_ID_LEN + 1));
+    for (source, template, path) in ID_FIELDS {
+        for (bad, why) in [
+            (too_long.as_str(), "longer than 200 bytes"),
+            ("1.5", "fraction"),
+            ("1e30", "too large"),
+            (r#""a\nb""#, "control characters"),
+            ("true", "expected an id"),
+        ] {
+            let body = template.replace("ID", bad);
+            let err = parse(*source, "default", body.as_bytes(), NOW)
+                .expect_err(&format!("{source} accepted {body}"));
+            assert_eq!(err.field_name(), Some(*path), "{source} {body}: {err}");
+            assert!(err.to_string().contains(why), "{source} {body}: {err}");
+        }
+        for good in [
+            format!("\"{}\"", "9".repeat(MAX_ID_LEN)),
+            "18446744073709551615".to_string(),
+            "-3".to_string(),
+        ] {
+            let body = template.replace("ID", &good);
+            parse(*source, "default", body.as_bytes(), NOW)
+                .unwrap_or_else(|e| panic!("{source} refused {body}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn numeric_ids_are_kept_as_their_digits() {
+    let big = "18446744073709551615";
+    for (source, body) in [
+        (
+            Source::Chat2desk,
+            format!(r#"{{"hook_type":"inbox","message_id":{big},"dialog_id":{big}}}"#),
+        ),
+        (
+            Source::Chatwoot,
+            format!(
+                r#"{{"event":"message_created","id":{big},"conversation":{{"display_id":{big}}}}}"#
+            ),
+        ),
+        (
+            Source::Whazing,
+            format!(r#"{{"messageId":{big},"ticket":{{"id":{big}}}}}"#),
+        ),
+    ] {
+        let p = parse_ok(source, &body);
+        assert_eq!(p.event.meta.dialog_id.as_deref(), Some(big), "{source}");
+        assert_eq!(message_of(&p.event.kind).id, big, "{source}");
+    }
+    // Integral numbers written with a fraction or an exponent mean their integer.
+    let p = parse_ok(
+        Source::Chat2desk,
+        r#"{"hook_type":"inbox","message_id":7.0,"dialog_id":2e3}"#,
+    );
+    assert_eq!(p.event.meta.dialog_id.as_deref(), Some("2000"));
+    assert_eq!(message_of(&p.event.kind).id, "7");
 }

@@ -23,13 +23,13 @@ pub(crate) fn parse(
 ) -> Result<Recognised, ParseError> {
     meta.transport = Some("whatsapp".into());
     let ticket = root.child("ticket", "ticket")?;
-    meta.dialog_id = ticket.text("id")?;
-    meta.operator_id = ticket.text("userId")?;
+    meta.dialog_id = ticket.id("id")?;
+    meta.operator_id = ticket.id("userId")?;
     meta.external_key = ticket
         .child("apiConfig", "ticket.apiConfig")?
-        .text("externalKey")?;
-    meta.client_id = root.child("contact", "contact")?.text("id")?;
-    meta.channel_id = root.child("whatsapp", "whatsapp")?.text("id")?;
+        .id("externalKey")?;
+    meta.client_id = root.child("contact", "contact")?.id("id")?;
+    meta.channel_id = root.child("whatsapp", "whatsapp")?.id("id")?;
     let type_name = root.text("Type")?;
     let Some(type_name) = type_name else {
         if !root.has("messageId") {
@@ -71,7 +71,7 @@ pub(crate) fn parse(
 /// The message event: `fromMe` decides operator or client; `isDeleted` and `edited` turn it
 /// into a deletion or an edit of the message with that `messageId`.
 fn message(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Result<EventKind, ParseError> {
-    let id = root.required_text("messageId")?;
+    let id = root.required_id("messageId")?;
     if meta.dialog_id.is_none() {
         return Err(ParseError::missing("ticket.id"));
     }
@@ -79,7 +79,7 @@ fn message(root: Fields<'_>, body: &[u8], meta: &mut EventMeta) -> Result<EventK
         meta.occurred_at_ms = t;
     }
     let from_me = root.flag("fromMe")?;
-    if let Some(user) = root.child("user", "user")?.text("id")? {
+    if let Some(user) = root.child("user", "user")?.id("id")? {
         meta.operator_id = Some(user);
     }
     let send_type = root

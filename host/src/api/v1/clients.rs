@@ -1,12 +1,13 @@
 //! `DELETE /api/v1/clients/{source}/{account}/{client_id}`: erase a client everywhere
 //! (their dialogs and messages in the store and in memory, and their raw events' payloads).
 
-use super::conversations::parse_source;
+use super::conversations::{check_path_id, parse_source};
 use crate::api::error::ApiError;
+use crate::api::extract::PathParams;
 use crate::app::App;
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::delete;
 use serde_json::json;
 
@@ -22,9 +23,11 @@ pub fn routes() -> Router<App> {
 /// so a retried request is harmless.
 async fn erase(
     State(app): State<App>,
-    Path((source, account, client_id)): Path<(String, String, String)>,
+    PathParams((source, account, client_id)): PathParams<(String, String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let source = parse_source(&source)?;
+    check_path_id("account", &account)?;
+    check_path_id("client_id", &client_id)?;
     let erasure = app
         .context
         .erase_client(source, &account, &client_id)

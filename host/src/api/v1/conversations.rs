@@ -1,11 +1,12 @@
 //! `GET /api/v1/conversations/{source}/{account}/{dialog_id}`: a dialog's normalised context.
 
 use crate::api::error::ApiError;
+use crate::api::extract::PathParams;
 use crate::app::App;
 use crate::core::{DialogKey, Source};
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde_json::json;
 
@@ -21,9 +22,11 @@ pub fn routes() -> Router<App> {
 /// plugins would receive.
 async fn show(
     State(app): State<App>,
-    Path((source, account, dialog_id)): Path<(String, String, String)>,
+    PathParams((source, account, dialog_id)): PathParams<(String, String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let source = parse_source(&source)?;
+    check_path_id("account", &account)?;
+    check_path_id("dialog_id", &dialog_id)?;
     let key = DialogKey::new(source, account, dialog_id);
     let conversation = app
         .context
@@ -38,6 +41,11 @@ async fn show(
         "messages": conversation.messages,
         "context": conversation.context,
     })))
+}
+
+/// An id from a path segment, held to the rule of every id (400 naming it otherwise).
+pub(crate) fn check_path_id(field: &'static str, id: &str) -> Result<(), ApiError> {
+    crate::ingest::check_id(id).map_err(|e| ApiError::invalid(field, format!("{field} {e}")))
 }
 
 /// A platform name from a path segment (404 otherwise).

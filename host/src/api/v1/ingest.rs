@@ -6,6 +6,7 @@
 
 use crate::api::auth::bearer;
 use crate::api::error::ApiError;
+use crate::api::extract::{PathParams, body_error};
 use crate::api::v1::prompter::{on_hint_event, refuse_unknown_choice};
 use crate::app::{Accepted, App};
 use crate::core::Source;
@@ -15,7 +16,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -33,7 +34,7 @@ pub fn routes() -> Router<App> {
 
 async fn default_account(
     State(app): State<App>,
-    Path(source): Path<String>,
+    PathParams(source): PathParams<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -43,7 +44,7 @@ async fn default_account(
 
 async fn named_account(
     State(app): State<App>,
-    Path((source, account)): Path<(String, String)>,
+    PathParams((source, account)): PathParams<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -84,16 +85,7 @@ async fn ingest(
                 ApiError::not_found("unknown_account", e.to_string())
             }
         })?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(app.config.server.body_limit_bytes)
-        } else {
-            ApiError::bad_request(
-                "unreadable_body",
-                format!("cannot read the request body: {e}"),
-            )
-        }
-    })?;
+    let body = body.map_err(|e| body_error(&e, app.config.server.body_limit_bytes))?;
     let token = query_token(query);
     let credentials = Credentials {
         query_token: token.as_deref(),

@@ -4,12 +4,13 @@
 //! choice) and `GET /api/v1/hints/stats` (acceptance).
 
 use crate::api::error::ApiError;
+use crate::api::extract::{BodyBytes, QueryParams};
 use crate::app::App;
 use crate::core::{DialogKey, Source};
 use crate::hints::{ChoiceQuery, HintQuery, HintsError, Served};
-use crate::ingest::{Delivery, Event, EventKind};
+use crate::ingest::{AccountLookupError, Delivery, Event, EventKind};
 use crate::store::StatsFilter;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -206,10 +207,53 @@ fn id_field(body: &Value, field: &'static str, required: bool) -> Result<Option<
         Some(Value::String(s)) if s.trim().is_empty() && required => {
             Err(bad(field, "must not be empty"))
         }
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
+        Some(Value::String(s)) => checked(field, s.trim()),
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
         Some(_) => Err(bad(field, "must be a string or an integer")),
     }
+}
+
+/// A non-empty id held to the rule of every id ([`crate::ingest::check_id`]).
+fn checked(field: &'static str, id: &str) -> Result<Option<String>, ApiError> {
+    if id.is_empty() {
+        return Ok(None);
+    }
+    crate::ingest::check_id(id).map_err(|e| bad(field, e.to_string()))?;
+    Ok(Some(id.to_string()))
+}
+
+/// Refuses a source or account that is not configured (404 naming which), so that no state
+/// is kept for it.
+fn configured(app: &App, source: Source, account: &str) -> Result<(), ApiError> {
+    if source == Source::Api {
+        return Err(ApiError::not_found(
+            "not_found",
+            "source `api` has no dialogs: name the platform the dialog came from",
+        )
+        .with_field("source"));
+    }
+    match app.config.sources.account(source, Some(account)) {
+        Ok(_) => Ok(()),
+        Err(e @ AccountLookupError::SourceDisabled(_)) => {
+            Err(ApiError::not_found("not_found", e.to_string()).with_field("source"))
+        }
+        Err(e @ AccountLookupError::UnknownAccount { .. }) => {
+            Err(ApiError::not_found("not_found", e.to_string()).with_field("account"))
+        }
+    }
+}
+
+/// Refuses a dialog of an unconfigured source or account, or one hintd has never heard of
+/// (404 naming which). A dialog with a client message is found in memory; only others are
+/// looked up in the store.
+async fn known_dialog(app: &App, dialog: &DialogKey) -> Result<(), ApiError> {
+    configured(app, dialog.source, &dialog.account)?;
+    if app.context.latest_client_message(dialog).await?.is_some()
+        || app.context.conversation(dialog).await?.is_some()
+    {
+        return Ok(());
+    }
+    Err(ApiError::not_found("not_found", format!("no dialog {dialog}")).with_field("dialog_id"))
 }
 
 fn source_field(body: &Value) -> Result<(Source, String), ApiError> {
@@ -254,7 +298,8 @@ const HINT_FIELDS: &[&str] = &[
 
 /// `POST /api/v1/hints` {source, account?, dialog_id, request_id?, message_id?, client_id?,
 /// operator_id?, channel_id?, transport?, external_key?, max_hints?} → the Chat2Desk reply.
-async fn post_hints(State(app): State<App>, body: bytes::Bytes) -> Response {
+/// An unconfigured source or account, or an unknown dialog, is 404 naming which.
+async fn post_hints(State(app): State<App>, BodyBytes(body): BodyBytes) -> Response {
     let parsed = (|| {
         let body = json_object(&body)?;
         if let Some(unknown) = body
@@ -292,17 +337,25 @@ async fn post_hints(State(app): State<App>, body: bytes::Bytes) -> Response {
             max_hints,
         })
     })();
-    match parsed {
-        Ok(query) => match app.hints.request(query).await {
-            Ok(served) => reply(&served),
-            Err(e) => error(&e),
-        },
-        Err(e) => e.into_response(),
+    let query = match parsed {
+        Ok(query) => query,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(dialog) = &query.dialog
+        && let Err(e) = known_dialog(&app, dialog).await
+    {
+        return e.into_response();
+    }
+    match app.hints.request(query).await {
+        Ok(served) => reply(&served),
+        Err(e) => error(&e),
     }
 }
 
-/// `POST /api/v1/hints/choice` {source, account?, message_id, client_id?, hint_id}.
-async fn post_choice(State(app): State<App>, body: bytes::Bytes) -> Response {
+/// `POST /api/v1/hints/choice` {source, account?, message_id, client_id?, hint_id}. An
+/// unconfigured source or account is 404 naming which; a message no hints were served for
+/// is 404 naming `message_id`.
+async fn post_choice(State(app): State<App>, BodyBytes(body): BodyBytes) -> Response {
     let parsed = (|| {
         let body = json_object(&body)?;
         let (source, account) = source_field(&body)?;
@@ -323,12 +376,13 @@ async fn post_choice(State(app): State<App>, body: bytes::Bytes) -> Response {
             hint_id,
         })
     })();
-    match parsed {
-        Ok(query) => match app.hints.choose(query).await {
-            Ok(outcome) => Json(outcome).into_response(),
-            Err(e) => error(&e),
-        },
-        Err(e) => e.into_response(),
+    let query = match parsed.and_then(|q| configured(&app, q.source, &q.account).map(|()| q)) {
+        Ok(query) => query,
+        Err(e) => return e.into_response(),
+    };
+    match app.hints.choose(query).await {
+        Ok(outcome) => Json(outcome).into_response(),
+        Err(e) => error(&e),
     }
 }
 
@@ -342,14 +396,7 @@ struct StatsQuery {
 }
 
 /// `GET /api/v1/hints/stats[?source=&account=&since_ms=]`: acceptance per plugin and overall.
-async fn get_stats(
-    State(app): State<App>,
-    query: Result<Query<StatsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return bad("query", e.body_text()).into_response(),
-    };
+async fn get_stats(State(app): State<App>, QueryParams(q): QueryParams<StatsQuery>) -> Response {
     if let Some(s) = &q.source
         && let Err(e) = s.parse::<Source>()
     {

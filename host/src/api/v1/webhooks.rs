@@ -15,14 +15,14 @@
 //! | POST | `/api/v1/webhooks/{id}/recover` | `{since}`: send again the failed messages since then |
 
 use crate::api::error::ApiError;
+use crate::api::extract::{BodyBytes, PathParams, QueryParams, backticked};
 use crate::app::App;
 use crate::dispatch::DispatchError;
 use crate::dispatch::catalog::valid_patterns;
 use crate::dispatch::service::Updated;
 use crate::dispatch::subscription::{CreateWebhook, UpdateWebhook};
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -101,15 +101,11 @@ fn parse_body<T: serde::de::DeserializeOwned>(
     }
     serde_json::from_slice(body).map_err(|e| {
         let message = e.to_string();
-        let field = message
-            .split('`')
-            .nth(1)
-            .filter(|_| {
-                message.starts_with("unknown field")
-                    || message.starts_with("missing field")
-                    || message.starts_with("duplicate field")
-            })
-            .map(str::to_string);
+        let field = backticked(&message).filter(|_| {
+            message.starts_with("unknown field")
+                || message.starts_with("missing field")
+                || message.starts_with("duplicate field")
+        });
         let err = ApiError::bad_request("invalid_json", format!("request body: {message}"));
         match field {
             Some(f) => err.with_field(f),
@@ -121,7 +117,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(
 async fn create(
     State(app): State<App>,
     headers: HeaderMap,
-    body: Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
     let input: CreateWebhook = parse_body(&headers, &body)?;
     let created = app.dispatch.create(input).await?;
@@ -136,9 +132,8 @@ struct ListQuery {
 
 async fn list(
     State(app): State<App>,
-    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let hooks = app.dispatch.list(q.account.as_deref()).await?;
     Ok(axum::Json(json!({ "webhooks": hooks, "limit_per_account": app.dispatch.config().max_webhooks_per_account })).into_response())
 }
@@ -147,15 +142,18 @@ async fn events() -> Response {
     axum::Json(json!({ "events": valid_patterns() })).into_response()
 }
 
-async fn read(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn read(
+    State(app): State<App>,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
     Ok(axum::Json(app.dispatch.get(&id).await?).into_response())
 }
 
 async fn update(
     State(app): State<App>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
-    body: Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
     let input: UpdateWebhook = parse_body(&headers, &body)?;
     Ok(match app.dispatch.update(&id, input).await? {
@@ -170,12 +168,18 @@ async fn update(
     })
 }
 
-async fn remove(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn remove(
+    State(app): State<App>,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
     app.dispatch.delete(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn rotate(State(app): State<App>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn rotate(
+    State(app): State<App>,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
     Ok(axum::Json(app.dispatch.rotate_secret(&id).await?).into_response())
 }
 
@@ -187,19 +191,11 @@ struct PageQuery {
     status: Option<String>,
 }
 
-type PageResult = Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>;
-
-fn page(q: PageResult) -> Result<PageQuery, ApiError> {
-    q.map(|Query(q)| q)
-        .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
-}
-
 async fn attempts(
     State(app): State<App>,
-    Path(id): Path<String>,
-    q: PageResult,
+    PathParams(id): PathParams<String>,
+    QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let q = page(q)?;
     let list = app
         .dispatch
         .attempts(&id, None, q.before, q.limit.unwrap_or(100))
@@ -209,10 +205,9 @@ async fn attempts(
 
 async fn messages(
     State(app): State<App>,
-    Path(id): Path<String>,
-    q: PageResult,
+    PathParams(id): PathParams<String>,
+    QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let q = page(q)?;
     let list = app
         .dispatch
         .messages(&id, q.status.as_deref(), q.limit.unwrap_or(100))
@@ -222,7 +217,7 @@ async fn messages(
 
 async fn message(
     State(app): State<App>,
-    Path((id, msg)): Path<(String, String)>,
+    PathParams((id, msg)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     app.dispatch.get(&id).await?;
     Ok(axum::Json(app.dispatch.message(&id, &msg).await?).into_response())
@@ -230,10 +225,9 @@ async fn message(
 
 async fn message_attempts(
     State(app): State<App>,
-    Path((id, msg)): Path<(String, String)>,
-    q: PageResult,
+    PathParams((id, msg)): PathParams<(String, String)>,
+    QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let q = page(q)?;
     let list = app
         .dispatch
         .attempts(&id, Some(&msg), q.before, q.limit.unwrap_or(100))
@@ -243,7 +237,7 @@ async fn message_attempts(
 
 async fn resend(
     State(app): State<App>,
-    Path((id, msg)): Path<(String, String)>,
+    PathParams((id, msg)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     let m = app.dispatch.resend(&id, &msg).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(m)).into_response())
@@ -258,9 +252,9 @@ struct RecoverBody {
 
 async fn recover(
     State(app): State<App>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
-    body: Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
     let input: RecoverBody = parse_body(&headers, &body)?;
     let bad = || {
