@@ -303,7 +303,7 @@ async fn kv_is_granted_by_manifest_and_bounded_by_quota() {
 
 /// A write the kv quota refuses is counted in `/metrics` by the real server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kv_quota_refusals_show_in_metrics() {
+async fn kv_quota_refusals_show_in_metrics_and_readyz() {
     let tmp = tempfile::tempdir().unwrap();
     let plugins = tmp.path().join("plugins");
     install_hostile(
@@ -345,6 +345,21 @@ async fn kv_quota_refusals_show_in_metrics() {
             .lines()
             .any(|l| l == "hintd_plugin_kv_quota_exceeded_total{plugin=\"too-big\"} 1"),
         "{metrics}"
+    );
+    let ready: serde_json::Value = client()
+        .get(server.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        ready["warnings"].as_array().unwrap().iter().any(|w| {
+            let w = w.as_str().unwrap();
+            w.contains("too-big") && w.contains("kv quota")
+        }),
+        "{ready}"
     );
 }
 

@@ -19,6 +19,9 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// How recent a kv quota refusal must be to show in `/readyz` warnings, ms.
+const KV_QUOTA_WARNING_WINDOW_MS: i64 = 3_600_000;
+
 /// Ready when the store answers within a second. Plugins are loaded before the server
 /// listens, so a listening server has them; plugins that failed to load are reported.
 async fn readyz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>) {
@@ -28,12 +31,27 @@ async fn readyz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>)
         Ok(Err(e)) => reasons.push(format!("store: {e}")),
         Err(_) => reasons.push("store: no answer within 1 s".to_string()),
     }
-    let warnings: Vec<String> = app
+    let mut warnings: Vec<String> = app
         .plugins
         .failures()
         .into_iter()
         .map(|(plugin, error)| format!("plugin {plugin} not loaded: {error}"))
         .collect();
+    // A plugin that hit its kv quota stops learning: say so where an operator looks.
+    let since = crate::core::now_ms() - KV_QUOTA_WARNING_WINDOW_MS;
+    if let Ok(Ok(refused)) = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        app.store.kv_quota_refusals(since),
+    )
+    .await
+    {
+        warnings.extend(refused.into_iter().map(|r| {
+            format!(
+                "plugin {} is at its kv quota: {} bytes used, {} writes refused",
+                r.plugin, r.used_bytes, r.refusals
+            )
+        }));
+    }
     if reasons.is_empty() {
         (
             StatusCode::OK,

@@ -107,6 +107,22 @@ fn describe() {
         "hintd_http_connections_refused_total",
         "Connections answered 503 at once because every open connection was being served"
     );
+    describe_counter!(
+        "hintd_plugin_observe_dropped_total",
+        "Events dropped because the plugin's observe queue was full, by plugin"
+    );
+    describe_counter!(
+        "hintd_plugin_log_dropped_total",
+        "Plugin log lines over the plugin's budget, dropped, by plugin"
+    );
+    describe_counter!(
+        "hintd_plugin_kv_quota_exceeded_total",
+        "kv writes refused because the plugin's quota would be exceeded, by plugin"
+    );
+    describe_counter!(
+        "hintd_outbound_refusals_total",
+        "Outbound connections refused by the network policy, by path and range"
+    );
 }
 
 /// `GET /metrics` (no admin key: scrapers rarely carry one and nothing secret is exported).
