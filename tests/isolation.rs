@@ -227,6 +227,68 @@ async fn a_spinning_describe_does_not_stall_health_checks() {
     assert!(warned.contains("timed out"), "{warned}");
 }
 
+/// hintd listens and answers health checks before its plugins have loaded: `/readyz` names
+/// the ones still loading, then turns ready once the first load has ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_while_plugins_load() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    install_example(&plugins, "example", "");
+    install_hostile(
+        &plugins,
+        "slow-start",
+        "ok",
+        "timeout_ms = 4000\ncapabilities = [\"config\"]",
+        "describe = \"loop\"",
+    );
+    let config = tmp.path().join("hintd.toml");
+    std::fs::write(&config, format!("[server]\nadmin_key = \"{ADMIN_KEY}\"\n")).unwrap();
+    let started = Instant::now();
+    let mut child = std::process::Command::new(hintd_tests::server::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(fresh_store_url(tmp.path()))
+        .arg("--plugins")
+        .arg(&plugins)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let addr = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("listening on ").map(str::to_string))
+        .expect("hintd listens");
+    let listening_after = started.elapsed();
+    let base = format!("http://{addr}");
+    let health = client()
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = client().get(format!("{base}/readyz")).send().await.unwrap();
+    let loading_at_start = ready.status();
+    let body: Value = ready.json().await.unwrap();
+    eprintln!("listening after {listening_after:?}: {body}");
+    assert!(
+        listening_after < Duration::from_secs(4),
+        "listening only after {listening_after:?}"
+    );
+    assert_eq!(loading_at_start, 503, "{body}");
+    assert!(body.to_string().contains("slow-start"), "{body}");
+    let ready = eventually(Duration::from_secs(60), || async {
+        let r = client().get(format!("{base}/readyz")).send().await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    ready.expect("ready once the first load ended");
+}
+
 /// One plugin spinning in `observe` delays and drops only its own events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_observe_drops_only_its_own_events() {

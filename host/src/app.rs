@@ -17,7 +17,8 @@ pub struct App {
     pub context: ContextService,
     /// Webhook subscriptions and delivery (workers started by `serve`).
     pub dispatch: crate::dispatch::Dispatcher,
-    /// The loaded provider plugins.
+    /// The provider plugins (loading in the background after `build`; see
+    /// [`crate::plugins::Registry::loaded`]).
     pub plugins: crate::plugins::Registry,
     /// Prompter mode: hint requests, choices, callbacks.
     pub hints: crate::hints::Hints,
@@ -43,7 +44,9 @@ impl App {
         context.check_pending_dialogs().await?;
         let dispatch =
             crate::dispatch::Dispatcher::new(&config.dispatch, &config.store.url, store.clone())?;
-        let plugins = crate::plugins::Registry::load(&config.plugins, store.clone()).await?;
+        // Plugins load in the background: the server answers health checks meanwhile, and
+        // each plugin serves hints from the moment it is ready.
+        let plugins = crate::plugins::Registry::start(&config.plugins, store.clone())?;
         let hints = crate::hints::Hints::new(
             config.hints.clone(),
             Arc::new(plugins.clone()),

@@ -143,6 +143,15 @@ impl Server {
             });
         self.base = format!("http://{addr}");
         self.child = Some(child);
+        // hintd listens before its plugins have loaded; tests start once they have.
+        let until = std::time::Instant::now() + Duration::from_secs(120);
+        while plugins_loading(&addr) {
+            assert!(
+                std::time::Instant::now() < until,
+                "hintd's plugins did not load within 120 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The full URL of `path`.
@@ -203,6 +212,22 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// Whether hintd at `addr` says (`/readyz`) that its first plugin load is still going on.
+fn plugins_loading(addr: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut conn) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET /readyz HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    if conn.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = conn.read_to_string(&mut response);
+    response.contains("plugins loading")
 }
 
 /// The program under test: `HINTD_BIN` when set, else `hintd-under-test` beside the test

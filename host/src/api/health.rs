@@ -22,14 +22,19 @@ async fn healthz() -> Json<serde_json::Value> {
 /// How recent a kv quota refusal must be to show in `/readyz` warnings, ms.
 const KV_QUOTA_WARNING_WINDOW_MS: i64 = 3_600_000;
 
-/// Ready when the store answers within a second. Plugins are loaded before the server
-/// listens, so a listening server has them; plugins that failed to load are reported.
+/// Ready when the store answers within a second and the first plugin load has ended (plugins
+/// load in the background while the server already listens); plugins that failed to load,
+/// or are loading again, are reported.
 async fn readyz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>) {
     let mut reasons = Vec::new();
     match tokio::time::timeout(std::time::Duration::from_secs(1), app.store.ping()).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => reasons.push(format!("store: {e}")),
         Err(_) => reasons.push("store: no answer within 1 s".to_string()),
+    }
+    let loading = app.plugins.loading();
+    if !app.plugins.is_loaded() {
+        reasons.push(format!("plugins loading: {}", loading.join(", ")));
     }
     let mut warnings: Vec<String> = app
         .plugins
@@ -55,7 +60,7 @@ async fn readyz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>)
     if reasons.is_empty() {
         (
             StatusCode::OK,
-            Json(json!({"status": "ready", "warnings": warnings})),
+            Json(json!({"status": "ready", "warnings": warnings, "loading": loading})),
         )
     } else {
         // Health checkers read `status`; API clients find the usual error object too.
@@ -66,6 +71,7 @@ async fn readyz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>)
                 "status": "not_ready",
                 "reasons": reasons,
                 "warnings": warnings,
+                "loading": loading,
                 "error": {"code": "not_ready", "message": message},
             })),
         )

@@ -22,10 +22,9 @@ use super::wit::ProviderPre;
 use super::wit::v0_1_0::{feedback, hint_request, lower_all};
 use crate::store::Store;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -93,7 +92,10 @@ struct Inner {
     instances: Arc<InstancePool>,
     observe: ObserveQueues,
     reloading: tokio::sync::Mutex<()>,
-    reloads: AtomicU64,
+    /// Completed (re)loads; watched by [`Registry::loaded`].
+    reloads: tokio::sync::watch::Sender<u64>,
+    /// Plugin directories being loaded right now.
+    loading: parking_lot::Mutex<BTreeSet<String>>,
 }
 
 /// The plugin registry. Cloning is cheap (one `Arc`).
@@ -116,6 +118,33 @@ impl Registry {
         store: Arc<dyn Store>,
     ) -> Result<Registry, PluginError> {
         Registry::load_with_policy(config, store, Arc::new(GuardedHttpPolicy)).await
+    }
+
+    /// Starts loading every plugin of `config.dir` in the background and returns at once with
+    /// none loaded: each plugin serves as soon as it is ready, [`Registry::loading`] names
+    /// those still loading and [`Registry::loaded`] waits for the end of the first load. For
+    /// a server, which should answer health checks while large plugins compile.
+    pub fn start(config: &PluginsConfig, store: Arc<dyn Store>) -> Result<Registry, PluginError> {
+        let registry = Registry::empty(config, store, Arc::new(GuardedHttpPolicy))?;
+        let inner = registry.inner.clone();
+        tokio::spawn(async move { inner.reload().await });
+        Ok(registry)
+    }
+
+    /// Waits until the first load has ended (at once when it has).
+    pub async fn loaded(&self) {
+        let mut reloads = self.inner.reloads.subscribe();
+        let _ = reloads.wait_for(|n| *n > 0).await;
+    }
+
+    /// Whether the first load has ended.
+    pub fn is_loaded(&self) -> bool {
+        *self.inner.reloads.borrow() > 0
+    }
+
+    /// Plugin directories being loaded right now (by the first load or a reload).
+    pub fn loading(&self) -> Vec<String> {
+        self.inner.loading.lock().iter().cloned().collect()
     }
 
     /// [`Registry::load`] with another outbound HTTP policy.
@@ -210,7 +239,8 @@ impl Registry {
             instances: instances.clone(),
             observe: ObserveQueues::new(config.observe_queue_size),
             reloading: tokio::sync::Mutex::new(()),
-            reloads: AtomicU64::new(0),
+            reloads: tokio::sync::watch::Sender::new(0),
+            loading: parking_lot::Mutex::default(),
         });
         tokio::spawn(sweep_idle_instances(Arc::downgrade(&instances)));
         Ok(Registry { inner })
@@ -328,7 +358,7 @@ impl Registry {
 
     /// Completed (re)loads, the first one included.
     pub fn reloads(&self) -> u64 {
-        self.inner.reloads.load(Ordering::Relaxed)
+        *self.inner.reloads.borrow()
     }
 
     /// Starts hot reload of the plugin directory: changes are debounced, then
@@ -446,8 +476,24 @@ impl Inner {
         *self.set.write() = Arc::new(next);
     }
 
+    /// During the first load, makes one plugin serve as soon as it is ready; the set built
+    /// when every plugin has loaded (names checked for duplicates) replaces it at the end.
+    fn install_early(self: &Arc<Self>, plugin: &Arc<LoadedPlugin>) {
+        let current = self.set.read().clone();
+        if !plugin.manifest.enabled || current.plugins.contains_key(&plugin.manifest.name) {
+            return;
+        }
+        let mut plugins = current.plugins.clone();
+        plugins.insert(plugin.manifest.name.clone(), plugin.clone());
+        self.install(PluginSet {
+            plugins,
+            failures: current.failures.clone(),
+        });
+    }
+
     async fn reload(self: &Arc<Self>) {
         let _one_at_a_time = self.reloading.lock().await;
+        let first = *self.reloads.borrow() == 0;
         let old = self.set.read().clone();
         let mut next = PluginSet::default();
         let mut dirs_of: BTreeMap<String, PathBuf> = BTreeMap::new();
@@ -456,7 +502,16 @@ impl Inner {
         // threads, so a slow plugin delays the load by its own time only.
         let loads = dirs.iter().map(|dir| {
             let previous = old.plugins.values().find(|p| &p.dir == dir);
-            self.load_dir(dir, previous)
+            let label = dir.display().to_string();
+            self.loading.lock().insert(label.clone());
+            async move {
+                let result = self.load_dir(dir, previous).await;
+                self.loading.lock().remove(&label);
+                if first && let Ok(plugin) = &result {
+                    self.install_early(plugin);
+                }
+                result
+            }
         });
         let loaded = futures::future::join_all(loads).await;
         for (dir, result) in dirs.into_iter().zip(loaded) {
@@ -490,7 +545,7 @@ impl Inner {
         let loaded: Vec<&str> = next.plugins.keys().map(String::as_str).collect();
         tracing::info!(plugins = ?loaded, failures = next.failures.len(), "plugins loaded");
         self.install(next);
-        self.reloads.fetch_add(1, Ordering::Relaxed);
+        self.reloads.send_modify(|n| *n += 1);
     }
 
     /// Subdirectories of the plugin directory holding a manifest, sorted.

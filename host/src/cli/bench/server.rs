@@ -61,6 +61,7 @@ impl Hintd {
     /// delivery workers, router) and serves it on a loopback port.
     pub async fn start(config: Config, account: &str) -> anyhow::Result<Hintd> {
         let app = App::build(config).await.context("building hintd")?;
+        app.plugins.loaded().await;
         let retention = crate::context::spawn_retention(app.context.clone());
         app.dispatch
             .start()
