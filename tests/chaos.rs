@@ -213,7 +213,12 @@ async fn hint_load(task: u64, base: String, stop: Arc<AtomicBool>, ledger: Arc<M
         let message_id = next_id();
         let question = QUESTIONS[((n + task) % 4) as usize];
         n += 1;
-        let Some(seq) = ingest(&http, &base, &message_body("inbox", message_id, dialog, question)).await
+        let Some(seq) = ingest(
+            &http,
+            &base,
+            &message_body("inbox", message_id, dialog, question),
+        )
+        .await
         else {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
@@ -311,8 +316,11 @@ async fn missing_events(server: &Server, events: &[AckedEvent]) -> Vec<String> {
     }
     let mut missing = Vec::new();
     for (dialog, ids) in by_dialog {
-        let (status, conv) =
-            admin_get(server, &format!("/api/v1/conversations/chat2desk/default/{dialog}")).await;
+        let (status, conv) = admin_get(
+            server,
+            &format!("/api/v1/conversations/chat2desk/default/{dialog}"),
+        )
+        .await;
         let stored: HashSet<String> = conv["messages"]
             .as_array()
             .map(|ms| {
