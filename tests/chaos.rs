@@ -126,7 +126,7 @@ struct ServedAnswer {
 }
 
 /// Everything acknowledged so far, across all iterations.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Ledger {
     events: Vec<AckedEvent>,
     answers: Vec<ServedAnswer>,
@@ -476,36 +476,27 @@ async fn kill9_under_load_loses_nothing_acknowledged() {
         load_then_kill9(&mut server, &ledger, run_for).await;
         tokio::task::block_in_place(|| server.restart());
 
-        let (events, answers) = {
-            let l = ledger.lock().unwrap();
-            let new: Vec<ServedAnswer> = l
-                .answers
-                .iter()
-                .filter(|a| a.hints > 0 && !l.chosen.contains(&a.message_id))
-                .cloned()
-                .collect();
-            (l.events.clone(), new)
-        };
-        let mut lost = missing_events(&server, &events).await;
-        lost.extend(unroutable_answers(&server, &answers).await);
-        {
-            let mut l = ledger.lock().unwrap();
-            l.chosen.extend(answers.iter().map(|a| a.message_id));
-        }
-        let snapshot = {
-            let l = ledger.lock().unwrap();
-            Ledger {
-                events: l.events.clone(),
-                answers: l.answers.clone(),
-                chosen: HashSet::new(),
-            }
-        };
-        lost.extend(undelivered(&receiver, &snapshot).await);
+        // The load has stopped: the ledger holds everything acknowledged so far.
+        let acked = ledger.lock().unwrap().clone();
+        let unchosen: Vec<ServedAnswer> = acked
+            .answers
+            .iter()
+            .filter(|a| a.hints > 0 && !acked.chosen.contains(&a.message_id))
+            .cloned()
+            .collect();
+        let mut lost = missing_events(&server, &acked.events).await;
+        lost.extend(unroutable_answers(&server, &unchosen).await);
+        ledger
+            .lock()
+            .unwrap()
+            .chosen
+            .extend(unchosen.iter().map(|a| a.message_id));
+        lost.extend(undelivered(&receiver, &acked).await);
         eprintln!(
             "chaos: iteration {iteration}/{iterations}: killed after {run_for:?}; {} events and {} answers acknowledged so far ({} new answers chosen); lost {}",
-            events.len(),
-            snapshot.answers.len(),
-            answers.len(),
+            acked.events.len(),
+            acked.answers.len(),
+            unchosen.len(),
             lost.len()
         );
         assert!(
@@ -518,17 +509,17 @@ async fn kill9_under_load_loses_nothing_acknowledged() {
 
     // Nothing of the earlier iterations went missing later: statistics count every answer and
     // choice, and the whole outbox is delivered.
-    let l = ledger.lock().unwrap();
+    let acked = ledger.lock().unwrap().clone();
     let (status, stats) = admin_get(&server, "/api/v1/hints/stats").await;
     assert_eq!(status, 200, "{stats}");
-    let with_hints = l.answers.iter().filter(|a| a.hints > 0).count() as i64;
+    let with_hints = acked.answers.iter().filter(|a| a.hints > 0).count() as i64;
     assert!(
         stats["answers_shown"].as_i64().unwrap() >= with_hints,
         "{with_hints} answers with hints served: {stats}"
     );
     assert_eq!(
         stats["answers_chosen"].as_i64().unwrap(),
-        l.chosen.len() as i64,
+        acked.chosen.len() as i64,
         "every choice is still counted: {stats}"
     );
     let (messages, lost) = outbox_losses(&server, &receiver).await;
@@ -539,14 +530,14 @@ async fn kill9_under_load_loses_nothing_acknowledged() {
         lost.join("\n")
     );
     assert!(
-        messages >= l.events.len(),
+        messages >= acked.events.len(),
         "one outbox message per event at least"
     );
     eprintln!(
         "chaos: {iterations} kill -9 cycles in {:?}: {} acknowledged events, {} served answers ({} with hints, choices checked), {} outbox messages, {} deliveries received; nothing lost",
         started.elapsed(),
-        l.events.len(),
-        l.answers.len(),
+        acked.events.len(),
+        acked.answers.len(),
         with_hints,
         messages,
         receiver.requests().len(),
@@ -582,7 +573,7 @@ async fn sigterm_right_after_a_burst_of_hint_requests_keeps_every_answer() {
                 .await
                 .ok()?;
             let v: Value = r.json().await.ok()?;
-            (v["hints"].as_array()?.len() > 0).then_some((dialog, message_id))
+            (!v["hints"].as_array()?.is_empty()).then_some((dialog, message_id))
         });
     }
     let mut answered = Vec::new();
