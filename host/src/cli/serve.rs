@@ -109,6 +109,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         result = server => result.context("server failed")?,
         _ = grace => tracing::warn!("requests still open after {SHUTDOWN_GRACE:?}; stopping anyway"),
     }
+    // Anything still queued for the hint writer (e.g. an answer computed for a callback) is
+    // stored before the runtime, and the writer task with it, goes away.
+    app.hints.flush().await;
     retention.abort();
     app.dispatch.stop().await;
     tracing::info!("hintd stopped");

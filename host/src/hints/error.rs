@@ -46,3 +46,26 @@ impl From<crate::store::StoreError> for HintsError {
         }
     }
 }
+
+impl From<super::writer::WriteError> for HintsError {
+    fn from(e: super::writer::WriteError) -> Self {
+        if e.is_unavailable() {
+            HintsError::Unavailable(error_chain(&e))
+        } else {
+            HintsError::Internal(error_chain(&e))
+        }
+    }
+}
+
+/// An error and its sources as one line (`HintsError` keeps text: it is cloned to every
+/// waiter of a shared request).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

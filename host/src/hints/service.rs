@@ -11,12 +11,14 @@ use super::merge::{MergeRules, merge};
 use super::pipeline::{FanOut, ProviderOutcome, fan_out};
 use super::providers::Providers;
 use super::reply::HintsReply;
-use super::writer::AnswerWriter;
+use super::writer::{AnswerWriter, WriteError, own_event};
 use super::{HintsConfig, MAX_HINTS_CEILING};
 use crate::core::signature::SigningSecret;
 use crate::core::{DialogKey, Source, now_ms};
 use crate::plugins::HintRequest;
-use crate::store::{Backend, ChoiceRecord, HintStats, NewEvent, StatsFilter, Store, StoreError};
+use crate::store::{
+    Backend, ChoiceRecord, HintStats, IngestRecord, NewEvent, StatsFilter, Store, StoreError,
+};
 use dashmap::DashMap;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
@@ -24,7 +26,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// How long a served answer stays in memory (for replays and choices) before only the
-/// store has it: long enough for the writer to have stored it and for quick retries.
+/// store is asked: long enough for quick retries and choices.
 const MEMORY_WINDOW_MS: i64 = 60_000;
 /// Answers kept in memory at most per index; beyond, new answers are found in the store.
 const MEMORY_CAPACITY: usize = 50_000;
@@ -450,17 +452,28 @@ impl Hints {
         let replay_until =
             answer.created_at_ms + config.idempotency_ttl_secs.saturating_mul(1000) as i64;
         let record = answer.to_record(key.clone(), replay_until);
+        let generated = self.own_event(
+            "hints.generated",
+            &answer,
+            generated_payload(&answer, &outcomes),
+        );
+        // Stored before the reply leaves: a served answer survives a crash right after it.
         let saved = if inner.save_inline {
-            inner.store.save_answer(record).await
+            match inner.store.save_answer(record).await {
+                Ok(()) => {
+                    self.append_event(generated).await;
+                    Ok(())
+                }
+                Err(StoreError::Conflict(_)) => Err(WriteError::KeyTaken),
+                Err(e) => Err(WriteError::Store(Arc::new(e))),
+            }
         } else {
-            // One process owns an SQLite store: the in-memory caches hold the answer until the
-            // writer has stored it.
-            inner.writer.answer(record).await;
-            Ok(())
+            // One process owns an SQLite store: the writer commits the answer with many others.
+            inner.writer.answer(record, generated).await
         };
         match saved {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
+            Err(WriteError::KeyTaken) => {
                 // Another replica answered the same request first: serve its answer.
                 if let Some(k) = &key
                     && let Some(record) = inner.store.answer_by_request(k, now_ms()).await?
@@ -491,7 +504,6 @@ impl Hints {
             metrics::counter!("hintd_hints_shown_total", "plugin" => h.plugin().to_string())
                 .increment(1);
         }
-        self.announce_generated(&answer, &outcomes);
         Ok(Served {
             answer,
             replayed: false,
@@ -526,17 +538,14 @@ impl Hints {
         }
     }
 
-    /// Appends `hints.generated` to the event log (delivered to subscribers by dispatch).
-    /// Off the request path: a failure is logged, the answer is already served.
-    fn announce_generated(&self, answer: &Answer, outcomes: &[ProviderOutcome]) {
-        self.append_event(
-            "hints.generated",
-            answer,
-            generated_payload(answer, outcomes),
-        );
-    }
-
-    fn append_event(&self, event_type: &'static str, answer: &Answer, payload: Vec<u8>) {
+    /// One of hintd's own events about `answer`, for the event log (delivered to subscribers
+    /// by dispatch).
+    fn own_event(
+        &self,
+        event_type: &'static str,
+        answer: &Answer,
+        payload: Vec<u8>,
+    ) -> IngestRecord {
         let event = NewEvent {
             source: "hintd".into(),
             account: answer.dialog.account.clone(),
@@ -546,9 +555,16 @@ impl Hints {
             received_at_ms: now_ms(),
             payload,
         };
-        let writer = self.inner.writer.clone();
-        let client_id = answer.client_id.clone();
-        tokio::spawn(async move { writer.event(event, client_id).await });
+        own_event(event, answer.client_id.clone())
+    }
+
+    /// Appends one of hintd's own events and waits for its commit. A failure is logged: what
+    /// the event announces is stored already.
+    async fn append_event(&self, event: IngestRecord) {
+        let event_type = event.event.event_type.clone();
+        if let Err(e) = self.inner.writer.event(event).await {
+            tracing::warn!(event_type, error = %e, "could not append a hintd event");
+        }
     }
 
     /// Records the operator's choice and tells every plugin that had hints shown.
@@ -595,8 +611,6 @@ impl Hints {
             .find(|h| h.id == hint_id)
             .expect("find_choice checked the hint");
         let plugin = chosen.plugin().to_string();
-        // The answer may still be queued for the writer; the choice row refers to it.
-        self.inner.writer.flush().await;
         let recorded = self
             .inner
             .store
@@ -663,11 +677,12 @@ impl Hints {
                 "plugin_hint_id": chosen.origins[0].hint.id,
                 "selected_at_ms": now_ms(),
             });
-            self.append_event(
+            let selected = self.own_event(
                 "hint.selected",
                 &answer,
                 serde_json::to_vec(&payload).expect("JSON serialises"),
             );
+            self.append_event(selected).await;
         }
         Ok(ChoiceOutcome {
             answer_id: answer.id.clone(),
@@ -695,8 +710,6 @@ impl Hints {
         {
             return Ok(a.clone());
         }
-        // It may still be queued for the writer.
-        self.inner.writer.flush().await;
         let record = self
             .inner
             .store
@@ -715,8 +728,13 @@ impl Hints {
 
     /// Acceptance statistics from the store.
     pub async fn stats(&self, filter: &StatsFilter) -> Result<HintStats, HintsError> {
-        self.inner.writer.flush().await;
         Ok(self.inner.store.hint_stats(filter).await?)
+    }
+
+    /// Waits until everything handed to the writer is stored. Served answers and events are
+    /// stored before their replies; shutdown calls this for any write still queued.
+    pub async fn flush(&self) {
+        self.inner.writer.flush().await;
     }
 
     /// POSTs a served answer to `url` in the background (signed, retried, suppressed when a
