@@ -1,17 +1,28 @@
 //! Where guest code runs: a tokio runtime of its own, on threads named `hintd-guest`.
 //!
-//! Guest code never runs on the server's runtime. A plugin spinning until its deadline then
-//! holds a guest thread, never a worker that answers requests, ingests webhooks, delivers
-//! them or answers health checks — however many plugins spin at once. Host imports stay
-//! async and run on this runtime too. Two more things keep guests from crowding the server:
-//! guest code yields to this runtime's scheduler at every epoch tick (so a spinning guest
-//! shares its thread with the other calls queued there instead of holding it to its
-//! deadline), and on Linux the guest threads run at a lower scheduling priority than the
-//! rest of the process, so when every core is busy the server's threads get the CPU first.
+//! A call starts on the caller's thread and runs there until it ends or first suspends
+//! (guest code yields at every epoch tick, so that is at most one tick of guest code; a host
+//! call waiting on I/O suspends it too). Most calls end within that first slice, and pay
+//! nothing for isolation. A call still running then moves to the guest threads for the rest
+//! of its time, and its plugin's next calls start there directly for a while
+//! ([`OFFLOAD_PERIOD`]) — so a plugin that spins costs the server's threads one tick per
+//! period, never a whole deadline, however many of its calls run at once. Requests, ingest,
+//! deliveries and health checks keep their threads.
+//!
+//! On the guest threads, calls take turns at every epoch tick; on Linux those threads run at
+//! a lower scheduling priority than the rest of the process, so when every core is busy the
+//! server's threads get the CPU first. Host imports stay async and run wherever their call is.
 
 use super::error::CallError;
 use std::future::Future;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long a plugin whose call outlived its first slice starts its calls on the guest
+/// threads.
+pub const OFFLOAD_PERIOD: Duration = Duration::from_secs(60);
 
 /// Nice value added to the guest threads (Linux): below the server's threads, well above idle.
 const GUEST_NICENESS: i32 = 5;
@@ -47,14 +58,52 @@ pub fn start(threads: usize) -> Result<(), CallError> {
     runtime(threads).map(|_| ())
 }
 
-/// Runs `work` on the guest threads and waits for it from the caller's runtime. Dropping the
-/// returned future cancels `work`: it stops at its next yield, at the latest one epoch tick
+/// Where one plugin's calls start: on the caller's thread, or, for a while after one of its
+/// calls outlived its first slice, on the guest threads.
+#[derive(Debug, Default)]
+pub struct Placement {
+    /// Until when (ms since the Unix epoch) calls start on the guest threads.
+    offloaded_until_ms: AtomicU64,
+}
+
+impl Placement {
+    fn starts_inline(&self) -> bool {
+        self.offloaded_until_ms.load(Ordering::Relaxed) <= now_ms()
+    }
+
+    fn offload(&self) {
+        let until = now_ms() + OFFLOAD_PERIOD.as_millis() as u64;
+        self.offloaded_until_ms.store(until, Ordering::Relaxed);
+    }
+
+    /// Whether calls of this plugin start on the guest threads now.
+    pub fn offloaded(&self) -> bool {
+        !self.starts_inline()
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Runs `work`, a call of the plugin placed by `placement`: its first slice here (unless the
+/// plugin is offloaded), the rest on the guest threads. Dropping the returned future cancels
+/// `work`: on the guest threads it stops at its next yield, at the latest one epoch tick
 /// later, and its store is dropped there.
-pub async fn run<F>(work: F) -> Result<F::Output, CallError>
+pub async fn run<F>(placement: &Placement, work: F) -> Result<F::Output, CallError>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let mut work = Box::pin(work);
+    if placement.starts_inline() {
+        if let Poll::Ready(out) = futures::poll!(work.as_mut()) {
+            return Ok(out);
+        }
+        placement.offload();
+    }
     let handle = runtime(0)?.spawn(work);
     let mut guard = AbortOnDrop(handle);
     (&mut guard.0)
@@ -89,14 +138,25 @@ mod tests {
     use std::time::Duration;
 
     #[tokio::test(flavor = "current_thread")]
-    async fn runs_on_guest_threads_and_cancels_on_drop() {
-        let name = run(async { std::thread::current().name().map(str::to_string) })
-            .await
-            .unwrap();
-        assert_eq!(name.as_deref(), Some("hintd-guest"));
+    async fn a_call_that_suspends_moves_to_the_guest_threads_and_cancels_on_drop() {
+        let thread = || std::thread::current().name().map(str::to_string);
+        let placement = Placement::default();
+        let here = run(&placement, async move { thread() }).await.unwrap();
+        assert_ne!(here.as_deref(), Some("hintd-guest"), "a quick call stays");
+        assert!(!placement.offloaded());
+        let moved = run(&placement, async move {
+            tokio::task::yield_now().await;
+            thread()
+        })
+        .await
+        .unwrap();
+        assert_eq!(moved.as_deref(), Some("hintd-guest"));
+        assert!(placement.offloaded(), "the plugin's next calls start there");
+        let next = run(&placement, async move { thread() }).await.unwrap();
+        assert_eq!(next.as_deref(), Some("hintd-guest"));
 
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let pending = run(async move {
+        let pending = run(&placement, async move {
             tokio::time::sleep(Duration::from_secs(60)).await;
             drop(tx);
         });

@@ -58,6 +58,7 @@ pub struct LoadedPlugin {
     counters: Arc<PluginCounters>,
     breakers: Arc<PluginBreakers>,
     gate: Arc<Gate>,
+    placement: guest_threads::Placement,
 }
 
 impl LoadedPlugin {
@@ -338,7 +339,12 @@ impl Registry {
     /// Per-plugin call counters, with each plugin's circuit state.
     pub fn stats(&self) -> Vec<PluginStats> {
         let mut stats = self.inner.stats.snapshot();
+        let set = self.inner.set.read().clone();
         for s in &mut stats {
+            s.offloaded = set
+                .plugins
+                .get(&s.plugin)
+                .is_some_and(|p| p.placement.offloaded());
             s.open_circuits = self.inner.breakers.open(&s.plugin);
             s.circuit_open = s.open_circuits.contains(&Function::Suggest.as_str());
         }
@@ -446,7 +452,7 @@ impl Inner {
         {
             // The slot goes with the work: it frees when the guest code has stopped, not
             // when a caller stops waiting for it.
-            Ok(slot) => guest_threads::run(async move {
+            Ok(slot) => guest_threads::run(&plugin.placement, async move {
                 let result = work.await;
                 drop(slot);
                 result
@@ -646,7 +652,8 @@ impl Inner {
         ));
         let runner = Arc::new(Runner::new(pre, ctx, self.instances.clone()));
         let describing = runner.clone();
-        let described = guest_threads::run(async move {
+        let placement = guest_threads::Placement::default();
+        let described = guest_threads::run(&placement, async move {
             match describing.run(None, Call::Describe, None).await? {
                 Answer::Info(info) => {
                     let info = PluginInfo::from(info);
@@ -663,6 +670,7 @@ impl Inner {
             counters: self.stats.of(&manifest.name),
             breakers: self.breakers.of(&manifest.name),
             gate: self.gates.of(&manifest.name),
+            placement,
             manifest,
             info,
             runner,

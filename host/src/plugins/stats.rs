@@ -94,6 +94,9 @@ pub struct PluginStats {
     pub circuit_open: bool,
     /// The functions whose circuit is open now.
     pub open_circuits: Vec<&'static str>,
+    /// Whether its calls start on the guest threads now (a recent call outlived its first
+    /// slice on the caller's thread).
+    pub offloaded: bool,
 }
 
 #[derive(Default)]
