@@ -353,7 +353,7 @@ async fn a_circuit_opened_by_suggest_stays_open_while_observe_succeeds() {
     let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
     let calls = |s: &hintd::plugins::PluginStats| s.ok + s.trap + s.skipped;
     for round in 0..5 {
-        let _ = registry.suggest("trap", &request("acme", "x")).await;
+        let _ = registry.suggest("trap", request("acme", "x")).await;
         registry.observe(closed("acme"));
         let expected = 2 * (round + 1);
         eventually(Duration::from_secs(10), || async {
@@ -393,7 +393,7 @@ async fn the_instance_pool_stays_bounded_across_a_thousand_accounts() {
     let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
     for i in 0..1000 {
         let hints = registry
-            .suggest("example", &request(&format!("account-{i}"), "hi"))
+            .suggest("example", request(&format!("account-{i}"), "hi"))
             .await
             .unwrap_or_else(|e| panic!("account {i}: {e}"));
         assert!(!hints.is_empty());
@@ -405,7 +405,7 @@ async fn the_instance_pool_stays_bounded_across_a_thousand_accounts() {
     assert_eq!(registry.stats()[0].ok, 1000);
     // The most recent accounts are still warm.
     registry
-        .suggest("example", &request("account-999", "hi"))
+        .suggest("example", request("account-999", "hi"))
         .await
         .unwrap();
     assert!(registry.idle_instances().2 <= evicted + 1);
@@ -435,7 +435,7 @@ async fn plugin_log_output_is_bounded_and_cannot_forge_lines() {
     let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
     let started = Instant::now();
     registry
-        .suggest("chatty", &request("acme", "x"))
+        .suggest("chatty", request("acme", "x"))
         .await
         .unwrap();
     let windows = started.elapsed().as_secs() + 2;

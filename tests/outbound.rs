@@ -386,7 +386,7 @@ async fn probe(registry: &Registry, name: &str) -> String {
         deadline_ms: 0,
     };
     let hints = registry
-        .suggest(name, &request)
+        .suggest(name, request.clone())
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     hints[0].text.clone()

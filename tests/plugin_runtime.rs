@@ -66,13 +66,13 @@ async fn timed(
     name: &str,
 ) -> (Result<Vec<hintd::plugins::Hint>, CallError>, Duration) {
     let started = Instant::now();
-    let result = registry.suggest(name, &request("where is my order?")).await;
+    let result = registry.suggest(name, request("where is my order?")).await;
     (result, started.elapsed())
 }
 
 async fn assert_example_answers(registry: &Registry) {
     let hints = registry
-        .suggest("example", &request("where is my order?"))
+        .suggest("example", request("where is my order?"))
         .await
         .expect("example answers");
     assert_eq!(hints.len(), 2, "{hints:?}");
@@ -82,7 +82,7 @@ async fn assert_example_answers(registry: &Registry) {
 /// The hint text a successful hostile probe (`http`, `kv`) reports.
 async fn probe(registry: &Registry, name: &str) -> String {
     let hints = registry
-        .suggest(name, &request("x"))
+        .suggest(name, request("x"))
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     hints[0].text.clone()
@@ -160,10 +160,10 @@ async fn hostile_plugins_are_contained_and_the_host_keeps_serving() {
     let started = Instant::now();
     let (x, hi) = (request("x"), request("hi"));
     let (a, b, c, good) = tokio::join!(
-        registry.suggest("loop", &x),
-        registry.suggest("hang", &x),
-        registry.suggest("memory", &x),
-        registry.suggest("example", &hi),
+        registry.suggest("loop", x.clone()),
+        registry.suggest("hang", x.clone()),
+        registry.suggest("memory", x.clone()),
+        registry.suggest("example", hi.clone()),
     );
     assert_eq!(a.unwrap_err(), CallError::Timeout);
     assert_eq!(b.unwrap_err(), CallError::Timeout);
@@ -456,10 +456,7 @@ async fn broken_plugins_are_skipped_with_a_clear_error() {
     assert_eq!(failures.len(), 5, "{failures:?}");
     assert_example_answers(&registry).await;
     assert_eq!(
-        registry
-            .suggest("corrupt", &request("x"))
-            .await
-            .unwrap_err(),
+        registry.suggest("corrupt", request("x")).await.unwrap_err(),
         CallError::NotFound
     );
 }
@@ -526,7 +523,7 @@ async fn hot_reload_swaps_a_plugin_while_calls_run() {
     let in_flight: Vec<_> = (0..4)
         .map(|_| {
             let r = registry.clone();
-            tokio::spawn(async move { r.suggest("swap", &request("x")).await })
+            tokio::spawn(async move { r.suggest("swap", request("x")).await })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -547,7 +544,7 @@ async fn hot_reload_swaps_a_plugin_while_calls_run() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let answer = registry
-            .suggest("swap", &request("where is my order?"))
+            .suggest("swap", request("where is my order?"))
             .await;
         if let Ok(h) = &answer
             && h.len() == 2
@@ -579,12 +576,12 @@ async fn circuit_opens_after_repeated_failures() {
     let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
     for _ in 0..3 {
         assert!(matches!(
-            registry.suggest("trap", &request("x")).await,
+            registry.suggest("trap", request("x")).await,
             Err(CallError::Trap(_))
         ));
     }
     assert_eq!(
-        registry.suggest("trap", &request("x")).await.unwrap_err(),
+        registry.suggest("trap", request("x")).await.unwrap_err(),
         CallError::CircuitOpen
     );
     let stats = registry.stats();

@@ -113,13 +113,13 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("suggest");
     group.bench_function("wasm_fresh_instance", |b| {
         b.iter(|| {
-            rt.block_on(registry.suggest("fresh", black_box(&req)))
+            rt.block_on(registry.suggest("fresh", black_box(req.clone())))
                 .unwrap()
         })
     });
     group.bench_function("wasm_reused_instance", |b| {
         b.iter(|| {
-            rt.block_on(registry.suggest("reuse", black_box(&req)))
+            rt.block_on(registry.suggest("reuse", black_box(req.clone())))
                 .unwrap()
         })
     });

@@ -171,7 +171,7 @@ async fn run_dialogue(path: &Path, context: &Path, json: bool) -> anyhow::Result
     };
     let started = std::time::Instant::now();
     let hints = registry
-        .suggest(&plugin.name, &req)
+        .suggest(&plugin.name, req.clone())
         .await
         .map_err(|e| anyhow::anyhow!("{}: suggest failed: {e}", plugin.name))?;
     let took = started.elapsed();

@@ -117,7 +117,7 @@ mod tests {
         async fn suggest(
             &self,
             name: &str,
-            _req: &HintRequest,
+            _req: &Arc<HintRequest>,
         ) -> Result<Vec<Hint>, ProviderFailure> {
             match name {
                 "fast" => Ok(vec![Hint {

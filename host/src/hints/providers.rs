@@ -3,6 +3,7 @@
 //! the plugin [`Registry`].
 
 use crate::plugins::{Feedback, Hint, HintRequest, Registry};
+use std::sync::Arc;
 
 /// One enabled provider.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +29,11 @@ pub trait Providers: Send + Sync + 'static {
     /// Enabled providers, in a stable order (the merge's tie-break).
     fn slots(&self) -> Vec<ProviderSlot>;
     /// Hints of one provider.
-    async fn suggest(&self, name: &str, req: &HintRequest) -> Result<Vec<Hint>, ProviderFailure>;
+    async fn suggest(
+        &self,
+        name: &str,
+        req: &Arc<HintRequest>,
+    ) -> Result<Vec<Hint>, ProviderFailure>;
     /// The operator's choice, to one provider.
     async fn feedback(&self, name: &str, fb: &Feedback) -> Result<(), ProviderFailure>;
 }
@@ -52,8 +57,14 @@ impl Providers for Registry {
             .collect()
     }
 
-    async fn suggest(&self, name: &str, req: &HintRequest) -> Result<Vec<Hint>, ProviderFailure> {
-        Registry::suggest(self, name, req).await.map_err(failure)
+    async fn suggest(
+        &self,
+        name: &str,
+        req: &Arc<HintRequest>,
+    ) -> Result<Vec<Hint>, ProviderFailure> {
+        Registry::suggest(self, name, req.clone())
+            .await
+            .map_err(failure)
     }
 
     async fn feedback(&self, name: &str, fb: &Feedback) -> Result<(), ProviderFailure> {

@@ -270,14 +270,18 @@ impl Registry {
 
     /// Asks plugin `name` for hints. The deadline is the manifest's `timeout_ms`, shortened
     /// to `req.deadline_ms` when that is smaller (and non-zero).
-    pub async fn suggest(&self, name: &str, req: &HintRequest) -> Result<Vec<Hint>, CallError> {
+    pub async fn suggest(
+        &self,
+        name: &str,
+        req: impl Into<Arc<HintRequest>>,
+    ) -> Result<Vec<Hint>, CallError> {
+        let req: Arc<HintRequest> = req.into();
         let inner = &self.inner;
         let plugin = inner.plugin(name)?;
         let budget = (req.deadline_ms > 0).then_some(req.deadline_ms);
         let limit = plugin.manifest.timeout_ms(&inner.limits);
         let timeout_ms = budget.map_or(limit, |b| b.min(limit));
-        // The call runs on the guest threads, so it owns what it lowers into the guest.
-        let req = req.clone();
+        // The call may move to the guest threads, so it owns what it lowers into the guest.
         let limits = inner.limits.clone();
         let runner = plugin.runner.clone();
         inner

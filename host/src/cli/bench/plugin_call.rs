@@ -183,7 +183,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         for name in ["example-fresh", "example-reuse"] {
             time_calls(warm, || async {
                 registry
-                    .suggest(name, &req)
+                    .suggest(name, req.clone())
                     .await
                     .map(|_| ())
                     .map_err(Into::into)
@@ -208,7 +208,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             ));
             let (f, fm) = time_calls(span, || async {
                 registry
-                    .suggest("example-fresh", &req)
+                    .suggest("example-fresh", req.clone())
                     .await
                     .map(|_| ())
                     .map_err(Into::into)
@@ -216,7 +216,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             .await?;
             let (r, rm) = time_calls(span, || async {
                 registry
-                    .suggest("example-reuse", &req)
+                    .suggest("example-reuse", req.clone())
                     .await
                     .map(|_| ())
                     .map_err(Into::into)
