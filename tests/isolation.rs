@@ -227,6 +227,60 @@ async fn a_spinning_describe_does_not_stall_health_checks() {
     assert!(warned.contains("timed out"), "{warned}");
 }
 
+/// A plugin spinning in `feedback` until its 30 s deadline delays the operator's choice by
+/// `feedback_wait_ms` at most; its call goes on in the background, reported as `pending`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spinning_feedback_does_not_hold_up_the_choice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    install_hostile(
+        &plugins,
+        "stubborn",
+        "ok",
+        "timeout_ms = 30000\ncapabilities = [\"config\"]",
+        "feedback = \"loop\"",
+    );
+    let server = Server::start(
+        tmp.path(),
+        ServerSpec::new(format!(
+            "[sources.chat2desk]\ntoken = \"{TOKEN}\"\n\n[hints]\nfeedback_wait_ms = 300\n"
+        ))
+        .plugins(&plugins)
+        .data(fresh_store_url(tmp.path())),
+    );
+    inbox(&server, 5, 50, "anyone there?").await;
+    let answer: Value = client()
+        .post(server.url("/api/v1/hints"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"source": "chat2desk", "dialog_id": 5}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["hints"][0]["text"], "still here", "{answer}");
+    let started = Instant::now();
+    let r = client()
+        .post(server.url("/api/v1/hints/choice"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"source": "chat2desk", "message_id": answer["message_id"], "hint_id": 1}))
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let status = r.status();
+    let chosen: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{chosen}");
+    assert!(took < Duration::from_secs(10), "the choice took {took:?}");
+    assert_eq!(
+        chosen["feedback"],
+        json!([["stubborn", "pending"]]),
+        "{chosen}"
+    );
+    assert!(healthz(&server).await < Duration::from_secs(1));
+}
+
 /// hintd listens and answers health checks before its plugins have loaded: `/readyz` names
 /// the ones still loading, then turns ready once the first load has ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

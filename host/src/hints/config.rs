@@ -43,6 +43,9 @@ pub struct HintsConfig {
     /// callback is refused.
     #[serde(deserialize_with = "deserialize_cidrs")]
     pub callback_allowed_cidrs: Vec<IpNet>,
+    /// Milliseconds a choice waits for the plugins' `feedback` calls before it is answered;
+    /// calls still running then go on in the background and are reported as `pending`.
+    pub feedback_wait_ms: u64,
 }
 
 impl Default for HintsConfig {
@@ -60,6 +63,7 @@ impl Default for HintsConfig {
             callback_retry_max_ms: 10_000,
             callback_give_up_ms: 60_000,
             callback_allowed_cidrs: Vec::new(),
+            feedback_wait_ms: 1_000,
         }
     }
 }
@@ -106,6 +110,9 @@ impl HintsConfig {
         };
         if self.request_deadline_ms == 0 || self.request_deadline_ms > 60_000 {
             return bad("request_deadline_ms", "must be 1..=60000");
+        }
+        if self.feedback_wait_ms > 60_000 {
+            return bad("feedback_wait_ms", "must be 0..=60000");
         }
         if !(0.0..=100.0).contains(&self.threshold) {
             return bad("threshold", "must be 0..=100");

@@ -647,20 +647,7 @@ impl Hints {
                 context,
             };
             let routed = route(&answer.hints, hint_id, &base).unwrap_or_default();
-            let providers = &self.inner.providers;
-            let calls = routed.iter().map(|(name, fb)| async move {
-                let outcome = match providers.feedback(name, fb).await {
-                    Ok(()) => "ok",
-                    Err(f) => {
-                        tracing::debug!(plugin = %name, error = %f.message, "feedback call failed");
-                        f.outcome
-                    }
-                };
-                metrics::counter!("hintd_hint_feedback_calls_total", "plugin" => name.clone(), "outcome" => outcome)
-                    .increment(1);
-                (name.clone(), outcome.to_string())
-            });
-            told = futures::future::join_all(calls).await;
+            told = self.tell(routed).await;
             let payload = serde_json::json!({
                 "type": "hint.selected",
                 "answer_id": answer.id,
@@ -829,6 +816,46 @@ async fn sweep(inner: Weak<Inner>) {
             }
         }
         ticks += 1;
+    }
+}
+
+impl Hints {
+    /// Gives each routed plugin its feedback, each call in a task of its own; waits at most
+    /// `feedback_wait_ms` for them. A plugin slow in `feedback` delays no choice beyond that:
+    /// its call goes on in the background, reported as `pending` here and counted when it ends.
+    async fn tell(&self, routed: Vec<(String, crate::plugins::Feedback)>) -> Vec<(String, String)> {
+        let until =
+            tokio::time::Instant::now() + Duration::from_millis(self.inner.config.feedback_wait_ms);
+        let calls: Vec<_> = routed
+            .into_iter()
+            .map(|(name, fb)| {
+                let providers = self.inner.providers.clone();
+                let plugin = name.clone();
+                let call = tokio::spawn(async move {
+                    let outcome = match providers.feedback(&plugin, &fb).await {
+                        Ok(()) => "ok",
+                        Err(f) => {
+                            tracing::debug!(plugin = %plugin, error = %f.message, "feedback call failed");
+                            f.outcome
+                        }
+                    };
+                    metrics::counter!("hintd_hint_feedback_calls_total", "plugin" => plugin, "outcome" => outcome)
+                        .increment(1);
+                    outcome
+                });
+                (name, call)
+            })
+            .collect();
+        let mut told = Vec::with_capacity(calls.len());
+        for (name, call) in calls {
+            let outcome = match tokio::time::timeout_at(until, call).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(_)) => "trap",
+                Err(_) => "pending",
+            };
+            told.push((name, outcome.to_string()));
+        }
+        told
     }
 }
 
