@@ -9,7 +9,6 @@ use hintd::plugins::{ConversationEvent, DialogRef, HintRequest, Limits, PluginsC
 use hintd::store::{Store, StoreConfig};
 use hintd_tests::plugins::{install_example, install_hostile};
 use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client, eventually};
-use hintd_tests::store::fresh_store_url;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -66,6 +65,16 @@ fn closed(account: &str) -> ConversationEvent {
     })
 }
 
+/// Taken by every test here: they measure latency with plugins spinning on every core, so
+/// they run one at a time rather than measuring each other.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// An SQLite store in `dir`: what is measured here is the plugin runtime's isolation, which
+/// does not depend on the store, and a shared PostgreSQL server's commit times would blur it.
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("hintd.db").display())
+}
+
 /// The 99th percentile (nearest rank) of `samples`.
 fn p99(samples: &mut [Duration]) -> Duration {
     samples.sort();
@@ -103,6 +112,7 @@ async fn healthz(server: &Server) -> Duration {
 /// and ingest keep answering quickly, and the well-behaved plugin's hints still arrive.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn spinning_plugins_leave_the_server_and_other_plugins_answering() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     let plugins = tmp.path().join("plugins");
     install_example(&plugins, "example", "");
@@ -123,7 +133,7 @@ async fn spinning_plugins_leave_the_server_and_other_plugins_answering() {
              [plugins]\nbreaker_failures = 0\n"
         ))
         .plugins(&plugins)
-        .data(fresh_store_url(tmp.path())),
+        .data(sqlite_url(tmp.path())),
     );
     inbox(&server, 1, 1, "where is my order?").await;
 
@@ -181,6 +191,7 @@ async fn spinning_plugins_leave_the_server_and_other_plugins_answering() {
 /// describes it leaves `/healthz` fast, and the reload ends when its deadline cuts it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spinning_describe_does_not_stall_health_checks() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     let plugins = tmp.path().join("plugins");
     install_example(&plugins, "example", "");
@@ -188,7 +199,7 @@ async fn a_spinning_describe_does_not_stall_health_checks() {
         tmp.path(),
         ServerSpec::new("[plugins]\nhot_reload = true\nreload_debounce_ms = 50\n")
             .plugins(&plugins)
-            .data(fresh_store_url(tmp.path())),
+            .data(sqlite_url(tmp.path())),
     );
     for i in 0..4 {
         install_hostile(
@@ -231,6 +242,7 @@ async fn a_spinning_describe_does_not_stall_health_checks() {
 /// `feedback_wait_ms` at most; its call goes on in the background, reported as `pending`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spinning_feedback_does_not_hold_up_the_choice() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     let plugins = tmp.path().join("plugins");
     install_hostile(
@@ -246,7 +258,7 @@ async fn a_spinning_feedback_does_not_hold_up_the_choice() {
             "[sources.chat2desk]\ntoken = \"{TOKEN}\"\n\n[hints]\nfeedback_wait_ms = 300\n"
         ))
         .plugins(&plugins)
-        .data(fresh_store_url(tmp.path())),
+        .data(sqlite_url(tmp.path())),
     );
     inbox(&server, 5, 50, "anyone there?").await;
     let answer: Value = client()
@@ -285,6 +297,7 @@ async fn a_spinning_feedback_does_not_hold_up_the_choice() {
 /// the ones still loading, then turns ready once the first load has ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_answers_while_plugins_load() {
+    let _one = ONE_AT_A_TIME.lock().await;
     use std::io::BufRead;
     let tmp = tempfile::tempdir().unwrap();
     let plugins = tmp.path().join("plugins");
@@ -303,7 +316,7 @@ async fn serve_answers_while_plugins_load() {
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
         .arg("--data")
-        .arg(fresh_store_url(tmp.path()))
+        .arg(sqlite_url(tmp.path()))
         .arg("--plugins")
         .arg(&plugins)
         .stdout(std::process::Stdio::piped())
@@ -346,6 +359,7 @@ async fn serve_answers_while_plugins_load() {
 /// One plugin spinning in `observe` delays and drops only its own events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_observe_drops_only_its_own_events() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     let plugins = tmp.path().join("plugins");
     install_example(&plugins, "example", "");
@@ -391,6 +405,7 @@ async fn a_slow_observe_drops_only_its_own_events() {
 /// `observe` succeeds in between.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_circuit_opened_by_suggest_stays_open_while_observe_succeeds() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     install_hostile(
         &tmp.path().join("plugins"),
@@ -430,6 +445,7 @@ async fn a_circuit_opened_by_suggest_stays_open_while_observe_succeeds() {
 /// kept stay within the pool's count and memory bounds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_instance_pool_stays_bounded_across_a_thousand_accounts() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     install_example(
         &tmp.path().join("plugins"),
@@ -469,6 +485,7 @@ async fn the_instance_pool_stays_bounded_across_a_thousand_accounts() {
 /// plugin's budget, and every plugin line is one escaped field of one host line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugin_log_output_is_bounded_and_cannot_forge_lines() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let captured = capture_logs();
     let tmp = tempfile::tempdir().unwrap();
     install_hostile(

@@ -36,13 +36,26 @@ fn runtime(threads: usize) -> Result<&'static tokio::runtime::Runtime, CallError
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(thread_count(threads))
                 .thread_name("hintd-guest")
-                .on_thread_start(lower_priority)
+                .on_thread_start(|| {
+                    ON_GUEST_THREAD.set(true);
+                    lower_priority();
+                })
                 .enable_all()
                 .build()
                 .map_err(|e| format!("cannot start the guest threads: {e}"))
         })
         .as_ref()
         .map_err(|e| CallError::Instantiate(e.clone()))
+}
+
+thread_local! {
+    static ON_GUEST_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is a guest thread. Timers a call arms must belong to the
+/// runtime that polls them to the end, which is this one once a call has moved here.
+pub fn on_guest_thread() -> bool {
+    ON_GUEST_THREAD.get()
 }
 
 /// Guest threads of the process: `configured`, or one per core when 0.

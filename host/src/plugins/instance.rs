@@ -5,6 +5,7 @@
 //! (see `guest_threads`), never on the server's.
 
 use super::error::CallError;
+use super::guest_threads;
 use super::host::{DeadlineExceeded, HostState, PluginContext};
 use super::manifest::InstanceMode;
 use super::reuse_pool::IdlePool;
@@ -189,15 +190,35 @@ impl Drop for Runner {
     }
 }
 
-/// Runs `work` to its end, or gives it up at `until`. The timer is armed only once `work`
-/// suspends (a host call waiting on I/O): a call that runs straight through, as most do,
-/// never touches the timer wheel, and guest code is bounded by the epoch deadline anyway.
+/// Runs `work` to its end, or gives it up at `until`. The timer is armed only on the guest
+/// threads: a call's first slice runs on the caller's thread and either ends there, as most
+/// do, never touching the timer wheel, or suspends and moves to the guest threads (see
+/// `guest_threads::run`), whose runtime then owns the timer — one armed on the caller's
+/// runtime would outlive it when that runtime stops first. Guest code is bounded by the
+/// epoch deadline anyway; the timer bounds a host call that hangs.
 async fn within<F: std::future::Future>(until: Instant, work: F) -> Option<F::Output> {
     let mut work = std::pin::pin!(work);
-    if let std::task::Poll::Ready(out) = futures::poll!(work.as_mut()) {
-        return Some(out);
+    while !guest_threads::on_guest_thread() {
+        match futures::poll!(work.as_mut()) {
+            std::task::Poll::Ready(out) => return Some(out),
+            std::task::Poll::Pending => suspend_once().await,
+        }
     }
     tokio::time::timeout_at(until.into(), work).await.ok()
+}
+
+/// Pending once, then ready: hands a suspended first slice back to `guest_threads::run`.
+async fn suspend_once() {
+    let mut suspended = false;
+    std::future::poll_fn(|_| {
+        if suspended {
+            std::task::Poll::Ready(())
+        } else {
+            suspended = true;
+            std::task::Poll::Pending
+        }
+    })
+    .await
 }
 
 /// Sets the call's deadline on a store: the instant the epoch callback and host calls check,
