@@ -4,59 +4,15 @@
 //! whatever other functions do, the pool of idle instances stays within its bounds however
 //! many accounts call, and plugin log output is bounded and cannot forge host log lines.
 
-use hintd::core::{DialogKey, Message, Role, Source};
-use hintd::plugins::{ConversationEvent, DialogRef, HintRequest, Limits, PluginsConfig, Registry};
-use hintd::store::{Store, StoreConfig};
+use hintd::core::{DialogKey, Source};
+use hintd::plugins::{ConversationEvent, DialogRef, Limits, PluginsConfig, Registry};
 use hintd_tests::plugins::{install_example, install_hostile};
+use hintd_tests::registry::{hint_request, plugins_config, sqlite_store};
 use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client, eventually};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-async fn store(dir: &Path) -> Arc<dyn Store> {
-    let url = format!("sqlite://{}/hintd.db", dir.display());
-    hintd::store::open(&StoreConfig {
-        url,
-        ..StoreConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-fn config(root: &Path) -> PluginsConfig {
-    PluginsConfig {
-        dir: Some(root.join("plugins")),
-        cache_dir: root.join("cache"),
-        hot_reload: false,
-        breaker_failures: 0,
-        ..PluginsConfig::default()
-    }
-}
-
-fn request(account: &str, text: &str) -> HintRequest {
-    HintRequest {
-        request_id: "r1".into(),
-        dialog: DialogKey::new(Source::Api, account, "d1"),
-        client_id: "c1".into(),
-        operator_id: None,
-        channel_id: None,
-        transport: None,
-        message_id: "m1".into(),
-        external_key: None,
-        context: vec![Message {
-            id: "m1".into(),
-            role: Role::Client,
-            text: text.into(),
-            sent_at_ms: 1,
-            private: false,
-            media_type: None,
-            media_url: None,
-        }],
-        max_hints: 5,
-        deadline_ms: 0,
-    }
-}
 
 fn closed(account: &str) -> ConversationEvent {
     ConversationEvent::DialogClosed(DialogRef {
@@ -372,9 +328,11 @@ async fn a_slow_observe_drops_only_its_own_events() {
     );
     let cfg = PluginsConfig {
         observe_queue_size: 8,
-        ..config(tmp.path())
+        ..plugins_config(tmp.path())
     };
-    let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let registry = Registry::load(&cfg, sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
     // Paced so the example keeps up however loaded the machine is; the slow plugin, taking
     // 2 s per event, cannot.
     for _ in 0..50 {
@@ -417,12 +375,14 @@ async fn a_circuit_opened_by_suggest_stays_open_while_observe_succeeds() {
     let cfg = PluginsConfig {
         breaker_failures: 3,
         breaker_cooldown_ms: 60_000,
-        ..config(tmp.path())
+        ..plugins_config(tmp.path())
     };
-    let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let registry = Registry::load(&cfg, sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
     let calls = |s: &hintd::plugins::PluginStats| s.ok + s.trap + s.skipped;
     for round in 0..5 {
-        let _ = registry.suggest("trap", request("acme", "x")).await;
+        let _ = registry.suggest("trap", hint_request("acme", "x")).await;
         registry.observe(closed("acme"));
         let expected = 2 * (round + 1);
         eventually(Duration::from_secs(10), || async {
@@ -458,12 +418,14 @@ async fn the_instance_pool_stays_bounded_across_a_thousand_accounts() {
             reuse_max_idle_mb: 64,
             ..Limits::default()
         },
-        ..config(tmp.path())
+        ..plugins_config(tmp.path())
     };
-    let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let registry = Registry::load(&cfg, sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
     for i in 0..1000 {
         let hints = registry
-            .suggest("example", request(&format!("account-{i}"), "hi"))
+            .suggest("example", hint_request(&format!("account-{i}"), "hi"))
             .await
             .unwrap_or_else(|e| panic!("account {i}: {e}"));
         assert!(!hints.is_empty());
@@ -475,7 +437,7 @@ async fn the_instance_pool_stays_bounded_across_a_thousand_accounts() {
     assert_eq!(registry.stats()[0].ok, 1000);
     // The most recent accounts are still warm.
     registry
-        .suggest("example", request("account-999", "hi"))
+        .suggest("example", hint_request("account-999", "hi"))
         .await
         .unwrap();
     assert!(registry.idle_instances().2 <= evicted + 1);
@@ -501,12 +463,14 @@ async fn plugin_log_output_is_bounded_and_cannot_forge_lines() {
             stdio_capture_bytes: 1 << 20,
             ..Limits::default()
         },
-        ..config(tmp.path())
+        ..plugins_config(tmp.path())
     };
-    let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let registry = Registry::load(&cfg, sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
     let started = Instant::now();
     registry
-        .suggest("chatty", request("acme", "x"))
+        .suggest("chatty", hint_request("acme", "x"))
         .await
         .unwrap();
     let windows = started.elapsed().as_secs() + 2;

@@ -7,15 +7,14 @@
 //! loopback listener through any spelling the webhook guard refuses.
 
 use hintd::core::outbound::{GuardedResolver, OutboundPolicy, guard_url, resolve};
-use hintd::core::{DialogKey, Message, Role, Source};
 use hintd::dispatch::DispatchConfig;
 use hintd::hints::HintsConfig;
 use hintd::plugins::host::{GuardedHttpPolicy, HttpPolicy};
 use hintd::plugins::limits::Limits;
 use hintd::plugins::manifest::Manifest;
-use hintd::plugins::{HintRequest, PluginsConfig, Registry};
-use hintd::store::{Store, StoreConfig};
+use hintd::plugins::{PluginsConfig, Registry};
 use hintd_tests::plugins::install_hostile;
+use hintd_tests::registry::{hint_request, sqlite_store};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::Arc;
@@ -353,40 +352,10 @@ fn counting_listener() -> (u16, Arc<AtomicUsize>) {
     (port, accepted)
 }
 
-async fn store(dir: &Path) -> Arc<dyn Store> {
-    hintd::store::open(&StoreConfig {
-        url: format!("sqlite://{}/hintd.db", dir.display()),
-        ..StoreConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
 /// What the hostile plugin's `http` probe reports: `status:<code>` or `error:<kind>:<why>`.
 async fn probe(registry: &Registry, name: &str) -> String {
-    let request = HintRequest {
-        request_id: "r1".into(),
-        dialog: DialogKey::new(Source::Api, "acme", "d1"),
-        client_id: "c1".into(),
-        operator_id: None,
-        channel_id: None,
-        transport: None,
-        message_id: "m1".into(),
-        external_key: None,
-        context: vec![Message {
-            id: "m1".into(),
-            role: Role::Client,
-            text: "x".into(),
-            sent_at_ms: 1,
-            private: false,
-            media_type: None,
-            media_url: None,
-        }],
-        max_hints: 5,
-        deadline_ms: 0,
-    };
     let hints = registry
-        .suggest(name, request.clone())
+        .suggest(name, hint_request("acme", "x"))
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     hints[0].text.clone()
@@ -434,7 +403,7 @@ async fn a_plugin_cannot_reach_what_the_webhook_guard_refuses_in_any_spelling() 
         breaker_failures: 0,
         ..PluginsConfig::default()
     };
-    let registry = Registry::load(&config, store(tmp.path()).await)
+    let registry = Registry::load(&config, sqlite_store(tmp.path()).await)
         .await
         .unwrap();
 

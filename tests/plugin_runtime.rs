@@ -3,62 +3,16 @@
 //! answering), capabilities are enforced, broken plugins are skipped, the compile cache is
 //! reused, hot reload swaps plugins under load, and the `plugin` CLI reports correctly.
 
-use hintd::core::{DialogKey, Message, Role, Source};
-use hintd::plugins::{CallError, HintRequest, PluginsConfig, Registry};
-use hintd::store::{Store, StoreConfig};
+use hintd::core::{DialogKey, Source};
+use hintd::plugins::{CallError, PluginsConfig, Registry};
 use hintd_tests::chat2desk;
 use hintd_tests::plugins::{
     guest_wasm, install_example, install_hostile, install_plugin, ok_listener, repo_root,
     silent_listener,
 };
+use hintd_tests::registry::{hint_request, plugins_config, sqlite_store};
 use hintd_tests::server::{Server, ServerSpec, client, eventually};
-use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-async fn store(dir: &Path) -> Arc<dyn Store> {
-    let url = format!("sqlite://{}/hintd.db", dir.display());
-    hintd::store::open(&StoreConfig {
-        url,
-        ..StoreConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-fn config(root: &Path) -> PluginsConfig {
-    PluginsConfig {
-        dir: Some(root.join("plugins")),
-        cache_dir: root.join("cache"),
-        hot_reload: false,
-        breaker_failures: 0,
-        ..PluginsConfig::default()
-    }
-}
-
-fn request(text: &str) -> HintRequest {
-    HintRequest {
-        request_id: "r1".into(),
-        dialog: DialogKey::new(Source::Api, "acme", "d1"),
-        client_id: "c1".into(),
-        operator_id: None,
-        channel_id: None,
-        transport: None,
-        message_id: "m1".into(),
-        external_key: None,
-        context: vec![Message {
-            id: "m1".into(),
-            role: Role::Client,
-            text: text.into(),
-            sent_at_ms: 1,
-            private: false,
-            media_type: None,
-            media_url: None,
-        }],
-        max_hints: 5,
-        deadline_ms: 0,
-    }
-}
 
 /// Calls `name`, returns the result and how long it took.
 async fn timed(
@@ -66,13 +20,15 @@ async fn timed(
     name: &str,
 ) -> (Result<Vec<hintd::plugins::Hint>, CallError>, Duration) {
     let started = Instant::now();
-    let result = registry.suggest(name, request("where is my order?")).await;
+    let result = registry
+        .suggest(name, hint_request("acme", "where is my order?"))
+        .await;
     (result, started.elapsed())
 }
 
 async fn assert_example_answers(registry: &Registry) {
     let hints = registry
-        .suggest("example", request("where is my order?"))
+        .suggest("example", hint_request("acme", "where is my order?"))
         .await
         .expect("example answers");
     assert_eq!(hints.len(), 2, "{hints:?}");
@@ -82,7 +38,7 @@ async fn assert_example_answers(registry: &Registry) {
 /// The hint text a successful hostile probe (`http`, `kv`) reports.
 async fn probe(registry: &Registry, name: &str) -> String {
     let hints = registry
-        .suggest(name, request("x"))
+        .suggest(name, hint_request("acme", "x"))
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     hints[0].text.clone()
@@ -119,7 +75,7 @@ async fn hostile_plugins_are_contained_and_the_host_keeps_serving() {
         "timeout_ms = 200\ncapabilities = [\"config\", \"http\"]\nallowed_hosts = [\"127.0.0.1\"]\nallow_private_network = true",
         &format!("url = \"http://127.0.0.1:{silent}/never\"\nhttp_timeout_ms = 60000"),
     );
-    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await)
+    let registry = Registry::load(&plugins_config(tmp.path()), sqlite_store(tmp.path()).await)
         .await
         .unwrap();
     assert!(registry.failures().is_empty(), "{:?}", registry.failures());
@@ -158,7 +114,7 @@ async fn hostile_plugins_are_contained_and_the_host_keeps_serving() {
 
     // Several hostile calls at once, beside a good one.
     let started = Instant::now();
-    let (x, hi) = (request("x"), request("hi"));
+    let (x, hi) = (hint_request("acme", "x"), hint_request("acme", "hi"));
     let (a, b, c, good) = tokio::join!(
         registry.suggest("loop", x.clone()),
         registry.suggest("hang", x.clone()),
@@ -232,7 +188,7 @@ async fn outbound_http_is_fenced() {
         "url = \"file:///etc/passwd\"",
     );
     install_example(&plugins, "example", "");
-    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await)
+    let registry = Registry::load(&plugins_config(tmp.path()), sqlite_store(tmp.path()).await)
         .await
         .unwrap();
 
@@ -279,8 +235,8 @@ async fn kv_is_granted_by_manifest_and_bounded_by_quota() {
         "capabilities = [\"config\"]",
         "kv_bytes = 10",
     );
-    let store = store(tmp.path()).await;
-    let registry = Registry::load(&config(tmp.path()), store.clone())
+    let store = sqlite_store(tmp.path()).await;
+    let registry = Registry::load(&plugins_config(tmp.path()), store.clone())
         .await
         .unwrap();
     assert_eq!(probe(&registry, "small").await, "stored:1000");
@@ -374,7 +330,7 @@ async fn guest_stdio_is_captured_not_inherited() {
         "capabilities = [\"config\"]",
         "print_bytes = 1000000",
     );
-    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await)
+    let registry = Registry::load(&plugins_config(tmp.path()), sqlite_store(tmp.path()).await)
         .await
         .unwrap();
     // A megabyte of output is truncated on the host side; the plugin does not fail.
@@ -414,7 +370,7 @@ async fn broken_plugins_are_skipped_with_a_clear_error() {
     .unwrap();
     install_example(&plugins, "disabled", "enabled = false");
 
-    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await)
+    let registry = Registry::load(&plugins_config(tmp.path()), sqlite_store(tmp.path()).await)
         .await
         .unwrap();
     let names: Vec<String> = registry.enabled().into_iter().map(|p| p.name).collect();
@@ -456,7 +412,10 @@ async fn broken_plugins_are_skipped_with_a_clear_error() {
     assert_eq!(failures.len(), 5, "{failures:?}");
     assert_example_answers(&registry).await;
     assert_eq!(
-        registry.suggest("corrupt", request("x")).await.unwrap_err(),
+        registry
+            .suggest("corrupt", hint_request("acme", "x"))
+            .await
+            .unwrap_err(),
         CallError::NotFound
     );
 }
@@ -465,8 +424,10 @@ async fn broken_plugins_are_skipped_with_a_clear_error() {
 async fn compiled_components_are_cached_on_disk_and_reused() {
     let tmp = tempfile::tempdir().unwrap();
     install_example(&tmp.path().join("plugins"), "example", "");
-    let cfg = config(tmp.path());
-    let first = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let cfg = plugins_config(tmp.path());
+    let first = Registry::load(&cfg, sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
     assert_eq!(first.cache_stats().misses, 1);
     let files: Vec<_> = std::fs::read_dir(tmp.path().join("cache"))
         .unwrap()
@@ -476,7 +437,9 @@ async fn compiled_components_are_cached_on_disk_and_reused() {
     let mtime = files[0].metadata().unwrap().modified().unwrap();
     drop(first);
 
-    let second = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let second = Registry::load(&cfg, sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
     assert_eq!(
         (second.cache_stats().hits, second.cache_stats().misses),
         (1, 0)
@@ -494,7 +457,9 @@ async fn compiled_components_are_cached_on_disk_and_reused() {
         tmp.path().join("plugins/example/example.wasm"),
     )
     .unwrap();
-    let third = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let third = Registry::load(&cfg, sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
     assert_eq!(third.cache_stats().misses, 1);
 }
 
@@ -514,16 +479,18 @@ async fn hot_reload_swaps_a_plugin_while_calls_run() {
     let cfg = PluginsConfig {
         hot_reload: true,
         reload_debounce_ms: 50,
-        ..config(tmp.path())
+        ..plugins_config(tmp.path())
     };
-    let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let registry = Registry::load(&cfg, sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
     let _watch = registry.watch().unwrap().expect("watching");
 
     // Calls running while the plugin is replaced finish on the old version.
     let in_flight: Vec<_> = (0..4)
         .map(|_| {
             let r = registry.clone();
-            tokio::spawn(async move { r.suggest("swap", request("x")).await })
+            tokio::spawn(async move { r.suggest("swap", hint_request("acme", "x")).await })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -544,7 +511,7 @@ async fn hot_reload_swaps_a_plugin_while_calls_run() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let answer = registry
-            .suggest("swap", request("where is my order?"))
+            .suggest("swap", hint_request("acme", "where is my order?"))
             .await;
         if let Ok(h) = &answer
             && h.len() == 2
@@ -571,17 +538,22 @@ async fn circuit_opens_after_repeated_failures() {
     let cfg = PluginsConfig {
         breaker_failures: 3,
         breaker_cooldown_ms: 60_000,
-        ..config(tmp.path())
+        ..plugins_config(tmp.path())
     };
-    let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let registry = Registry::load(&cfg, sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
     for _ in 0..3 {
         assert!(matches!(
-            registry.suggest("trap", request("x")).await,
+            registry.suggest("trap", hint_request("acme", "x")).await,
             Err(CallError::Trap(_))
         ));
     }
     assert_eq!(
-        registry.suggest("trap", request("x")).await.unwrap_err(),
+        registry
+            .suggest("trap", hint_request("acme", "x"))
+            .await
+            .unwrap_err(),
         CallError::CircuitOpen
     );
     let stats = registry.stats();
@@ -597,7 +569,7 @@ async fn reused_instances_serve_repeated_calls() {
         "example",
         "instance = \"reuse\"",
     );
-    let registry = Registry::load(&config(tmp.path()), store(tmp.path()).await)
+    let registry = Registry::load(&plugins_config(tmp.path()), sqlite_store(tmp.path()).await)
         .await
         .unwrap();
     for _ in 0..50 {
@@ -686,9 +658,11 @@ async fn observe_is_delivered_off_the_request_path_and_drops_are_counted() {
     install_example(&tmp.path().join("plugins"), "example", "");
     let cfg = PluginsConfig {
         observe_queue_size: 4,
-        ..config(tmp.path())
+        ..plugins_config(tmp.path())
     };
-    let registry = Registry::load(&cfg, store(tmp.path()).await).await.unwrap();
+    let registry = Registry::load(&cfg, sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
     let at = DialogRef {
         dialog: DialogKey::new(Source::Chatwoot, "1", "42"),
         client_id: Some("c".into()),

@@ -5,5 +5,6 @@ pub mod chat2desk;
 pub mod llm_mock;
 pub mod plugins;
 pub mod receiver;
+pub mod registry;
 pub mod server;
 pub mod store;
