@@ -9,7 +9,7 @@ pub mod chatwoot;
 mod config;
 mod error;
 mod event;
-mod lenient;
+pub(crate) mod lenient;
 pub mod verify;
 pub mod whazing;
 

@@ -255,44 +255,7 @@ const HINT_FIELDS: &[&str] = &[
 /// `POST /api/v1/hints` {source, account?, dialog_id, request_id?, message_id?, client_id?,
 /// operator_id?, channel_id?, transport?, external_key?, max_hints?} → the Chat2Desk reply.
 async fn post_hints(State(app): State<App>, body: bytes::Bytes) -> Response {
-    let parsed = (|| {
-        let body = json_object(&body)?;
-        if let Some(unknown) = body
-            .as_object()
-            .and_then(|o| o.keys().find(|k| !HINT_FIELDS.contains(&k.as_str())))
-        {
-            return Err(bad(
-                "body",
-                format!(
-                    "unknown field `{unknown}`; expected {}",
-                    HINT_FIELDS.join(", ")
-                ),
-            ));
-        }
-        let (source, account) = source_field(&body)?;
-        let dialog_id = id_field(&body, "dialog_id", true)?.unwrap_or_default();
-        let max_hints = match body.get("max_hints") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .filter(|n| (1..=20).contains(n))
-                    .ok_or_else(|| bad("max_hints", "must be an integer in 1..=20"))?
-                    as u32,
-            ),
-        };
-        Ok::<_, ApiError>(HintQuery {
-            dialog: Some(DialogKey::new(source, account, dialog_id)),
-            request_id: id_field(&body, "request_id", false)?,
-            message_id: id_field(&body, "message_id", false)?,
-            client_id: id_field(&body, "client_id", false)?,
-            operator_id: id_field(&body, "operator_id", false)?,
-            channel_id: id_field(&body, "channel_id", false)?,
-            transport: id_field(&body, "transport", false)?,
-            external_key: id_field(&body, "external_key", false)?,
-            max_hints,
-        })
-    })();
-    match parsed {
+    match hints_body(&body) {
         Ok(query) => match app.hints.request(query).await {
             Ok(served) => reply(&served),
             Err(e) => error(&e),
@@ -301,35 +264,76 @@ async fn post_hints(State(app): State<App>, body: bytes::Bytes) -> Response {
     }
 }
 
+/// Reads a `POST /api/v1/hints` body, naming the field at fault.
+pub fn hints_body(body: &[u8]) -> Result<HintQuery, ApiError> {
+    let body = json_object(body)?;
+    if let Some(unknown) = body
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !HINT_FIELDS.contains(&k.as_str())))
+    {
+        return Err(bad(
+            "body",
+            format!(
+                "unknown field `{unknown}`; expected {}",
+                HINT_FIELDS.join(", ")
+            ),
+        ));
+    }
+    let (source, account) = source_field(&body)?;
+    let dialog_id = id_field(&body, "dialog_id", true)?.unwrap_or_default();
+    let max_hints = match body.get("max_hints") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|n| (1..=20).contains(n))
+                .ok_or_else(|| bad("max_hints", "must be an integer in 1..=20"))?
+                as u32,
+        ),
+    };
+    Ok(HintQuery {
+        dialog: Some(DialogKey::new(source, account, dialog_id)),
+        request_id: id_field(&body, "request_id", false)?,
+        message_id: id_field(&body, "message_id", false)?,
+        client_id: id_field(&body, "client_id", false)?,
+        operator_id: id_field(&body, "operator_id", false)?,
+        channel_id: id_field(&body, "channel_id", false)?,
+        transport: id_field(&body, "transport", false)?,
+        external_key: id_field(&body, "external_key", false)?,
+        max_hints,
+    })
+}
+
 /// `POST /api/v1/hints/choice` {source, account?, message_id, client_id?, hint_id}.
 async fn post_choice(State(app): State<App>, body: bytes::Bytes) -> Response {
-    let parsed = (|| {
-        let body = json_object(&body)?;
-        let (source, account) = source_field(&body)?;
-        let hint_id = match body.get("hint_id") {
-            Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map_err(|_| bad("hint_id", "must be an integer"))?,
-            None | Some(Value::Null) => return Err(bad("hint_id", "is required")),
-            Some(_) => return Err(bad("hint_id", "must be an integer")),
-        };
-        Ok::<_, ApiError>(ChoiceQuery {
-            source,
-            account,
-            message_id: id_field(&body, "message_id", true)?.unwrap_or_default(),
-            client_id: id_field(&body, "client_id", false)?,
-            hint_id,
-        })
-    })();
-    match parsed {
+    match choice_body(&body) {
         Ok(query) => match app.hints.choose(query).await {
             Ok(outcome) => Json(outcome).into_response(),
             Err(e) => error(&e),
         },
         Err(e) => e.into_response(),
     }
+}
+
+/// Reads a `POST /api/v1/hints/choice` body, naming the field at fault.
+pub fn choice_body(body: &[u8]) -> Result<ChoiceQuery, ApiError> {
+    let body = json_object(body)?;
+    let (source, account) = source_field(&body)?;
+    let hint_id = match body.get("hint_id") {
+        Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map_err(|_| bad("hint_id", "must be an integer"))?,
+        None | Some(Value::Null) => return Err(bad("hint_id", "is required")),
+        Some(_) => return Err(bad("hint_id", "must be an integer")),
+    };
+    Ok(ChoiceQuery {
+        source,
+        account,
+        message_id: id_field(&body, "message_id", true)?.unwrap_or_default(),
+        client_id: id_field(&body, "client_id", false)?,
+        hint_id,
+    })
 }
 
 /// Query of `GET /api/v1/hints/stats`.
