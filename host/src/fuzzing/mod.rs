@@ -1,10 +1,14 @@
 //! Entry points for the fuzz targets of `fuzz/` (a workspace of its own) into readers that are
 //! private to their modules. Hidden from the documentation; nothing but the fuzz targets and
-//! their regression tests calls these.
+//! their regression tests calls these. Every crash the targets found is a test in
+//! `regressions`, run with the host's unit tests.
 
 use crate::ingest::ParseError;
 use crate::ingest::lenient::{self, Fields};
 use serde_json::{Map, Value};
+
+#[cfg(test)]
+mod regressions;
 
 /// The lenient string reader (`lenient::text_of`).
 pub fn text_of(v: &Value) -> Result<Option<String>, &'static str> {
