@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds every fuzz target once, then runs each for SECONDS (default 45) from the committed
+# Builds every fuzz target once, then runs each for SECONDS (default 35) from the committed
 # seeds in corpus/<target>/, and fails when any target finds a crash (the input is kept under
 # artifacts/<target>/). Usage: fuzz/run.sh [SECONDS] [TARGET...]
 #
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-seconds=${1:-45}
+seconds=${1:-35}
 shift || true
 
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
