@@ -14,6 +14,8 @@ pub mod config;
 pub mod context;
 pub mod core;
 pub mod dispatch;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hints;
 pub mod ingest;
 pub mod plugins;

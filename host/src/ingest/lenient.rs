@@ -211,8 +211,9 @@ pub(crate) fn time_of(v: &Value) -> Result<Option<i64>, &'static str> {
 }
 
 /// Unix seconds or milliseconds to ms: values below 10^11 are seconds (10^11 s is the year 5138).
+/// `unsigned_abs`, as `abs` of `i64::MIN` overflows.
 fn unix_to_ms(n: i64) -> i64 {
-    if n.abs() < 100_000_000_000 {
+    if n.unsigned_abs() < 100_000_000_000 {
         n.saturating_mul(1000)
     } else {
         n

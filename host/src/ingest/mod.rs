@@ -10,7 +10,7 @@ mod config;
 mod error;
 mod event;
 mod ids;
-mod lenient;
+pub(crate) mod lenient;
 pub mod verify;
 pub mod whazing;
 

@@ -106,8 +106,9 @@ pub fn verify_signature(
     mac.update(body);
     mac.verify_slice(&sig)
         .map_err(|_| AuthError::BadSignature)?;
-    // Checked after the MAC so that a forged timestamp cannot be told apart from a stale one.
-    if (now_s - ts).abs() > SIGNATURE_TOLERANCE_S {
+    // Checked after the MAC so that a forged timestamp cannot be told apart from a stale one;
+    // `abs_diff`, as the difference of two i64 (a signed `i64::MIN`) overflows.
+    if now_s.abs_diff(ts) > SIGNATURE_TOLERANCE_S.unsigned_abs() {
         return Err(AuthError::Expired);
     }
     Ok(())

@@ -154,7 +154,7 @@ async fn ingest(
 
 /// `token` from the query string, form-decoded (`%XX` escapes and `+`; invalid escapes are
 /// kept as written).
-fn query_token(query: Option<&str>) -> Option<String> {
+pub fn query_token(query: Option<&str>) -> Option<String> {
     form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.into_owned())

@@ -300,44 +300,7 @@ const HINT_FIELDS: &[&str] = &[
 /// operator_id?, channel_id?, transport?, external_key?, max_hints?} → the Chat2Desk reply.
 /// An unconfigured source or account, or an unknown dialog, is 404 naming which.
 async fn post_hints(State(app): State<App>, BodyBytes(body): BodyBytes) -> Response {
-    let parsed = (|| {
-        let body = json_object(&body)?;
-        if let Some(unknown) = body
-            .as_object()
-            .and_then(|o| o.keys().find(|k| !HINT_FIELDS.contains(&k.as_str())))
-        {
-            return Err(bad(
-                "body",
-                format!(
-                    "unknown field `{unknown}`; expected {}",
-                    HINT_FIELDS.join(", ")
-                ),
-            ));
-        }
-        let (source, account) = source_field(&body)?;
-        let dialog_id = id_field(&body, "dialog_id", true)?.unwrap_or_default();
-        let max_hints = match body.get("max_hints") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .filter(|n| (1..=20).contains(n))
-                    .ok_or_else(|| bad("max_hints", "must be an integer in 1..=20"))?
-                    as u32,
-            ),
-        };
-        Ok::<_, ApiError>(HintQuery {
-            dialog: Some(DialogKey::new(source, account, dialog_id)),
-            request_id: id_field(&body, "request_id", false)?,
-            message_id: id_field(&body, "message_id", false)?,
-            client_id: id_field(&body, "client_id", false)?,
-            operator_id: id_field(&body, "operator_id", false)?,
-            channel_id: id_field(&body, "channel_id", false)?,
-            transport: id_field(&body, "transport", false)?,
-            external_key: id_field(&body, "external_key", false)?,
-            max_hints,
-        })
-    })();
-    let query = match parsed {
+    let query = match hints_body(&body) {
         Ok(query) => query,
         Err(e) => return e.into_response(),
     };
@@ -352,38 +315,80 @@ async fn post_hints(State(app): State<App>, BodyBytes(body): BodyBytes) -> Respo
     }
 }
 
+/// Reads a `POST /api/v1/hints` body, naming the field at fault.
+pub fn hints_body(body: &[u8]) -> Result<HintQuery, ApiError> {
+    let body = json_object(body)?;
+    if let Some(unknown) = body
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !HINT_FIELDS.contains(&k.as_str())))
+    {
+        return Err(bad(
+            "body",
+            format!(
+                "unknown field `{unknown}`; expected {}",
+                HINT_FIELDS.join(", ")
+            ),
+        ));
+    }
+    let (source, account) = source_field(&body)?;
+    let dialog_id = id_field(&body, "dialog_id", true)?.unwrap_or_default();
+    let max_hints = match body.get("max_hints") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|n| (1..=20).contains(n))
+                .ok_or_else(|| bad("max_hints", "must be an integer in 1..=20"))?
+                as u32,
+        ),
+    };
+    Ok(HintQuery {
+        dialog: Some(DialogKey::new(source, account, dialog_id)),
+        request_id: id_field(&body, "request_id", false)?,
+        message_id: id_field(&body, "message_id", false)?,
+        client_id: id_field(&body, "client_id", false)?,
+        operator_id: id_field(&body, "operator_id", false)?,
+        channel_id: id_field(&body, "channel_id", false)?,
+        transport: id_field(&body, "transport", false)?,
+        external_key: id_field(&body, "external_key", false)?,
+        max_hints,
+    })
+}
+
 /// `POST /api/v1/hints/choice` {source, account?, message_id, client_id?, hint_id}. An
 /// unconfigured source or account is 404 naming which; a message no hints were served for
 /// is 404 naming `message_id`.
 async fn post_choice(State(app): State<App>, BodyBytes(body): BodyBytes) -> Response {
-    let parsed = (|| {
-        let body = json_object(&body)?;
-        let (source, account) = source_field(&body)?;
-        let hint_id = match body.get("hint_id") {
-            Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map_err(|_| bad("hint_id", "must be an integer"))?,
-            None | Some(Value::Null) => return Err(bad("hint_id", "is required")),
-            Some(_) => return Err(bad("hint_id", "must be an integer")),
+    let query =
+        match choice_body(&body).and_then(|q| configured(&app, q.source, &q.account).map(|()| q)) {
+            Ok(query) => query,
+            Err(e) => return e.into_response(),
         };
-        Ok::<_, ApiError>(ChoiceQuery {
-            source,
-            account,
-            message_id: id_field(&body, "message_id", true)?.unwrap_or_default(),
-            client_id: id_field(&body, "client_id", false)?,
-            hint_id,
-        })
-    })();
-    let query = match parsed.and_then(|q| configured(&app, q.source, &q.account).map(|()| q)) {
-        Ok(query) => query,
-        Err(e) => return e.into_response(),
-    };
     match app.hints.choose(query).await {
         Ok(outcome) => Json(outcome).into_response(),
         Err(e) => error(&e),
     }
+}
+
+/// Reads a `POST /api/v1/hints/choice` body, naming the field at fault.
+pub fn choice_body(body: &[u8]) -> Result<ChoiceQuery, ApiError> {
+    let body = json_object(body)?;
+    let (source, account) = source_field(&body)?;
+    let hint_id = match body.get("hint_id") {
+        Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map_err(|_| bad("hint_id", "must be an integer"))?,
+        None | Some(Value::Null) => return Err(bad("hint_id", "is required")),
+        Some(_) => return Err(bad("hint_id", "must be an integer")),
+    };
+    Ok(ChoiceQuery {
+        source,
+        account,
+        message_id: id_field(&body, "message_id", true)?.unwrap_or_default(),
+        client_id: id_field(&body, "client_id", false)?,
+        hint_id,
+    })
 }
 
 /// Query of `GET /api/v1/hints/stats`.

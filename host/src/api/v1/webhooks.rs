@@ -81,7 +81,7 @@ impl From<DispatchError> for ApiError {
 }
 
 /// Parses a JSON body into `T`, naming the field at fault when serde can.
-fn parse_body<T: serde::de::DeserializeOwned>(
+pub fn parse_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<T, ApiError> {
@@ -243,11 +243,12 @@ async fn resend(
     Ok((StatusCode::ACCEPTED, axum::Json(m)).into_response())
 }
 
+/// `POST /api/v1/webhooks/{id}/recover`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RecoverBody {
+pub struct RecoverBody {
     /// RFC 3339 time or unix milliseconds.
-    since: Option<Value>,
+    pub since: Option<Value>,
 }
 
 async fn recover(
