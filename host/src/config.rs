@@ -168,7 +168,9 @@ pub struct Config {
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Address to listen on.
+    /// Address to listen on: `IP:PORT`, or `HOST:PORT` with a name resolved once at load
+    /// (`localhost:8080`: its first address).
+    #[serde(deserialize_with = "listen_address")]
     pub listen: SocketAddr,
     /// Bearer key for `/api/v1/*`. Without one the admin API answers 401 to everyone.
     pub admin_key: Option<String>,
@@ -191,6 +193,23 @@ pub struct ServerConfig {
     /// A request body must be complete this long after its head, ms; later: `408` (a client
     /// trickling a body would otherwise hold a connection that cannot be evicted).
     pub body_read_timeout_ms: u64,
+}
+
+/// `server.listen`: an address, or a name and a port resolved here (from `/etc/hosts` for
+/// `localhost`), so that the configuration holds the address the listener binds.
+fn listen_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    use std::net::ToSocketAddrs;
+    let text = String::deserialize(d)?;
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let invalid = |why: String| serde::de::Error::custom(format!("server.listen: `{text}` {why}"));
+    let mut addrs = text
+        .to_socket_addrs()
+        .map_err(|e| invalid(format!("is not HOST:PORT or cannot be resolved ({e})")))?;
+    addrs
+        .next()
+        .ok_or_else(|| invalid("resolves to no address".into()))
 }
 
 /// Longest request head `server.max_header_bytes` may allow: within the HTTP layer's read
@@ -297,6 +316,21 @@ mod tests {
             Some("tok en")
         );
         assert_eq!(c.server.listen.port(), 0);
+    }
+
+    #[test]
+    fn listen_takes_a_host_name() {
+        let set = |v: &str| [("server.listen", toml::Value::String(v.into()))];
+        let c = Config::load(None, Vec::new(), &set("localhost:8081")).unwrap();
+        assert!(c.server.listen.ip().is_loopback(), "{}", c.server.listen);
+        assert_eq!(c.server.listen.port(), 8081);
+        let c = Config::load(None, Vec::new(), &set("[::1]:9")).unwrap();
+        assert_eq!(c.server.listen, "[::1]:9".parse().unwrap());
+        let err = Config::load(None, Vec::new(), &set("localhost")).unwrap_err();
+        assert!(
+            err.to_string().contains("server.listen: `localhost`"),
+            "{err}"
+        );
     }
 
     #[test]

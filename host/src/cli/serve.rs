@@ -16,12 +16,25 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// The variables `serve` reads besides its flags' own, for `--help`.
+const ENVIRONMENT: &str = "\
+Environment:
+  HINTD_ADMIN_KEY        server.admin_key: the bearer key of /api/v1/* (at least 8 characters)
+  HINTD_LOG_FORMAT       server.log_format: text or json
+  HINTD__SECTION__KEY    any configuration key, e.g. HINTD__HINTS__REQUEST_DEADLINE_MS=500 or
+                         HINTD__SOURCES__CHATWOOT__SECRET=...; values read as TOML when they parse
+  RUST_LOG               log filter (default: info)
+
+Precedence: flags, then their variables and HINTD_ADMIN_KEY / HINTD_LOG_FORMAT, then HINTD__*,
+then the configuration file.";
+
 /// How long connections still open after a shutdown signal may take to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// `hintd serve` flags. Each has an environment variable; flags win over variables, which win
 /// over the config file.
 #[derive(Debug, Args)]
+#[command(after_help = ENVIRONMENT)]
 pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "HINTD_LISTEN", value_name = "ADDR")]
@@ -166,8 +179,10 @@ fn store_url(data: &str) -> String {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only for a terminal: in a file or a log collector they are noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     // A second initialisation (tests running several servers in one process) is harmless.
     let _ = match format {
