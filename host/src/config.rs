@@ -12,7 +12,7 @@ pub const ENV_OVERRIDE_PREFIX: &str = "HINTD__";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file cannot be read.
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -20,11 +20,23 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not TOML.
-    #[error("config file {path} is not valid TOML: {message}")]
+    #[error("config file {path}, line {}, column {}: not valid TOML: {message}", at.line, at.column)]
     Syntax {
         /// The file.
         path: PathBuf,
+        /// Where the parser stopped.
+        at: Location,
         /// The parser's message.
+        message: String,
+    },
+    /// A key is unknown or its value has the wrong type or form.
+    #[error("`{key}`{}: {message}", at.as_ref().map(|(path, at)| format!(" (config file {}, line {}, column {})", path.display(), at.line, at.column)).unwrap_or_default())]
+    Key {
+        /// The dotted key (an unknown key included).
+        key: String,
+        /// Where the file sets it; none when an override set it.
+        at: Option<(PathBuf, Location)>,
+        /// What is wrong.
         message: String,
     },
     /// An override names a key that cannot be set (e.g. it crosses a non-table value).
@@ -35,7 +47,7 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
-    /// A key is unknown or has a value of the wrong type.
+    /// Values that are each well-formed but not valid (ranges, relations between keys).
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
@@ -51,19 +63,27 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
         sets: &[(&str, toml::Value)],
     ) -> Result<Config, ConfigError> {
-        let mut tree = match file {
+        let text = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.into(),
-                    source,
-                })?;
+                Some(
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                        path: path.into(),
+                        source,
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let mut tree = match (file, &text) {
+            (Some(path), Some(text)) => {
                 text.parse::<toml::Table>()
                     .map_err(|e| ConfigError::Syntax {
                         path: path.into(),
-                        message: e.message().to_string(),
+                        at: Location::of(text, e.span()),
+                        message: e.message().trim_end().to_string(),
                     })?
             }
-            None => toml::Table::new(),
+            _ => toml::Table::new(),
         };
         for (name, value) in env {
             let Some(rest) = name.strip_prefix(ENV_OVERRIDE_PREFIX) else {
@@ -79,9 +99,18 @@ impl Config {
         for (key, value) in sets {
             set_key(&mut tree, key, value.clone())?;
         }
-        let config: Config = toml::Value::Table(tree)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(tree)).map_err(|e| {
+                let key = e.path().to_string();
+                let at = file
+                    .zip(text.as_deref())
+                    .and_then(|(path, text)| Some((path.to_path_buf(), key_in_file(text, &key)?)));
+                ConfigError::Key {
+                    key,
+                    at,
+                    message: e.into_inner().message().trim_end().to_string(),
+                }
+            })?;
         config.validate().map_err(ConfigError::Invalid)?;
         Ok(config)
     }
@@ -195,6 +224,36 @@ pub struct ServerConfig {
     pub body_read_timeout_ms: u64,
 }
 
+/// A line and column of the config file, both from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// The line.
+    pub line: usize,
+    /// The column, in characters.
+    pub column: usize,
+}
+
+impl Location {
+    /// Where the byte range `span` (a parser's) starts in `text`.
+    fn of(text: &str, span: Option<std::ops::Range<usize>>) -> Location {
+        let offset = span.map_or(text.len(), |s| s.start).min(text.len());
+        let before = text.get(..offset).unwrap_or(text);
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Location {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
+    }
+}
+
+/// Where the file's own value of `key` is wrong: the file read alone fails at the same key.
+/// None when the file alone is fine there (an override set the bad value).
+fn key_in_file(text: &str, key: &str) -> Option<Location> {
+    let err =
+        serde_path_to_error::deserialize::<_, Config>(toml::de::Deserializer::new(text)).err()?;
+    (err.path().to_string() == key).then(|| Location::of(text, err.inner().span()))
+}
+
 /// `server.listen`: an address, or a name and a port resolved here (from `/etc/hosts` for
 /// `localhost`), so that the configuration holds the address the listener binds.
 fn listen_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
@@ -203,7 +262,7 @@ fn listen_address<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SocketAddr, 
     if let Ok(addr) = text.parse() {
         return Ok(addr);
     }
-    let invalid = |why: String| serde::de::Error::custom(format!("server.listen: `{text}` {why}"));
+    let invalid = |why: String| serde::de::Error::custom(format!("`{text}` {why}"));
     let mut addrs = text
         .to_socket_addrs()
         .map_err(|e| invalid(format!("is not HOST:PORT or cannot be resolved ({e})")))?;
@@ -319,6 +378,57 @@ mod tests {
     }
 
     #[test]
+    fn errors_name_the_key_and_where_the_file_sets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hintd.toml");
+        let load = |text: &str, env: Vec<(String, String)>| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(Some(&path), env, &[]).unwrap_err().to_string()
+        };
+        let file = path.display();
+        assert_eq!(
+            load("[server]\nmax_connections = \"x\"\n", Vec::new()),
+            format!(
+                "`server.max_connections` (config file {file}, line 2, column 19): \
+                 invalid type: string \"x\", expected usize"
+            )
+        );
+        let unknown = load("[context]\nmax_messages = 5\nmax_mesages = 6\n", Vec::new());
+        assert!(
+            unknown.starts_with(&format!(
+                "`context.max_mesages` (config file {file}, line 3, column 1): unknown field `max_mesages`"
+            )),
+            "{unknown}"
+        );
+        // Set by an override: the key, and no place in the file.
+        let by_env = load(
+            "[server]\n",
+            vec![("HINTD__SERVER__MAX_CONNECTIONS".into(), "many".into())],
+        );
+        assert_eq!(
+            by_env,
+            "`server.max_connections`: invalid type: string \"many\", expected usize"
+        );
+        let syntax = load("[server]\nmax_connections = [\n", Vec::new());
+        assert!(
+            syntax.starts_with(&format!(
+                "config file {file}, line 3, column 1: not valid TOML"
+            )),
+            "{syntax}"
+        );
+        let missing =
+            Config::load(Some(&dir.path().join("none.toml")), Vec::new(), &[]).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            format!(
+                "cannot read config file {}",
+                dir.path().join("none.toml").display()
+            )
+        );
+        assert!(std::error::Error::source(&missing).is_some());
+    }
+
+    #[test]
     fn listen_takes_a_host_name() {
         let set = |v: &str| [("server.listen", toml::Value::String(v.into()))];
         let c = Config::load(None, Vec::new(), &set("localhost:8081")).unwrap();
@@ -328,7 +438,8 @@ mod tests {
         assert_eq!(c.server.listen, "[::1]:9".parse().unwrap());
         let err = Config::load(None, Vec::new(), &set("localhost")).unwrap_err();
         assert!(
-            err.to_string().contains("server.listen: `localhost`"),
+            err.to_string()
+                .starts_with("`server.listen`: `localhost` is not HOST:PORT"),
             "{err}"
         );
     }
