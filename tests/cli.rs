@@ -128,3 +128,67 @@ fn serve_listens_on_a_host_name_and_logs_plain_text_to_a_file() {
         "colour codes in a file:\n{logged}"
     );
 }
+
+/// `hintd plugin new` outside the repository: the crate builds with a plain `cargo build
+/// --release` in its folder, which is then a plugin folder `plugin check` and `plugin run`
+/// accept. Bad names and non-empty folders are refused.
+#[test]
+fn a_new_plugin_builds_outside_the_repository_and_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("greeter");
+    let dir_text = dir.to_str().unwrap();
+    let (stdout, stderr, status) = run(&["plugin", "new", "my-greeter", "--dir", dir_text]);
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stdout.contains("target/wasm32-wasip2/release/my_greeter.wasm"),
+        "{stdout}"
+    );
+    let (_, stderr, status) = run(&["plugin", "new", "other", "--dir", dir_text]);
+    assert!(
+        !status.success() && stderr.contains("not empty"),
+        "{stderr}"
+    );
+    let (_, stderr, status) = run(&["plugin", "new", "Bad Name", "--dir", "unused"]);
+    assert!(!status.success() && stderr.contains("Bad Name"), "{stderr}");
+
+    // Built as its author would, into the guest workspace's target folder so that the SDK
+    // and its dependencies compiled for the other tests are reused.
+    let root = hintd_tests::plugins::repo_root();
+    let target = root.join("target").join("wasm");
+    let out = Command::new("cargo")
+        .current_dir(&dir)
+        .args(["build", "--quiet", "--release"])
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let built = target.join("wasm32-wasip2/release/my_greeter.wasm");
+    let expected = dir.join("target/wasm32-wasip2/release/my_greeter.wasm");
+    std::fs::create_dir_all(expected.parent().unwrap()).unwrap();
+    std::fs::copy(&built, &expected).unwrap();
+
+    let (stdout, stderr, status) = run(&["plugin", "check", dir_text]);
+    assert!(status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("my-greeter"), "{stdout}");
+    let dialogue = root.join("examples/dialogue.json");
+    let (stdout, stderr, status) = run(&[
+        "plugin",
+        "run",
+        dir_text,
+        "--context",
+        dialogue.to_str().unwrap(),
+    ]);
+    assert!(status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("Hello! How can I help you? You wrote: Meu pedido 5512"),
+        "{stdout}"
+    );
+}

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod eval;
 pub mod guests;
 pub mod plugin;
+pub mod scaffold;
 pub mod serve;
 
 /// hintd: WebAssembly plugin host for AI hint providers.

@@ -25,6 +25,18 @@ pub enum PluginCommand {
         /// A plugin directory (with plugin.toml) or a .wasm component.
         path: PathBuf,
     },
+    /// Creates a plugin crate that builds on its own (`cargo build --release` in it) and is a
+    /// plugin folder once built.
+    New {
+        /// The plugin's name: a-z first, then a-z, 0-9, `-`, `_`.
+        name: String,
+        /// The folder to create [default: ./NAME].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The SDK (`plugins/sdk` of a hintd checkout) [default: this build's own].
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Runs suggest() on a recorded dialogue and prints the hints.
     Run {
         /// A plugin directory (with plugin.toml) or a .wasm component.
@@ -42,6 +54,18 @@ pub enum PluginCommand {
 pub async fn run(args: PluginArgs) -> anyhow::Result<()> {
     match args.command {
         PluginCommand::Check { path } => check(&path).await,
+        PluginCommand::New { name, dir, sdk } => {
+            let made = super::scaffold::create(&name, dir.as_deref(), sdk.as_deref())?;
+            let dir = made.dir.display();
+            println!("created plugin `{name}` in {dir}");
+            println!("build:   cd {dir} && cargo build --release");
+            println!("output:  {dir}/{}", made.wasm);
+            println!("try it:  hintd plugin check {dir}");
+            println!(
+                "install: copy {dir} into the plugins folder (or plugin.toml and the .wasm, with `wasm` pointing at it)"
+            );
+            Ok(())
+        }
         PluginCommand::Run {
             path,
             context,
