@@ -194,7 +194,7 @@ fn chat2desk_hints_both_forms() {
         p.event.kind,
         EventKind::HintChosen {
             message_id: "106773169".into(),
-            hint_id: 2
+            hint_id: 1
         }
     );
     // The documentation's first form has no hook_type at all.
