@@ -9,6 +9,7 @@ targets take their fields separated by NUL bytes (see src/lib.rs, `Fields`).
 """
 
 import hashlib
+import ipaddress
 import json
 import pathlib
 import re
@@ -160,6 +161,18 @@ def api_seeds():
     write("api_v1_bodies", b"\x02{\"name\": 1}")
 
 
+def address_seeds():
+    # First byte: 0 an IPv4 address follows, 1 an IPv6 address, 2 URL text.
+    for v4 in [(127, 0, 0, 1), (169, 254, 169, 254), (10, 1, 2, 3), (8, 8, 8, 8), (0, 0, 0, 0), (255, 255, 255, 255)]:
+        write("address_policy", bytes([0, *v4]))
+    for v6 in ["::1", "fd00:ec2::254", "2002:7f00:1::1", "64:ff9b::a00:1", "2606:4700:4700::1111", "fe80::1"]:
+        write("address_policy", bytes([1]) + ipaddress.IPv6Address(v6).packed)
+    for text in ["http://0x7f.1/", "http://2130706433:8080/", "https://[::ffff:7f00:1]/", "017700000001",
+                 "http://%31%32%37.0.0.1/", "http://[0:0:0:0:0:ffff:a9fe:a9fe]/", "http://example.com/",
+                 "http://127.1./x?y#z"]:
+        write("address_policy", b"\x02" + text.encode())
+
+
 if __name__ == "__main__":
     webhook_seeds()
     lenient_seeds()
@@ -168,6 +181,7 @@ if __name__ == "__main__":
     verify_seeds()
     signature_seeds()
     api_seeds()
+    address_seeds()
     for folder in sorted(CORPUS.iterdir()):
         files = list(folder.iterdir())
         print(f"{folder.name}: {len(files)} seeds, {sum(f.stat().st_size for f in files)} bytes")

@@ -8,7 +8,7 @@
 use hintd::api::error::ApiError;
 use hintd::api::v1::prompter::{choice_body, hints_body};
 use hintd::api::v1::webhooks::{RecoverBody, parse_body};
-use hintd::dispatch::ssrf::RangePolicy;
+use hintd::dispatch::DispatchConfig;
 use hintd::dispatch::subscription::{
     CreateWebhook, Invalid, UpdateWebhook, validate_account, validate_events, validate_name,
     validate_url,
@@ -189,7 +189,7 @@ fn check_name(name: Option<&str>) {
 }
 
 fn check_url(url: Option<&str>) {
-    let policy = RangePolicy::default();
+    let policy = DispatchConfig::default().outbound_policy();
     idempotent(
         "url",
         url,

@@ -106,6 +106,14 @@ pub fn validate_url(
     }
     let parsed = reqwest::Url::parse(text)
         .map_err(|e| invalid("url", format!("is not a valid URL: {e}")))?;
+    // Normalising percent-encodes what the text wrote raw (a space becomes `%20`, a
+    // non-ASCII character up to 12 bytes), so the URL kept can outgrow the text checked.
+    if parsed.as_str().len() > MAX_URL_BYTES {
+        return Err(invalid(
+            "url",
+            format!("must be at most {MAX_URL_BYTES} bytes once percent-encoded"),
+        ));
+    }
     let mut warnings = Vec::new();
     match parsed.scheme() {
         "https" => {}

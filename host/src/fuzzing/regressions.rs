@@ -62,3 +62,27 @@ fn a_signed_timestamp_at_either_end_of_i64_is_expired() {
         );
     }
 }
+
+/// `api_v1_bodies`: a webhook URL within the 2048-byte limit as written (spaces, non-ASCII
+/// characters in its path) outgrew it once percent-encoded, so the URL stored was longer
+/// than the limit and the stored URL, sent back, was refused. The limit applies to the URL
+/// as stored.
+#[test]
+fn a_webhook_url_is_limited_as_stored() {
+    use crate::dispatch::DispatchConfig;
+    use crate::dispatch::subscription::{MAX_URL_BYTES, validate_url};
+    let policy = DispatchConfig::default().outbound_policy();
+    for (raw, times) in [(" ", 1000), ("é", 1000), ("\u{10ffff}", 500)] {
+        // Between two letters: the ends of a URL are trimmed.
+        let text = format!("https://example.com/a{}b", raw.repeat(times));
+        assert!(text.len() <= MAX_URL_BYTES, "{}", text.len());
+        let refused = validate_url(Some(&text), &policy).unwrap_err();
+        assert_eq!(refused.field, "url");
+        assert!(refused.message.contains("percent-encoded"), "{refused:?}");
+    }
+    // Within the limit once encoded: accepted, and the stored URL validates to itself.
+    let text = format!("https://example.com/a{}b", " ".repeat(600));
+    let (stored, _) = validate_url(Some(&text), &policy).unwrap();
+    assert!(stored.len() <= MAX_URL_BYTES);
+    assert_eq!(validate_url(Some(&stored), &policy).unwrap().0, stored);
+}
