@@ -112,14 +112,24 @@ impl Hints {
         else {
             return Ok(PanelView::empty(&dialog));
         };
-        let served = self
-            .request(HintQuery {
-                dialog: Some(dialog),
-                request_id: (!fresh).then(|| PANEL_REQUEST_ID.to_string()),
-                message_id: Some(latest.id),
-                ..HintQuery::default()
-            })
-            .await?;
+        let query = HintQuery {
+            dialog: Some(dialog),
+            request_id: (!fresh).then(|| PANEL_REQUEST_ID.to_string()),
+            message_id: Some(latest.id),
+            ..HintQuery::default()
+        };
+        let served = self.request(query.clone()).await?;
+        // A replay does not say how the plugins fared; an empty answer is asked again so
+        // that the panel can tell "no hints" from "plugins failed".
+        if served.replayed && served.answer.hints.is_empty() {
+            let again = self
+                .request(HintQuery {
+                    request_id: None,
+                    ..query
+                })
+                .await?;
+            return Ok(PanelView::from_served(&again));
+        }
         Ok(PanelView::from_served(&served))
     }
 }
