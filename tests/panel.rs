@@ -24,6 +24,9 @@ const CONVERSATION: u64 = 42;
 const FAILING: u64 = 43;
 /// A conversation hintd has never heard of.
 const UNKNOWN: u64 = 99;
+/// The conversation of the latency measurement, and its messages.
+const BENCH: u64 = 44;
+const BENCH_MESSAGES: u64 = 30;
 const DELIVERY: &str = "Orders are delivered in 3 to 5 business days";
 const RETURNS: &str = "You can return any item within 30 days";
 const EDITED: &str = "Hi Maria! You can return any item within 30 days, free of charge.";
@@ -198,6 +201,8 @@ async fn the_hint_panel_in_a_real_browser() {
         "conversation": CONVERSATION,
         "failing_conversation": FAILING,
         "unknown_conversation": UNKNOWN,
+        "bench_conversation": BENCH,
+        "bench_messages": BENCH_MESSAGES,
         "expect_after_update": RETURNS,
         "edited_text": EDITED,
         "panel": {
@@ -223,6 +228,7 @@ async fn the_hint_panel_in_a_real_browser() {
     let mut result = None;
     let mut stats_before_stop = Value::Null;
     let mut stopped_in = Duration::ZERO;
+    let mut bench_sent = 0u64;
     while let Ok(Ok(Some(line))) =
         tokio::time::timeout(Duration::from_secs(150), lines.next_line()).await
     {
@@ -236,6 +242,15 @@ async fn the_hint_panel_in_a_real_browser() {
                         "I changed my mind: how do I return a product? I want a refund",
                     )
                     .await;
+                }
+                "ingest_bench_message" => {
+                    bench_sent += 1;
+                    let text = if bench_sent.is_multiple_of(2) {
+                        "When will my order arrive?"
+                    } else {
+                        "How can I cancel my order?"
+                    };
+                    client_message(&server, BENCH, 6000 + bench_sent, text).await;
                 }
                 "stop_hintd" => {
                     stats_before_stop = stats(&server).await;
@@ -275,6 +290,15 @@ async fn the_hint_panel_in_a_real_browser() {
     // The page, its assets and the first hints: well within the 150 KB budget.
     let weight = steps["weight"]["bytes"].as_u64().unwrap();
     assert!(weight > 0 && weight < 150 * 1024, "{weight} bytes");
+
+    // First hints after the navigation began (page, assets, Chatwoot's handshake, hints); the
+    // budget is 300 ms on loopback, checked loosely here: test machines are shared and the
+    // build is unoptimised.
+    let first = shown["first_hints_ms"].as_u64().unwrap();
+    assert!(first < 3_000, "first hints after {first} ms");
+    let latency = &steps["latency"];
+    assert_eq!(latency["n"], BENCH_MESSAGES);
+    assert!(latency["p50_ms"].as_u64().unwrap() < 2_000, "{latency}");
 
     // A new client message, through the webhook, replaced the hints in the same document.
     let updated = &steps["updated"];

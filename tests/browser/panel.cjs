@@ -155,7 +155,25 @@ async function main() {
     recorded: await last.getAttribute('data-recorded'),
   };
 
-  // 5. The other states, each with its screenshot.
+  // 5. Latency from a client message's webhook to its hints visible in an open panel.
+  const bench = await open(context, plan.panel.shop, { conversation: plan.bench_conversation, account_id: 1 });
+  await state(bench.frame, 'nomessage');
+  const benchFrame = await bench.inner();
+  const samples = [];
+  for (let i = 0; i < plan.bench_messages; i++) {
+    const renders = Number(await benchFrame.evaluate(() => document.documentElement.dataset.renders || 0));
+    const sentAt = Date.now();
+    await ask('ingest_bench_message');
+    await benchFrame.waitForFunction((n) => Number(document.documentElement.dataset.renders || 0) > n, renders, { timeout: 10000 });
+    const renderedAt = Number(await benchFrame.evaluate(() => document.documentElement.dataset.renderedAt));
+    samples.push(renderedAt - sentAt);
+  }
+  samples.sort((a, b) => a - b);
+  const pick = (q) => samples[Math.min(samples.length - 1, Math.ceil(q * samples.length) - 1)];
+  result.steps.latency = { n: samples.length, p50_ms: pick(0.5), p99_ms: pick(0.99), max_ms: samples[samples.length - 1] };
+  await bench.page.close();
+
+  // 6. The other states, each with its screenshot.
   const waiting = await open(context, plan.panel.shop, { conversation: plan.conversation, account_id: 1, silent: 1 });
   await state(waiting.frame, 'waiting');
   await shot(waiting.page, 'loading');
@@ -196,7 +214,7 @@ async function main() {
   };
   await direct.close();
 
-  // 6. hintd stops: the open panel says it cannot reach it.
+  // 7. hintd stops: the open panel says it cannot reach it.
   await ask('stop_hintd');
   await state(main.frame, 'unreachable');
   result.steps.unreachable = { text: await main.frame.locator('#state').innerText() };
