@@ -312,6 +312,15 @@ async fn the_hint_panel_in_a_real_browser() {
     let clicked = &steps["clicked"];
     assert_eq!(clicked["clipboard"], clicked["hint"]);
     assert_eq!(clicked["recorded"], "yes");
+    // The choice went the way of Chat2Desk's: every plugin that had hints shown was told.
+    assert!(
+        clicked["feedback"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f[0] == "faq" && f[1] == "ok"),
+        "{clicked}"
+    );
     if !steps["key2"].is_null() {
         assert_eq!(steps["key2"]["clipboard"], steps["key2"]["hint"]);
         assert_eq!(steps["key2"]["recorded"], "yes");

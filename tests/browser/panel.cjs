@@ -123,11 +123,12 @@ async function main() {
   // 3. A click copies the first hint and records the choice; key 2 picks the second.
   const first = main.frame.locator('#hints li').first();
   await first.locator('.pick').click();
-  await main.frame.locator('#hints li[data-recorded]').first().waitFor({ timeout: 10000 });
+  await main.frame.locator('#hints li[data-feedback]').first().waitFor({ timeout: 10000 });
   result.steps.clicked = {
     hint: (await texts(main.frame))[0],
     clipboard: await inner.evaluate(() => navigator.clipboard.readText()),
     recorded: await first.getAttribute('data-recorded'),
+    feedback: JSON.parse((await first.getAttribute('data-feedback')) || '[]'),
     toast: await main.frame.locator('#toast').innerText(),
   };
   await shot(main.page, 'copied');

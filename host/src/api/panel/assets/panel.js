@@ -220,8 +220,14 @@
         method: 'POST',
         headers: auth({ 'Content-Type': 'application/json' }),
         body: JSON.stringify(body)
-      }).then(function (r) { li.dataset.recorded = r.ok ? 'yes' : 'no'; }, function () {
-        li.dataset.recorded = 'no';
+      }).then(function (r) {
+        li.dataset.recorded = r.ok ? 'yes' : 'no';
+        return r.ok && r.json().then(function (outcome) {
+          // Which plugins were told, with how their `feedback` call ended.
+          li.dataset.feedback = JSON.stringify(outcome.feedback || []);
+        });
+      }).catch(function () {
+        li.dataset.recorded = li.dataset.recorded || 'no';
       });
     });
   }
