@@ -113,7 +113,11 @@ async function main() {
   await inner.evaluate(() => { window.notReloaded = true; });
   const askedAt = Date.now();
   await ask('ingest_new_message');
-  await main.frame.locator('#hints li .text', { hasText: plan.expect_after_update }).first().waitFor({ timeout: 15000 });
+  // The earlier hints may include the expected one further down: wait for it on top.
+  await inner.waitForFunction((expected) => {
+    const top = document.querySelector('#hints li .text');
+    return top !== null && top.textContent.startsWith(expected);
+  }, plan.expect_after_update, { timeout: 15000 });
   result.steps.updated = {
     hints: await texts(main.frame),
     same_document: await inner.evaluate(() => window.notReloaded === true),
