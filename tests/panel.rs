@@ -360,6 +360,17 @@ async fn the_hint_panel_in_a_real_browser() {
             .starts_with(RETURNS)
     );
     assert_eq!(steps["direct"]["lang"], "pt");
+    assert_eq!(steps["direct"]["refresh_status"], 200);
+    assert_eq!(
+        steps["direct"]["tab_focus"], "pick",
+        "Tab reaches the first hint"
+    );
+    assert!(
+        steps["direct"]["toast"]
+            .as_str()
+            .unwrap()
+            .starts_with("Copiado")
+    );
     assert_eq!(steps["direct"]["title"], "Sugestões");
     assert!(!steps["unreachable"]["text"].as_str().unwrap().is_empty());
     // Open event streams end with the shutdown instead of holding it for its grace.

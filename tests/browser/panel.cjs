@@ -212,8 +212,23 @@ async function main() {
   const direct = await context.newPage();
   await direct.goto(plan.panel.direct);
   await direct.locator('#hints li').first().waitFor({ timeout: 15000 });
+  const hintsBefore = await direct.locator('#hints li .text').allInnerTexts();
+  // Refresh asks the plugins again (a fresh answer, same hints for the same message).
+  const refreshed = direct.waitForResponse((r) => r.url().includes('/panel/api/hints') && r.url().includes('fresh=true'));
+  await direct.locator('#refresh').click();
+  const refreshStatus = (await refreshed).status();
+  // Keyboard only: Tab to the first hint (after Refresh), Enter picks it.
+  await direct.locator('#hints li').first().waitFor();
+  await direct.locator('#refresh').focus();
+  await direct.keyboard.press('Tab');
+  const focused = await direct.evaluate(() => document.activeElement && document.activeElement.className);
+  await direct.keyboard.press('Enter');
+  await direct.locator('#hints li.chosen').first().waitFor({ timeout: 10000 });
   result.steps.direct = {
-    hints: await direct.locator('#hints li .text').allInnerTexts(),
+    hints: hintsBefore,
+    refresh_status: refreshStatus,
+    tab_focus: focused,
+    toast: await direct.locator('#toast').innerText(),
     title: await direct.locator('.title').innerText(),
     lang: await direct.evaluate(() => document.documentElement.lang),
   };
