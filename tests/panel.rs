@@ -132,6 +132,8 @@ async fn the_hint_panel_in_a_real_browser() {
     // A plugin that always fails, so the "plugins failed" state can be seen.
     install_hostile(&plugins, "flaky", "trap", "capabilities = [\"config\"]", "");
     let parent = parent_page();
+    // The same page from an origin the configuration does not list.
+    let unlisted = parent_page();
     let mut server = Server::start(
         tmp.path(),
         ServerSpec::new(config(&parent)).plugins(&plugins),
@@ -197,6 +199,7 @@ async fn the_hint_panel_in_a_real_browser() {
         "chromium": CHROMIUM,
         "hintd": server.base,
         "parent": parent,
+        "parent_unlisted": unlisted,
         "docs": docs,
         "conversation": CONVERSATION,
         "failing_conversation": FAILING,
@@ -358,6 +361,11 @@ async fn the_hint_panel_in_a_real_browser() {
             .as_str()
             .unwrap()
             .starts_with(RETURNS)
+    );
+    assert_eq!(
+        steps["unlisted"]["panel_rendered"], 0,
+        "frame-ancestors lets only the configured origin frame the panel: {}",
+        steps["unlisted"]
     );
     assert_eq!(steps["direct"]["lang"], "pt");
     assert_eq!(steps["direct"]["refresh_status"], 200);

@@ -38,7 +38,7 @@ function loopback(url) {
   }
 }
 
-async function open(context, panelUrl, extra) {
+async function open(context, panelUrl, extra, parentOrigin) {
   const page = await context.newPage();
   // Anything not on loopback is refused and reported: the panel must need nothing else.
   await page.route('**/*', (route) => {
@@ -57,7 +57,7 @@ async function open(context, panelUrl, extra) {
       weight.requests += 1;
     } catch (e) { /* the page went away */ }
   });
-  await page.goto(`${plan.parent}/parent.html?${q}`);
+  await page.goto(`${parentOrigin || plan.parent}/parent.html?${q}`);
   const frame = page.frameLocator('#app');
   const handle = await page.locator('#app').elementHandle();
   return { page, frame, weight, inner: async () => handle.contentFrame() };
@@ -207,6 +207,16 @@ async function main() {
   result.steps.other_account = { text: await other.frame.locator('#state').innerText() };
   await shot(other.page, 'forbidden');
   await other.page.close();
+
+  // A page of an origin that is not in `panel_frame_ancestors` cannot frame the panel.
+  const stranger = await open(context, plan.panel.shop, { conversation: plan.conversation, account_id: 1 }, plan.parent_unlisted);
+  await stranger.page.waitForTimeout(1500);
+  const strangerFrame = await stranger.inner();
+  result.steps.unlisted = {
+    frame_url: strangerFrame ? strangerFrame.url() : null,
+    panel_rendered: await stranger.frame.locator('#state').count(),
+  };
+  await stranger.page.close();
 
   // Outside Chatwoot: the dialog from the URL, in Portuguese.
   const direct = await context.newPage();
