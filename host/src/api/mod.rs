@@ -2,7 +2,7 @@
 //! exposes `routes() -> Router<App>` and [`router`] merges them, then applies what every
 //! route shares: the admin key for `/api/v1/*` ([`auth`]), the body limit and the JSON
 //! error shape ([`error`], [`json_errors`]). [`server`] serves the router within the
-//! connection limits.
+//! connection limits. [`panel`] is the operators' hint panel, guarded by its own tokens.
 
 use crate::app::App;
 use axum::Router;
@@ -15,6 +15,7 @@ pub mod extract;
 pub mod health;
 pub mod json_errors;
 pub mod metrics;
+pub mod panel;
 pub mod server;
 pub mod v1;
 
@@ -29,6 +30,7 @@ pub fn router(app: App) -> Router {
         .merge(v1::webhooks::routes())
         .merge(v1::prompter::routes())
         .merge(metrics::routes())
+        .merge(panel::routes())
         .method_not_allowed_fallback(json_errors::method_not_allowed)
         .fallback(json_errors::no_route)
         // Layers wrap every route merged above, whoever declared it.

@@ -108,9 +108,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let limits = Limits::from_config(&app.config.server);
     let server = crate::api::server::serve(listener, crate::api::router(app.clone()), limits, {
         let stop = stop.clone();
+        let context = app.context.clone();
         async move {
             shutdown_signal().await;
             tracing::info!("shutdown requested; finishing open requests");
+            // Open panels' event streams would otherwise hold the shutdown for its grace.
+            context.stop_watching();
             stop.notify_waiters();
         }
     });

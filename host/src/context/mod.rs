@@ -3,15 +3,18 @@
 //! [`ContextService`] stores every ingested event with the conversation changes it causes
 //! (one transaction, group-committed with its neighbours) and keeps each dialog's newest
 //! messages in memory; the store stays the source of truth, so a restart loses nothing.
+//! Open hint panels [watch](ContextService::watch) their dialog for new client messages.
 
 mod changes;
 mod retention;
 mod service;
+mod watch;
 mod window;
 mod writer;
 
 pub use retention::spawn_retention;
 pub use service::{ClientMessageRef, ContextService, Conversation, PENDING_DIALOG_PREFIX};
+pub use watch::{MAX_WATCHED_DIALOGS, MAX_WATCHERS_PER_DIALOG, WatchError};
 
 use crate::store::StoreError;
 use serde::Deserialize;

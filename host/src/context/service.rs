@@ -4,6 +4,7 @@
 //! it back on first read.
 
 use super::changes::{KnownRow, changes_for};
+use super::watch::{DialogWatch, WatchError};
 use super::window::DialogWindow;
 use super::writer::Writer;
 use super::{ContextConfig, ContextError};
@@ -58,6 +59,8 @@ struct Inner {
     /// memory is never trusted as complete and reads go to the store.
     shared_store: bool,
     started: Instant,
+    /// Open hint panels waiting for their dialog's next client message.
+    watch: DialogWatch,
 }
 
 impl ContextService {
@@ -76,6 +79,7 @@ impl ContextService {
                 pending_dialogs: AtomicBool::new(true),
                 started: Instant::now(),
                 shared_store,
+                watch: DialogWatch::default(),
             }),
         }
     }
@@ -231,9 +235,44 @@ impl ContextService {
         if appended != Appended::Duplicate
             && let Some(key) = key
         {
+            let client_message = match &event.kind {
+                EventKind::MessageAdded { message }
+                    if message.role == crate::core::Role::Client && !message.private =>
+                {
+                    Some(ClientMessageRef {
+                        id: message.id.clone(),
+                        sent_at_ms: message.sent_at_ms,
+                    })
+                }
+                _ => None,
+            };
+            // Told after `apply`, so that a watcher reading the context finds the message.
+            let watched = client_message.map(|m| (key.clone(), m));
             self.apply(event, key);
+            if let Some((key, message)) = watched {
+                self.inner.watch.notify(&key, message);
+            }
         }
         Ok(appended)
+    }
+
+    /// Subscribes to the client messages stored for `key` from now on (only those this
+    /// process ingests). Bounded per dialog and in total.
+    pub fn watch(
+        &self,
+        key: &DialogKey,
+    ) -> Result<tokio::sync::broadcast::Receiver<ClientMessageRef>, WatchError> {
+        self.inner.watch.subscribe(key)
+    }
+
+    /// Ends every watch and refuses new ones (the server is stopping).
+    pub fn stop_watching(&self) {
+        self.inner.watch.close();
+    }
+
+    /// Dialogs watched (entries of the watch registry).
+    pub fn watched_dialogs(&self) -> usize {
+        self.inner.watch.len()
     }
 
     /// Applies a committed event to the dialog's window.

@@ -3,7 +3,8 @@
 //! [`Hints`] is the service the API uses: [`Hints::request`] serves one hints request
 //! (idempotent per platform request id, persisted, announced as `hints.generated`),
 //! [`Hints::choose`] routes an operator's choice back to the plugins (`hint.selected`),
-//! [`Hints::spawn_callback`] delivers an answer to a platform's callback URL. The policy
+//! [`Hints::spawn_callback`] delivers an answer to a platform's callback URL,
+//! [`Hints::panel_view`] gives the hint panel a dialog's current hints. The policy
 //! pieces are pure and tested on their own: [`merge`], [`reply`], [`feedback`], [`callback`].
 
 pub mod answer;
@@ -15,6 +16,7 @@ pub mod evaluation;
 pub mod feedback;
 mod generated;
 pub mod merge;
+pub mod panel;
 pub mod pipeline;
 pub mod providers;
 pub mod reply;
@@ -27,6 +29,7 @@ pub use config::{HintsConfig, InvalidHintsConfig, MAX_HINTS_CEILING};
 pub use context_source::{ContextSource, LatestClientMessage, StaticContext};
 pub use error::HintsError;
 pub use merge::{MergeRules, MergedHint, Origin, PluginHints, merge};
+pub use panel::{PanelHint, PanelView};
 pub use providers::{ProviderFailure, ProviderSlot, Providers};
 pub use reply::{HintsReply, ReplyHint};
 pub use service::{ChoiceOutcome, ChoiceQuery, HintQuery, Hints, Served};

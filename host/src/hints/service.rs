@@ -84,6 +84,9 @@ pub struct ChoiceQuery {
     pub client_id: Option<String>,
     /// The answer-local hint id.
     pub hint_id: i64,
+    /// What the operator sent instead, when they edited the hint before using it (the
+    /// hint panel's "edit, then copy"); announced with `hint.selected`.
+    pub edited_text: Option<String>,
 }
 
 /// What a choice did.
@@ -231,6 +234,11 @@ impl Hints {
     /// The providers the service asks.
     pub fn providers(&self) -> &Arc<dyn Providers> {
         &self.inner.providers
+    }
+
+    /// Where the service reads each dialog's context.
+    pub(super) fn contexts(&self) -> &Arc<dyn ContextSource> {
+        &self.inner.contexts
     }
 
     /// Serves a hint request: a replay of an earlier answer to the same request, or a new
@@ -625,6 +633,10 @@ impl Hints {
         let mut told = Vec::new();
         if recorded {
             metrics::counter!("hintd_hints_chosen_total", "plugin" => plugin.clone()).increment(1);
+            if q.edited_text.is_some() {
+                metrics::counter!("hintd_hints_edited_total", "plugin" => plugin.clone())
+                    .increment(1);
+            }
             // An answer read back from the store carries only its context's message ids.
             let restored;
             let context: &[crate::core::Message] =
@@ -662,6 +674,8 @@ impl Hints {
                 "text": chosen.text,
                 "plugin": plugin,
                 "plugin_hint_id": chosen.origins[0].hint.id,
+                "edited": q.edited_text.is_some(),
+                "edited_text": q.edited_text,
                 "selected_at_ms": now_ms(),
             });
             let selected = self.own_event(

@@ -9,6 +9,9 @@
 //! secret = "hmac-secret"               # X-Chatwoot-Signature
 //! [sources.chatwoot.accounts.shop]     # POST /webhooks/chatwoot/shop
 //! secret = "another-secret"
+//! panel_token = "long-random-token"    # GET /panel?source=chatwoot&account=shop&token=...
+//! panel_frame_ancestors = ["https://chatwoot.example.com"]
+//! chatwoot_account_id = 1              # Chatwoot's numeric account id of this account
 //! ```
 
 use crate::core::Source;
@@ -47,6 +50,14 @@ pub struct SourceConfig {
     pub callback_url: Option<String>,
     /// Named accounts (tenants). Empty: the single account `default`.
     pub accounts: BTreeMap<String, AccountConfig>,
+    /// Token of the hint panel (`/panel`) for this platform's accounts: it lets a browser
+    /// read one account's hints and record its choices, nothing else.
+    pub panel_token: Option<String>,
+    /// Origins allowed to embed the panel in a frame (CSP `frame-ancestors`).
+    pub panel_frame_ancestors: Vec<String>,
+    /// Chatwoot's numeric account id of the `default` account (Chatwoot's dashboard app
+    /// names its account by number).
+    pub chatwoot_account_id: Option<u64>,
 }
 
 impl Default for SourceConfig {
@@ -58,6 +69,9 @@ impl Default for SourceConfig {
             delivery: Delivery::Inline,
             callback_url: None,
             accounts: BTreeMap::new(),
+            panel_token: None,
+            panel_frame_ancestors: Vec::new(),
+            chatwoot_account_id: None,
         }
     }
 }
@@ -72,6 +86,9 @@ impl std::fmt::Debug for SourceConfig {
             .field("delivery", &self.delivery)
             .field("callback_url", &self.callback_url)
             .field("accounts", &self.accounts)
+            .field("panel_token", &self.panel_token.as_ref().map(|_| "***"))
+            .field("panel_frame_ancestors", &self.panel_frame_ancestors)
+            .field("chatwoot_account_id", &self.chatwoot_account_id)
             .finish()
     }
 }
@@ -88,6 +105,12 @@ pub struct AccountConfig {
     pub delivery: Option<Delivery>,
     /// Callback URL for this account.
     pub callback_url: Option<String>,
+    /// Hint panel token for this account only.
+    pub panel_token: Option<String>,
+    /// Origins allowed to embed this account's panel; empty: the platform's.
+    pub panel_frame_ancestors: Vec<String>,
+    /// Chatwoot's numeric id of this account.
+    pub chatwoot_account_id: Option<u64>,
 }
 
 impl std::fmt::Debug for AccountConfig {
@@ -97,6 +120,9 @@ impl std::fmt::Debug for AccountConfig {
             .field("secret", &self.secret.as_ref().map(|_| "***"))
             .field("delivery", &self.delivery)
             .field("callback_url", &self.callback_url)
+            .field("panel_token", &self.panel_token.as_ref().map(|_| "***"))
+            .field("panel_frame_ancestors", &self.panel_frame_ancestors)
+            .field("chatwoot_account_id", &self.chatwoot_account_id)
             .finish()
     }
 }
@@ -253,6 +279,7 @@ impl SourcesConfig {
                 &format!("sources.{source}.callback_url"),
                 cfg.callback_url.as_deref(),
             )?;
+            super::panel_access::validate(source, cfg)?;
             let names: Vec<Option<&str>> = if cfg.accounts.is_empty() {
                 vec![None]
             } else {
@@ -334,6 +361,11 @@ mod tests {
     fn secrets_do_not_show_in_debug() {
         let c = parse("[chat2desk]\ntoken = \"very-secret\"\n");
         assert!(!format!("{c:?}").contains("very-secret"));
+        let c = parse(
+            "[chatwoot]\npanel_token = \"panel-secret-0123456\"\n[chatwoot.accounts.shop]\npanel_token = \"panel-secret-6543210\"\n",
+        );
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("panel-secret"), "{shown}");
     }
 
     #[test]

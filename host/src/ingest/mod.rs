@@ -2,7 +2,8 @@
 //!
 //! [`parse`] reads a body leniently (see `lenient`) into an [`Event`]; [`verify`] decides
 //! whether the request may post at all; [`SourcesConfig`] says which platforms and accounts
-//! exist. Storing the event and updating the context is the next layer's job.
+//! exist, and [`panel_access`] who may open the hint panel for which of them. Storing the
+//! event and updating the context is the next layer's job.
 
 pub mod chat2desk;
 pub mod chatwoot;
@@ -11,6 +12,7 @@ mod error;
 mod event;
 mod ids;
 pub(crate) mod lenient;
+pub mod panel_access;
 pub mod verify;
 pub mod whazing;
 

@@ -133,6 +133,7 @@ fn choice_query(event: &Event, message_id: &str, hint_id: i64) -> Result<ChoiceQ
         message_id: message_id.to_string(),
         client_id: meta.client_id.clone(),
         hint_id,
+        edited_text: None,
     })
 }
 
@@ -388,6 +389,7 @@ pub fn choice_body(body: &[u8]) -> Result<ChoiceQuery, ApiError> {
         message_id: id_field(&body, "message_id", true)?.unwrap_or_default(),
         client_id: id_field(&body, "client_id", false)?,
         hint_id,
+        edited_text: None,
     })
 }
 
