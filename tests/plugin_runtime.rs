@@ -525,6 +525,58 @@ async fn hot_reload_swaps_a_plugin_while_calls_run() {
     assert!(registry.failures().is_empty(), "{:?}", registry.failures());
 }
 
+/// A manifest naming a component outside the plugin directory (as the shipped ones and a
+/// `plugin new` crate do: the build output): rebuilding it there reloads the plugin, and
+/// nothing else written in that folder does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_reload_follows_a_component_outside_the_plugin_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    let build = tmp.path().join("build");
+    std::fs::create_dir_all(plugins.join("outside")).unwrap();
+    std::fs::create_dir_all(&build).unwrap();
+    std::fs::copy(guest_wasm("hintd-example"), build.join("outside.wasm")).unwrap();
+    std::fs::write(
+        plugins.join("outside/plugin.toml"),
+        "name = \"outside\"\nwasm = \"../../build/outside.wasm\"\ncapabilities = [\"config\"]\n",
+    )
+    .unwrap();
+    let cfg = PluginsConfig {
+        hot_reload: true,
+        reload_debounce_ms: 50,
+        ..plugins_config(tmp.path())
+    };
+    let registry = Registry::load(&cfg, sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
+    let _watch = registry.watch().unwrap().expect("watching");
+    assert_eq!(registry.enabled()[0].info.name, "example");
+    let reloads = registry.reloads();
+
+    // Other files of the build folder come and go: no reload.
+    std::fs::write(build.join("outside.d"), "deps").unwrap();
+    std::fs::write(build.join("other.wasm"), "not ours").unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        registry.reloads(),
+        reloads,
+        "a file the manifest does not name reloaded"
+    );
+
+    // The component is rebuilt (written to a temporary name, renamed over, as linkers do).
+    std::fs::copy(guest_wasm("hintd-faq"), build.join("outside.wasm.tmp")).unwrap();
+    std::fs::rename(build.join("outside.wasm.tmp"), build.join("outside.wasm")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while registry.enabled().first().map(|p| p.info.name.as_str()) != Some("faq") {
+        assert!(
+            Instant::now() < deadline,
+            "the rebuilt component was not loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(registry.reloads() > reloads);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn circuit_opens_after_repeated_failures() {
     let tmp = tempfile::tempdir().unwrap();

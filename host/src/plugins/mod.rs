@@ -20,17 +20,19 @@ mod registry;
 mod reuse_pool;
 pub mod stats;
 mod types;
+mod watch;
 pub mod wit;
 
 pub use engine::CacheStats;
 pub use error::{CallError, PluginError};
 pub use limits::Limits;
 pub use manifest::{Capability, InstanceMode, Manifest, ManifestError};
-pub use registry::{LoadedPlugin, PluginSummary, Registry, WatchGuard};
+pub use registry::{LoadedPlugin, PluginSummary, Registry};
 pub use stats::{Outcome, PluginStats};
 pub use types::{
     ConversationEvent, DialogRef, Feedback, Hint, HintRequest, PluginInfo, ProviderError,
 };
+pub use watch::WatchGuard;
 
 use serde::Deserialize;
 use std::path::PathBuf;

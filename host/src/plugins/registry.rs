@@ -18,6 +18,7 @@ use super::output::{check_hints, check_info};
 use super::reuse_pool::PoolBounds;
 use super::stats::{Outcome, PluginCounters, PluginStats, Stats};
 use super::types::{ConversationEvent, Feedback, Hint, HintRequest, PluginInfo};
+use super::watch::{self, WatchGuard};
 use super::wit::ProviderPre;
 use super::wit::v0_1_0::{feedback, hint_request, lower_all};
 use crate::store::Store;
@@ -97,17 +98,14 @@ struct Inner {
     reloads: tokio::sync::watch::Sender<u64>,
     /// Plugin directories being loaded right now.
     loading: parking_lot::Mutex<BTreeSet<String>>,
+    /// The components the manifests named at the last (re)load, for hot reload to follow.
+    followed: watch::Followed,
 }
 
 /// The plugin registry. Cloning is cheap (one `Arc`).
 #[derive(Clone)]
 pub struct Registry {
     inner: Arc<Inner>,
-}
-
-/// Keeps the plugin directory watched; dropping it stops hot reload.
-pub struct WatchGuard {
-    _watcher: notify::RecommendedWatcher,
 }
 
 impl Registry {
@@ -242,6 +240,7 @@ impl Registry {
             reloading: tokio::sync::Mutex::new(()),
             reloads: tokio::sync::watch::Sender::new(0),
             loading: parking_lot::Mutex::default(),
+            followed: watch::Followed::default(),
         });
         tokio::spawn(sweep_idle_instances(Arc::downgrade(&instances)));
         Ok(Registry { inner })
@@ -371,9 +370,10 @@ impl Registry {
         *self.inner.reloads.borrow()
     }
 
-    /// Starts hot reload of the plugin directory: changes are debounced, then
-    /// [`Registry::reload`] runs in a background task. Returns `None` when there is nothing to
-    /// watch (no directory configured or `hot_reload = false`). Dropping the guard stops it.
+    /// Starts hot reload of the plugin directory and of the components its manifests name
+    /// elsewhere: changes are debounced, then [`Registry::reload`] runs in a background task.
+    /// Returns `None` when there is nothing to watch (no directory configured or
+    /// `hot_reload = false`). Dropping the guard stops it.
     pub fn watch(&self) -> Result<Option<WatchGuard>, PluginError> {
         let Some(dir) = self.inner.config.dir.clone().filter(|d| d.is_dir()) else {
             return Ok(None);
@@ -381,42 +381,47 @@ impl Registry {
         if !self.inner.config.hot_reload {
             return Ok(None);
         }
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let debounce = Duration::from_millis(self.inner.config.reload_debounce_ms.max(10));
-        let watch_err = |e: notify::Error| PluginError::Watch {
-            path: dir.clone(),
-            reason: e.to_string(),
-        };
-        // Only changes count: a reload itself opens and reads every manifest and component,
-        // and inotify reports those reads (access events), which would otherwise trigger the
-        // next reload, forever.
-        let mut watcher =
-            notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
-                Ok(event) if !matches!(event.kind, notify::EventKind::Access(_)) => {
-                    let _ = tx.send(());
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "plugin directory watch error"),
-            })
-            .map_err(watch_err)?;
-        notify::Watcher::watch(&mut watcher, &dir, notify::RecursiveMode::Recursive)
-            .map_err(watch_err)?;
         let weak = Arc::downgrade(&self.inner);
-        tokio::spawn(async move {
-            while rx.recv().await.is_some() {
-                // Debounce: a copy of a component arrives as many writes; reload once they stop.
-                loop {
-                    tokio::time::sleep(debounce).await;
-                    if rx.try_recv().is_err() {
-                        break;
-                    }
-                    while rx.try_recv().is_ok() {}
-                }
-                let Some(inner) = weak.upgrade() else { break };
-                inner.reload().await;
-            }
+        let reload: watch::Reload = Box::new(move || {
+            let inner = weak.upgrade()?;
+            Some(Box::pin(async move { inner.reload().await }))
         });
-        Ok(Some(WatchGuard { _watcher: watcher }))
+        watch::start(
+            &dir,
+            debounce,
+            self.inner.followed.clone(),
+            self.inner.reloads.subscribe(),
+            reload,
+        )
+        .map(Some)
+        .map_err(|e| PluginError::Watch {
+            path: dir,
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// One log line per plugin a reload added, changed or removed, with the versions its
+/// `describe` reported: what a reload did, without diffing the full lists.
+fn log_changes(old: &PluginSet, next: &PluginSet) {
+    for (name, plugin) in &next.plugins {
+        let version = plugin.info.version.as_str();
+        match old.plugins.get(name) {
+            None => tracing::info!(plugin = %name, version, "plugin added"),
+            Some(before) if before.fingerprint != plugin.fingerprint => tracing::info!(
+                plugin = %name,
+                version,
+                previous_version = before.info.version.as_str(),
+                "plugin changed (manifest or component)"
+            ),
+            Some(_) => {}
+        }
+    }
+    for (name, before) in &old.plugins {
+        if !next.plugins.contains_key(name) {
+            tracing::info!(plugin = %name, version = before.info.version.as_str(), "plugin removed or disabled");
+        }
     }
 }
 
@@ -505,6 +510,7 @@ impl Inner {
         let _one_at_a_time = self.reloading.lock().await;
         let first = *self.reloads.borrow() == 0;
         let old = self.set.read().clone();
+        self.followed.lock().clear();
         let mut next = PluginSet::default();
         let mut dirs_of: BTreeMap<String, PathBuf> = BTreeMap::new();
         let dirs = self.plugin_dirs(&mut next.failures);
@@ -552,6 +558,7 @@ impl Inner {
                 }
             }
         }
+        log_changes(&old, &next);
         let loaded: Vec<&str> = next.plugins.keys().map(String::as_str).collect();
         tracing::info!(plugins = ?loaded, failures = next.failures.len(), "plugins loaded");
         self.install(next);
@@ -599,6 +606,7 @@ impl Inner {
                 message: "not UTF-8".into(),
             })?;
         let manifest = Manifest::parse(&text_str, &path, &self.limits)?;
+        self.followed.lock().insert(dir.join(&manifest.wasm));
         self.load_manifest(dir, manifest, text, previous).await
     }
 
