@@ -15,7 +15,7 @@ pub const MAX_EVENTS: usize = 100;
 pub const MAX_ACCOUNT_CHARS: usize = 200;
 
 /// `POST /api/v1/webhooks`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// Display name.
@@ -29,7 +29,7 @@ pub struct CreateWebhook {
 }
 
 /// `PUT /api/v1/webhooks/{id}`: every field optional; `"url": null` deletes the webhook.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
     /// New name.

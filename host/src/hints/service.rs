@@ -87,7 +87,7 @@ pub struct ChoiceQuery {
 }
 
 /// What a choice did.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct ChoiceOutcome {
     /// The answer.
     pub answer_id: String,

@@ -88,7 +88,7 @@ pub struct StatsFilter {
 }
 
 /// Acceptance of one plugin's hints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PluginAcceptance {
     /// Plugin name.
     pub plugin: String,
@@ -103,7 +103,7 @@ pub struct PluginAcceptance {
 }
 
 /// Acceptance statistics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HintStats {
     /// Answers with at least one hint.
     pub answers_shown: i64,

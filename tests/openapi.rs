@@ -1,0 +1,173 @@
+//! The OpenAPI document against the real hintd with the shipped plugins: it is served without
+//! the admin key, is OpenAPI 3.1, and every operation it describes is served; then
+//! schemathesis (PyPI, installed on first use into `target/tools/schemathesis`) runs over the
+//! whole document with the admin key: no server error, and every answer's status, content
+//! type and body as described.
+
+use hintd_tests::chat2desk::source_config;
+use hintd_tests::plugins::{install_shipped, repo_root};
+use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The schemathesis release the test runs (bumped on purpose, never floating).
+const SCHEMATHESIS_VERSION: &str = "4.32.5";
+
+/// Test cases per operation and phase: bounds the run to about two minutes on two cores.
+const MAX_EXAMPLES: u32 = 15;
+
+/// Fixed, so that a failure reproduces; change it to explore other inputs.
+const SEED: u32 = 20261201;
+
+/// A server with faq and replies, a Chat2Desk source, and no webhook delivery workers: the
+/// document lets schemathesis create webhooks with any URL, and nothing may leave loopback.
+fn start(dir: &Path) -> Server {
+    let plugins = dir.join("plugins");
+    install_shipped(&plugins, "faq", "");
+    install_shipped(&plugins, "replies", "");
+    Server::start(
+        dir,
+        ServerSpec::new(format!(
+            "{}\n[dispatch]\nenabled = false\n",
+            source_config()
+        ))
+        .plugins(plugins),
+    )
+}
+
+async fn document(server: &Server) -> Value {
+    let resp = client()
+        .get(server.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "the document needs no key");
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_document_is_served_and_every_operation_in_it_is_routed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(tmp.path());
+    let doc = document(&server).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/plugins",
+        "/api/v1/plugins/reload",
+        "/api/v1/hints",
+        "/api/v1/webhooks/{id}",
+        "/webhooks/{source}",
+        "/webhooks/{source}/{account}",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(paths.contains_key(path), "{path} is not described");
+    }
+    let mut operations = 0;
+    for (path, item) in paths {
+        // Any value reaches the route; the handler may then refuse it (404, 400), but in its
+        // own words, not the router's `no_route` / `method_not_allowed`.
+        let concrete = path
+            .replace("{source}", "chat2desk")
+            .replace(['{', '}'], "");
+        for method in item.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let resp = client()
+                .request(method.clone(), server.url(&concrete))
+                .bearer_auth(ADMIN_KEY)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            assert_ne!(status, 405, "{method} {path}: {body}");
+            assert_ne!(body["error"]["code"], "no_route", "{method} {path}: {body}");
+            operations += 1;
+        }
+    }
+    assert!(operations >= 25, "{operations} operations");
+}
+
+#[tokio::test]
+async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
+    let schemathesis = schemathesis();
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(tmp.path());
+    let report = tmp.path().join("schemathesis.json");
+    let started = std::time::Instant::now();
+    let output = Command::new(&schemathesis)
+        .arg("run")
+        .arg(server.url("/api/v1/openapi.json"))
+        .args(["--url", &server.base])
+        .args(["--header", &format!("Authorization: Bearer {ADMIN_KEY}")])
+        .args([
+            "--checks",
+            "not_a_server_error,response_schema_conformance,status_code_conformance,\
+             content_type_conformance",
+        ])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--max-examples", &MAX_EXAMPLES.to_string()])
+        .args(["--seed", &SEED.to_string()])
+        .args(["--workers", "2"])
+        .args(["--request-timeout", "10"])
+        .args(["--report", "ndjson"])
+        .arg("--report-ndjson-path")
+        .arg(&report)
+        .arg("--no-color")
+        .env("SCHEMATHESIS_TELEMETRY", "false")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("schemathesis runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The summary, for the log of whoever runs the suite.
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    println!(
+        "schemathesis {SCHEMATHESIS_VERSION}: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        output.status.success(),
+        "schemathesis found failures (exit {:?}); see its summary above",
+        output.status.code()
+    );
+    assert!(
+        stdout.contains("No issues found"),
+        "no clean summary: {stdout}"
+    );
+}
+
+/// The schemathesis executable of the project's venv, creating the venv on first use (needs
+/// `python3` with `venv`, and the package index).
+fn schemathesis() -> PathBuf {
+    let venv = target_dir().join("tools").join("schemathesis");
+    let exe = venv.join("bin").join("schemathesis");
+    let stamp = venv.join(format!("installed-{SCHEMATHESIS_VERSION}"));
+    if stamp.exists() && exe.exists() {
+        return exe;
+    }
+    let run = |cmd: &mut Command| {
+        let status = cmd.status().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        assert!(status.success(), "{cmd:?}: {status}");
+    };
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+    run(Command::new(venv.join("bin").join("pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .arg(format!("schemathesis=={SCHEMATHESIS_VERSION}")));
+    std::fs::write(&stamp, "").unwrap();
+    exe
+}
+
+/// Cargo's target directory (where the build keeps its tools).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+}
