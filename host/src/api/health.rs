@@ -22,7 +22,6 @@ pub fn routes() -> OpenApiRouter<App> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     /// Always `ok`.
-    #[schema(inline)]
     pub status: Alive,
 }
 
@@ -38,7 +37,6 @@ pub enum Alive {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness<'a> {
     /// `ready`, or `not_ready` (with status 503).
-    #[schema(inline)]
     pub status: Ready,
     /// Why it is not ready (absent when ready).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -163,9 +163,34 @@ mod tests {
         }
     }
 
+    /// Schema shapes OpenAPI 3.0 allowed and 3.1 does not: `items` as a list (tuples are
+    /// `prefixItems` now) and `nullable`.
+    fn no_3_0_shapes(v: &Value, at: &str) {
+        match v {
+            Value::Object(map) => {
+                if let Some(items) = map.get("items") {
+                    assert!(
+                        items.is_object() || items.is_boolean(),
+                        "{at}: items {items}"
+                    );
+                }
+                assert!(!map.contains_key("nullable"), "{at}: nullable");
+                for (k, v) in map {
+                    no_3_0_shapes(v, &format!("{at}/{k}"));
+                }
+            }
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| no_3_0_shapes(v, &format!("{at}/{i}"))),
+            _ => {}
+        }
+    }
+
     #[test]
     fn the_document_is_openapi_3_1_and_its_references_resolve() {
         let doc = json();
+        no_3_0_shapes(&doc, "");
         assert_eq!(doc["openapi"], "3.1.0");
         assert_eq!(doc["info"]["title"], "hintd");
         let mut found = Vec::new();

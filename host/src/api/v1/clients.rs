@@ -21,7 +21,6 @@ pub fn routes() -> OpenApiRouter<App> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Erased {
     /// Always `erased`.
-    #[schema(inline)]
     pub status: ErasedStatus,
     /// The client's dialogs (their rows and messages are deleted).
     pub dialogs: Vec<String>,

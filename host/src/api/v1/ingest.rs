@@ -38,7 +38,6 @@ pub fn routes() -> OpenApiRouter<App> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventAck {
     /// `accepted`: stored now; `duplicate`: a redelivery of an event already stored.
-    #[schema(inline)]
     pub status: AckStatus,
     /// The event's position in the event log (accepted events only).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -43,7 +43,6 @@ pub struct PluginView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub directory: Option<String>,
     /// Whether it serves.
-    #[schema(inline)]
     pub status: LoadStatus,
     /// Why the last (re)load of it failed. A loaded plugin with an error keeps serving the
     /// version loaded before.

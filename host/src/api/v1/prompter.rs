@@ -33,10 +33,8 @@ pub fn routes() -> OpenApiRouter<App> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CallbackAccepted {
     /// Always `accepted`.
-    #[schema(inline)]
     pub status: AcceptedStatus,
     /// Always `callback`: the hints are POSTed to the account's `callback_url`.
-    #[schema(inline)]
     pub delivery: CallbackDelivery,
 }
 
@@ -60,7 +58,6 @@ pub enum CallbackDelivery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChoiceAck {
     /// `ok`, or `duplicate` when the choice had been recorded already.
-    #[schema(inline)]
     pub status: ChoiceStatus,
     /// What the choice did.
     pub choice: ChoiceOutcome,
@@ -349,10 +346,20 @@ fn json_object(body: &[u8]) -> Result<Value, ApiError> {
     }
 }
 
-/// An id as the API accepts it: a JSON string or integer.
+/// An id as the API accepts it: a JSON string or integer, held to the rule of every id
+/// ([`crate::ingest::check_id`]).
 fn id_schema() -> OneOfBuilder {
+    let max = crate::ingest::MAX_ID_LEN;
     OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(max))
+                .pattern(Some("^[^\\u0000-\\u001F\\u007F-\\u009F]*$"))
+                .description(Some(format!(
+                    "At most {max} bytes of UTF-8, no control characters"
+                ))),
+        )
         .item(ObjectBuilder::new().schema_type(Type::Integer))
 }
 
