@@ -4,7 +4,7 @@
 //! whole document with the admin key: no server error, and every answer's status, content
 //! type and body as described.
 
-use hintd_tests::chat2desk::{admin, hints_request, inbox, post, source_config};
+use hintd_tests::chat2desk::{TOKEN, admin, hints_request, inbox, post, source_config};
 use hintd_tests::plugins::{install_shipped, repo_root};
 use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client};
 use serde_json::Value;
@@ -15,7 +15,7 @@ use std::process::Command;
 const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
 /// Test cases per operation and phase: bounds the run to about two minutes on two cores.
-const MAX_EXAMPLES: u32 = 15;
+const MAX_EXAMPLES: u32 = 100;
 
 /// Fixed, so that a failure reproduces; change it to explore other inputs.
 const SEED: u32 = 20261201;
@@ -116,9 +116,11 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
          \"path.client_id\" = \"{CLIENT}\"\n\
          \"path.id\" = \"{webhook}\"\n\
          \"body.source\" = \"chat2desk\"\n\
+         \"body.account\" = \"default\"\n\
          \"body.dialog_id\" = {DIALOG}\n\
          \"body.message_id\" = {MESSAGE}\n\
-         \"body.hint_id\" = 1\n"
+         \"body.hint_id\" = 1\n\
+         \"query.token\" = \"{TOKEN}\"\n"
     );
     if !run_schemathesis(&schemathesis, &server, tmp.path(), "seeded", Some(&pinned)) {
         failed.push("seeded");

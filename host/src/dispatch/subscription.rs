@@ -19,10 +19,13 @@ pub const MAX_ACCOUNT_CHARS: usize = 200;
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// Display name.
+    #[schema(required = true)]
     pub name: Option<String>,
     /// Target URL (http or https).
+    #[schema(required = true)]
     pub url: Option<String>,
-    /// Event patterns.
+    /// Event patterns (`GET /api/v1/webhooks/events`).
+    #[schema(required = true)]
     pub events: Option<Vec<String>>,
     /// Only this account's events (all accounts when absent).
     pub account: Option<String>,

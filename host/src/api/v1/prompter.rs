@@ -363,19 +363,30 @@ fn id_schema() -> OneOfBuilder {
         .item(ObjectBuilder::new().schema_type(Type::Integer))
 }
 
+/// `hint_id`: an integer, or a string of one ([`choice_body`]).
+fn hint_id_schema() -> OneOfBuilder {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Integer))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^\\s*[+-]?[0-9]+\\s*$")),
+        )
+}
+
 /// `POST /api/v1/hints`. Fields are read as JSON values and checked one by one
 /// ([`hints_body`]), so that a wrong type is refused naming its field.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HintsRequest {
     /// `chat2desk`, `chatwoot`, `whazing` or `api`.
-    #[schema(value_type = Source)]
+    #[schema(value_type = Source, required = true)]
     pub source: Option<Value>,
     /// The account (default: `default`).
     #[schema(schema_with = id_schema)]
     pub account: Option<Value>,
-    /// The dialog (required).
-    #[schema(schema_with = id_schema)]
+    /// The dialog.
+    #[schema(schema_with = id_schema, required = true)]
     pub dialog_id: Option<Value>,
     /// Idempotency key: a repeated request replays the same answer.
     #[schema(schema_with = id_schema)]
@@ -407,19 +418,19 @@ pub struct HintsRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct HintChoice {
     /// `chat2desk`, `chatwoot`, `whazing` or `api`.
-    #[schema(value_type = Source)]
+    #[schema(value_type = Source, required = true)]
     pub source: Option<Value>,
     /// The account (default: `default`).
     #[schema(schema_with = id_schema)]
     pub account: Option<Value>,
-    /// The message the hints were served for (required).
-    #[schema(schema_with = id_schema)]
+    /// The message the hints were served for.
+    #[schema(schema_with = id_schema, required = true)]
     pub message_id: Option<Value>,
     /// The client, when the platform says.
     #[schema(schema_with = id_schema)]
     pub client_id: Option<Value>,
-    /// The chosen hint's answer-local id (required; an integer or its decimal string).
-    #[schema(schema_with = id_schema)]
+    /// The chosen hint's answer-local id: an integer, or its decimal digits as a string.
+    #[schema(schema_with = hint_id_schema, required = true)]
     pub hint_id: Option<Value>,
 }
 

@@ -421,8 +421,8 @@ async fn resend(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoverBody {
-    /// RFC 3339 time or unix milliseconds (required).
-    #[schema(schema_with = since_schema)]
+    /// RFC 3339 time or unix milliseconds.
+    #[schema(schema_with = since_schema, required = true)]
     pub since: Option<Value>,
 }
 
