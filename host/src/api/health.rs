@@ -61,7 +61,7 @@ pub enum Ready {
 }
 
 /// The process answers.
-#[utoipa::path(get, path = "/healthz", tag = "health",
+#[utoipa::path(get, operation_id = "get_health", path = "/healthz", tag = "health",
     responses((status = 200, description = "The process answers", body = Health)))]
 async fn healthz() -> Json<Health> {
     Json(Health { status: Alive::Ok })
@@ -73,7 +73,7 @@ const KV_QUOTA_WARNING_WINDOW_MS: i64 = 3_600_000;
 /// Ready when the store answers within a second and the first plugin load has ended (plugins
 /// load in the background while the server already listens); plugins that failed to load,
 /// or are loading again, are reported.
-#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+#[utoipa::path(get, operation_id = "get_readiness", path = "/readyz", tag = "health", responses(
     (status = 200, description = "Ready", body = Readiness),
     (status = 503, description = "Not ready: `reasons` says why", body = Readiness)))]
 async fn readyz(State(app): State<App>) -> Response {

@@ -132,7 +132,7 @@ pub fn routes() -> OpenApiRouter<App> {
 }
 
 /// Every counter and histogram, in the Prometheus text format.
-#[utoipa::path(get, path = "/metrics", tag = "health", responses(
+#[utoipa::path(get, operation_id = "get_metrics", path = "/metrics", tag = "health", responses(
     (status = 200, description = "Prometheus text exposition format 0.0.4", body = String,
         content_type = "text/plain"),
     (status = 503, description = "No metrics recorder is installed in this process",

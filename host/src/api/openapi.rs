@@ -32,7 +32,7 @@ pub fn routes() -> OpenApiRouter<App> {
 }
 
 /// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses(
+#[utoipa::path(get, operation_id = "get_openapi_document", path = "/api/v1/openapi.json", tag = "meta", responses(
     (status = 200, description = "The OpenAPI 3.1 description of this API", body = Object)))]
 async fn openapi_json() -> Response {
     static JSON: OnceLock<String> = OnceLock::new();
@@ -227,6 +227,20 @@ mod tests {
                         assert!(declared.contains(&name), "{method} {path}: {name}");
                     }
                 }
+            }
+        }
+    }
+
+    /// Client generators name their methods after `operationId`: each is set and unique.
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = json();
+        let mut seen = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap_or_default();
+                assert!(!id.is_empty(), "{method} {path}");
+                assert!(seen.insert(id.to_string()), "{method} {path}: {id} twice");
             }
         }
     }

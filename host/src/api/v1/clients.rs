@@ -40,7 +40,7 @@ pub enum ErasedStatus {
 
 /// Erases and reports what was erased. Erasing an unknown client succeeds with zero counts,
 /// so a retried request is harmless.
-#[utoipa::path(delete, path = "/api/v1/clients/{source}/{account}/{client_id}", tag = "conversations",
+#[utoipa::path(delete, operation_id = "erase_client", path = "/api/v1/clients/{source}/{account}/{client_id}", tag = "conversations",
     params(
         ("source" = String, Path, description = "chat2desk, chatwoot, whazing or api"),
         ("account" = String, Path, description = "The account within the platform"),

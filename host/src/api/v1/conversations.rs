@@ -33,7 +33,7 @@ pub struct ConversationView {
 
 /// The dialog row, its newest messages (private notes included and flagged) and the context
 /// plugins would receive.
-#[utoipa::path(get, path = "/api/v1/conversations/{source}/{account}/{dialog_id}",
+#[utoipa::path(get, operation_id = "get_conversation", path = "/api/v1/conversations/{source}/{account}/{dialog_id}",
     tag = "conversations",
     params(
         ("source" = String, Path, description = "chat2desk, chatwoot, whazing or api"),

@@ -68,7 +68,7 @@ pub enum WebhookReply {
 }
 
 /// A platform's webhook for its default account.
-#[utoipa::path(post, path = "/webhooks/{source}", tag = "webhooks (platforms)",
+#[utoipa::path(post, operation_id = "receive_platform_event", path = "/webhooks/{source}", tag = "webhooks (platforms)",
     params(("source" = String, Path, description = "chat2desk, chatwoot or whazing"),
         ("token" = Option<String>, Query, description = "Chat2Desk and Whazing: the account's token")),
     request_body(content = Object, description = "The platform's own event payload"),
@@ -90,7 +90,7 @@ async fn default_account(
 }
 
 /// A platform's webhook for one of its configured accounts.
-#[utoipa::path(post, path = "/webhooks/{source}/{account}", tag = "webhooks (platforms)",
+#[utoipa::path(post, operation_id = "receive_account_event", path = "/webhooks/{source}/{account}", tag = "webhooks (platforms)",
     params(("source" = String, Path, description = "chat2desk, chatwoot or whazing"),
         ("account" = String, Path, description = "A configured account of the source"),
         ("token" = Option<String>, Query, description = "Chat2Desk and Whazing: the account's token")),

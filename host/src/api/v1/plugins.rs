@@ -116,7 +116,7 @@ impl Circuits {
 }
 
 /// Every plugin with its health and figures.
-#[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins", params(StatsQuery),
+#[utoipa::path(get, operation_id = "list_plugins", path = "/api/v1/plugins", tag = "plugins", params(StatsQuery),
     responses(
         (status = 200, description = "The plugins", body = PluginList),
         (status = 400, description = "A query parameter is wrong (named in `field`)", body = ErrorBody)))]
@@ -129,7 +129,7 @@ async fn list(
 
 /// Rescans the plugin directory now, as hot reload does on a change: new and changed plugins
 /// are loaded, removed ones dropped, broken ones reported. Answers the list after the reload.
-#[utoipa::path(post, path = "/api/v1/plugins/reload", tag = "plugins",
+#[utoipa::path(post, operation_id = "reload_plugins", path = "/api/v1/plugins/reload", tag = "plugins",
     responses((status = 200, description = "The plugins after the reload", body = PluginList)))]
 async fn reload(State(app): State<App>) -> Result<Json<PluginList>, ApiError> {
     app.plugins.reload().await;

@@ -437,7 +437,7 @@ pub struct HintChoice {
 /// `POST /api/v1/hints` {source, account?, dialog_id, request_id?, message_id?, client_id?,
 /// operator_id?, channel_id?, transport?, external_key?, max_hints?} → the Chat2Desk reply.
 /// An unconfigured source or account, or an unknown dialog, is 404 naming which.
-#[utoipa::path(post, path = "/api/v1/hints", tag = "hints", request_body = HintsRequest,
+#[utoipa::path(post, operation_id = "request_hints", path = "/api/v1/hints", tag = "hints", request_body = HintsRequest,
     responses(
         (status = 200, description = "Ranked hints (replays of a `request_id` are byte-identical, \
             with `x-hintd-replayed: true`)", body = HintsReply),
@@ -492,7 +492,7 @@ pub fn hints_body(body: &[u8]) -> Result<HintQuery, ApiError> {
 /// `POST /api/v1/hints/choice` {source, account?, message_id, client_id?, hint_id}. An
 /// unconfigured source or account is 404 naming which; a message no hints were served for
 /// is 404 naming `message_id`.
-#[utoipa::path(post, path = "/api/v1/hints/choice", tag = "hints", request_body = HintChoice,
+#[utoipa::path(post, operation_id = "record_choice", path = "/api/v1/hints/choice", tag = "hints", request_body = HintChoice,
     responses(
         (status = 200, description = "What the choice did", body = ChoiceOutcome),
         (status = 400, description = "A field is missing or wrong (named in `field`)", body = ErrorBody),
@@ -548,7 +548,7 @@ pub struct StatsQuery {
 }
 
 /// `GET /api/v1/hints/stats[?source=&account=&since_ms=]`: acceptance per plugin and overall.
-#[utoipa::path(get, path = "/api/v1/hints/stats", tag = "hints", params(StatsQuery),
+#[utoipa::path(get, operation_id = "get_hint_stats", path = "/api/v1/hints/stats", tag = "hints", params(StatsQuery),
     responses(
         (status = 200, description = "Acceptance per plugin and overall", body = HintStats),
         (status = 400, description = "A query parameter is wrong (named in `field`)", body = ErrorBody)))]

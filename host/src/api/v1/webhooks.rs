@@ -179,7 +179,7 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
 }
 
 /// Creates a webhook; its signing secret is in this answer only.
-#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateWebhook,
+#[utoipa::path(post, operation_id = "create_webhook", path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateWebhook,
     responses(
         (status = 201, description = "Created, with `secret` (shown once)", body = WithSecret),
         (status = 400, description = "A field is missing or wrong (named in `field`)", body = ErrorBody),
@@ -205,7 +205,7 @@ struct ListQuery {
 }
 
 /// Every webhook, with status, last success and recent errors.
-#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", params(ListQuery),
+#[utoipa::path(get, operation_id = "list_webhooks", path = "/api/v1/webhooks", tag = "webhooks", params(ListQuery),
     responses(
         (status = 200, description = "The webhooks", body = WebhookList),
         (status = 400, description = "Unknown query parameter", body = ErrorBody)))]
@@ -222,7 +222,7 @@ async fn list(
 }
 
 /// Every valid event name and pattern a webhook may subscribe to.
-#[utoipa::path(get, path = "/api/v1/webhooks/events", tag = "webhooks",
+#[utoipa::path(get, operation_id = "list_webhook_events", path = "/api/v1/webhooks/events", tag = "webhooks",
     responses((status = 200, description = "Event names", body = EventNames)))]
 async fn events() -> Response {
     axum::Json(EventNames {
@@ -232,7 +232,7 @@ async fn events() -> Response {
 }
 
 /// One webhook.
-#[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookId),
+#[utoipa::path(get, operation_id = "get_webhook", path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookId),
     responses(
         (status = 200, description = "The webhook", body = WebhookView),
         (status = 404, description = "No such webhook", body = ErrorBody)))]
@@ -245,7 +245,7 @@ async fn read(
 
 /// Modifies a webhook: absent fields stay; `"url": null` deletes it; `"status": "active"`
 /// re-enables it.
-#[utoipa::path(put, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookId),
+#[utoipa::path(put, operation_id = "update_webhook", path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookId),
     request_body = UpdateWebhook,
     responses(
         (status = 200, description = "Modified, or deleted", body = UpdateReply),
@@ -274,7 +274,7 @@ async fn update(
 }
 
 /// Deletes a webhook and its outbox.
-#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookId),
+#[utoipa::path(delete, operation_id = "delete_webhook", path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookId),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such webhook", body = ErrorBody)))]
@@ -287,7 +287,7 @@ async fn remove(
 }
 
 /// A new signing secret; the previous one keeps signing beside it for 24 h.
-#[utoipa::path(post, path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(WebhookId),
+#[utoipa::path(post, operation_id = "rotate_webhook_secret", path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(WebhookId),
     responses(
         (status = 200, description = "The webhook with its new `secret` (shown once)", body = WithSecret),
         (status = 404, description = "No such webhook", body = ErrorBody)))]
@@ -332,7 +332,7 @@ struct MessageId {
 }
 
 /// The webhook's attempt log, newest first.
-#[utoipa::path(get, path = "/api/v1/webhooks/{id}/attempts", tag = "webhooks",
+#[utoipa::path(get, operation_id = "list_webhook_attempts", path = "/api/v1/webhooks/{id}/attempts", tag = "webhooks",
     params(WebhookId, PageQuery),
     responses(
         (status = 200, description = "Attempts", body = AttemptList),
@@ -351,7 +351,7 @@ async fn attempts(
 }
 
 /// The webhook's outbox messages.
-#[utoipa::path(get, path = "/api/v1/webhooks/{id}/messages", tag = "webhooks",
+#[utoipa::path(get, operation_id = "list_webhook_messages", path = "/api/v1/webhooks/{id}/messages", tag = "webhooks",
     params(WebhookId, PageQuery),
     responses(
         (status = 200, description = "Messages", body = MessageList),
@@ -370,7 +370,7 @@ async fn messages(
 }
 
 /// One outbox message.
-#[utoipa::path(get, path = "/api/v1/webhooks/{id}/messages/{msg}", tag = "webhooks",
+#[utoipa::path(get, operation_id = "get_webhook_message", path = "/api/v1/webhooks/{id}/messages/{msg}", tag = "webhooks",
     params(MessageId),
     responses(
         (status = 200, description = "The message", body = MessageRecord),
@@ -384,7 +384,7 @@ async fn message(
 }
 
 /// One message's attempts, newest first.
-#[utoipa::path(get, path = "/api/v1/webhooks/{id}/messages/{msg}/attempts", tag = "webhooks",
+#[utoipa::path(get, operation_id = "list_message_attempts", path = "/api/v1/webhooks/{id}/messages/{msg}/attempts", tag = "webhooks",
     params(MessageId, PageQuery),
     responses(
         (status = 200, description = "Attempts", body = AttemptList),
@@ -403,7 +403,7 @@ async fn message_attempts(
 }
 
 /// Sends a message again now.
-#[utoipa::path(post, path = "/api/v1/webhooks/{id}/messages/{msg}/resend", tag = "webhooks",
+#[utoipa::path(post, operation_id = "resend_message", path = "/api/v1/webhooks/{id}/messages/{msg}/resend", tag = "webhooks",
     params(MessageId),
     responses(
         (status = 202, description = "Queued; the message as it is now", body = MessageRecord),
@@ -440,7 +440,7 @@ fn since_schema() -> OneOfBuilder {
 }
 
 /// Queues again the messages that failed since a time.
-#[utoipa::path(post, path = "/api/v1/webhooks/{id}/recover", tag = "webhooks", params(WebhookId),
+#[utoipa::path(post, operation_id = "recover_webhook", path = "/api/v1/webhooks/{id}/recover", tag = "webhooks", params(WebhookId),
     request_body = RecoverBody,
     responses(
         (status = 202, description = "How many were queued again", body = Requeued),
