@@ -181,7 +181,16 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
 /// Creates a webhook; its signing secret is in this answer only.
 #[utoipa::path(post, operation_id = "create_webhook", path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateWebhook,
     responses(
-        (status = 201, description = "Created, with `secret` (shown once)", body = WithSecret),
+        (status = 201, description = "Created, with `secret` (shown once)", body = WithSecret,
+            links(
+            ("GetWebhook" = (operation_id = "get_webhook", parameters(("id" = "$response.body#/id")))),
+            ("UpdateWebhook" = (operation_id = "update_webhook", parameters(("id" = "$response.body#/id")))),
+            ("DeleteWebhook" = (operation_id = "delete_webhook", parameters(("id" = "$response.body#/id")))),
+            ("RotateSecret" = (operation_id = "rotate_webhook_secret", parameters(("id" = "$response.body#/id")))),
+            ("Attempts" = (operation_id = "list_webhook_attempts", parameters(("id" = "$response.body#/id")))),
+            ("Messages" = (operation_id = "list_webhook_messages", parameters(("id" = "$response.body#/id")))),
+            ("Recover" = (operation_id = "recover_webhook", parameters(("id" = "$response.body#/id"))))
+            )),
         (status = 400, description = "A field is missing or wrong (named in `field`)", body = ErrorBody),
         (status = 409, description = "The account has its maximum of webhooks", body = ErrorBody),
         (status = 415, description = "Not `application/json`", body = ErrorBody)))]
