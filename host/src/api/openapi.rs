@@ -8,14 +8,13 @@
 use super::auth::is_guarded;
 use super::error::ErrorBody;
 use crate::app::App;
+use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::OnceLock;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, Ref, RefOr, ResponseBuilder,
-};
+use utoipa::openapi::{ContentBuilder, InfoBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -35,8 +34,10 @@ pub fn routes() -> OpenApiRouter<App> {
 #[utoipa::path(get, operation_id = "get_openapi_document", path = "/api/v1/openapi.json", tag = "meta", responses(
     (status = 200, description = "The OpenAPI 3.1 description of this API", body = Object)))]
 async fn openapi_json() -> Response {
-    static JSON: OnceLock<String> = OnceLock::new();
-    let json = JSON.get_or_init(|| document().to_json().expect("the document serialises"));
+    // Built once: the routes do not change while the process runs.
+    static JSON: OnceLock<Bytes> = OnceLock::new();
+    let json =
+        JSON.get_or_init(|| Bytes::from(document().to_json().expect("the document serialises")));
     let mut response = json.clone().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -83,7 +84,7 @@ fn complete(doc: &mut OpenApi) {
                 .build(),
         )),
     );
-    doc.components = Some(ComponentsBuilder::from(components).build());
+    doc.components = Some(components);
     let error = || {
         ResponseBuilder::new().content(
             "application/json",
