@@ -11,12 +11,20 @@ use axum::response::{IntoResponse, Response};
 /// Path prefix the admin key guards.
 pub const ADMIN_PREFIX: &str = "/api/v1";
 
-/// Middleware for the whole router: requests under [`ADMIN_PREFIX`] must carry the admin key;
-/// others pass. Applied once in [`super::router`], so every admin route is covered whoever
-/// declares it.
+/// Paths under [`ADMIN_PREFIX`] anyone may read: the API's own description, so that clients
+/// and generators can fetch it before they hold a key.
+pub const PUBLIC_PATHS: &[&str] = &[super::openapi::DOCUMENT_PATH];
+
+/// Whether `path` needs the admin key.
+pub fn is_guarded(path: &str) -> bool {
+    (path == ADMIN_PREFIX || path.starts_with("/api/v1/")) && !PUBLIC_PATHS.contains(&path)
+}
+
+/// Middleware for the whole router: requests under [`ADMIN_PREFIX`] must carry the admin key
+/// (but for [`PUBLIC_PATHS`]); others pass. Applied once in [`super::router`], so every admin
+/// route is covered whoever declares it.
 pub async fn require_admin(State(app): State<App>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let guarded = path == ADMIN_PREFIX || path.starts_with("/api/v1/");
+    let guarded = is_guarded(request.uri().path());
     if guarded && let Err(e) = check(app.config.server.admin_key.as_deref(), request.headers()) {
         return e.into_response();
     }

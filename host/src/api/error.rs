@@ -7,6 +7,8 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,17 +23,70 @@ pub struct ApiError {
     pub field: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
+/// Every `code` an error answer may carry. The OpenAPI document lists them; a unit test
+/// scans the API's sources so that a new code cannot be served without being listed here.
+pub const CODES: &[&str] = &[
+    "bad_request",
+    "conflict",
+    "dialog_not_found",
+    "forbidden",
+    "internal",
+    "invalid_body",
+    "invalid_field",
+    "invalid_json",
+    "invalid_path",
+    "invalid_query",
+    "limit_reached",
+    "method_not_allowed",
+    "no_route",
+    "not_found",
+    "not_ready",
+    "not_resendable",
+    "overloaded",
+    "payload_too_large",
+    "request_timeout",
+    "secret_key_missing",
+    "source_disabled",
+    "too_many_requests",
+    "unauthorized",
+    "unavailable",
+    "unknown_account",
+    "unknown_hint",
+    "unknown_message",
+    "unknown_source",
+    "unprocessable",
+    "unreadable_body",
+    "unsupported_media_type",
+];
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    /// What went wrong.
+    pub error: ErrorDetail<'a>,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: &'a str,
+/// The `error` object of an error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail<'a> {
+    /// Stable machine-readable code.
+    #[schema(schema_with = code_schema)]
+    pub code: &'a str,
+    /// What went wrong, for people.
+    pub message: &'a str,
+    /// The field, header or parameter at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    pub field: Option<&'a str>,
+}
+
+/// `code` as a closed set: clients may switch on it.
+fn code_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(CODES.iter().copied()))
+        .description(Some("Stable machine-readable code"))
+        .build()
 }
 
 impl ApiError {
@@ -103,8 +158,8 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: Inner {
+        let body = ErrorBody {
+            error: ErrorDetail {
                 code: self.code,
                 message: &self.message,
                 field: self.field.as_deref(),

@@ -11,13 +11,13 @@
 //! `hintd_http_connections_refused_total`.
 
 use crate::app::App;
-use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Latency buckets, seconds: fine below a millisecond (host overhead) up to a few seconds
 /// (slow plugins, callbacks).
@@ -126,11 +126,17 @@ fn describe() {
 }
 
 /// `GET /metrics` (no admin key: scrapers rarely carry one and nothing secret is exported).
-pub fn routes() -> Router<App> {
+pub fn routes() -> OpenApiRouter<App> {
     install();
-    Router::new().route("/metrics", get(render))
+    OpenApiRouter::new().routes(routes!(render))
 }
 
+/// Every counter and histogram, in the Prometheus text format.
+#[utoipa::path(get, operation_id = "get_metrics", path = "/metrics", tag = "health", responses(
+    (status = 200, description = "Prometheus text exposition format 0.0.4", body = String,
+        content_type = "text/plain"),
+    (status = 503, description = "No metrics recorder is installed in this process",
+        body = super::error::ErrorBody)))]
 async fn render() -> Response {
     match install() {
         Some(handle) => {

@@ -30,7 +30,7 @@ pub struct ClientMessageRef {
 }
 
 /// A dialog as the conversations API shows it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Conversation {
     /// The stored dialog row, when there is one.
     pub dialog: Option<DialogRecord>,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Who wrote a message. Mirrors the WIT `role` enum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The platform's customer.
@@ -39,7 +39,7 @@ impl Role {
 }
 
 /// A message as the context window and the plugins see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Message {
     /// The platform's message id.
     pub id: String,

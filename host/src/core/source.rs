@@ -5,7 +5,19 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A platform that sends events to hintd, or hintd itself for its own events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    PartialOrd,
+    Ord,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// Chat2Desk webhooks (`hook_type` payloads).
@@ -59,7 +71,7 @@ impl FromStr for Source {
 
 /// A dialog is unique per (source, account, dialog id): two accounts of one platform may
 /// reuse dialog numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DialogKey {
     /// The platform.
     pub source: Source,

@@ -55,7 +55,7 @@ pub enum DispatchError {
 }
 
 /// One recorded delivery error, as shown with a webhook.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorView {
     /// When the attempt started, RFC 3339.
     pub time: String,
@@ -85,7 +85,7 @@ impl From<&AttemptRecord> for ErrorView {
 }
 
 /// A webhook as the API shows it (never with its secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WebhookView {
     /// `wh_...`.
     pub id: String,
@@ -118,7 +118,7 @@ pub struct WebhookView {
 }
 
 /// The answer to a creation or rotation: the secret is shown this once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WithSecret {
     /// The webhook.
     #[serde(flatten)]

@@ -4,6 +4,8 @@
 use super::catalog::{EventFilter, valid_patterns};
 use crate::core::outbound::{OutboundPolicy, check_host};
 use serde::{Deserialize, Deserializer};
+use utoipa::openapi::SchemaFormat;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 
 /// Longest webhook name.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -15,21 +17,24 @@ pub const MAX_EVENTS: usize = 100;
 pub const MAX_ACCOUNT_CHARS: usize = 200;
 
 /// `POST /api/v1/webhooks`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// Display name.
+    #[schema(required = true, schema_with = name_schema)]
     pub name: Option<String>,
     /// Target URL (http or https).
+    #[schema(required = true, schema_with = url_schema)]
     pub url: Option<String>,
-    /// Event patterns.
+    /// Event patterns (`GET /api/v1/webhooks/events`).
+    #[schema(required = true, schema_with = events_schema)]
     pub events: Option<Vec<String>>,
     /// Only this account's events (all accounts when absent).
     pub account: Option<String>,
 }
 
 /// `PUT /api/v1/webhooks/{id}`: every field optional; `"url": null` deletes the webhook.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
     /// New name.
@@ -43,6 +48,43 @@ pub struct UpdateWebhook {
     pub status: Option<String>,
     /// Accepted only when equal to the current account (it cannot change).
     pub account: Option<String>,
+}
+
+/// What [`validate_name`] accepts: a non-blank name without control characters.
+fn name_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(MAX_NAME_CHARS))
+        .pattern(Some(
+            "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$",
+        ))
+        .description(Some(format!("Display name, at most {MAX_NAME_CHARS} characters")))
+}
+
+/// What [`validate_url`] accepts: an http(s) URL naming a host, without credentials or
+/// fragment.
+fn url_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::Custom("uri".into())))
+        .max_length(Some(MAX_URL_BYTES))
+        .pattern(Some("^https?://[^\\s/?#@]+([/?][^\\s#]*)?$"))
+        .description(Some(
+            "Target URL, http or https (a warning says when it is http)",
+        ))
+}
+
+/// What [`validate_events`] accepts: names and patterns of the catalog.
+fn events_schema() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(valid_patterns())),
+        )
+        .min_items(Some(1))
+        .max_items(Some(MAX_EVENTS))
+        .description(Some("Event names or patterns; `*` is every event"))
 }
 
 /// Tells a present `null` from an absent field.

@@ -5,16 +5,17 @@ use super::merge::MergedHint;
 use serde::{Deserialize, Serialize};
 
 /// The reply body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HintsReply {
     /// The message the hints answer, echoed as the platform sent it (a number when it is one).
+    #[schema(schema_with = message_id_schema)]
     pub message_id: serde_json::Value,
     /// Ranked hints, ids 1..k.
     pub hints: Vec<ReplyHint>,
 }
 
 /// One hint of the reply.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReplyHint {
     /// Answer-local id, 1..k; the platform sends it back as `hint_id`.
     pub id: u32,
@@ -26,6 +27,15 @@ pub struct ReplyHint {
     pub relevance: u8,
     /// Link to send along, `""` when none.
     pub link: String,
+}
+
+/// `message_id` is a number or a string ([`message_id_json`]).
+fn message_id_schema() -> utoipa::openapi::schema::OneOfBuilder {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Integer))
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .description(Some("The platform's message id: a number when it is one"))
 }
 
 /// A message id as JSON: platforms that number messages get a number back, others a string.

@@ -90,7 +90,7 @@ pub struct ChoiceQuery {
 }
 
 /// What a choice did.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct ChoiceOutcome {
     /// The answer.
     pub answer_id: String,
@@ -101,7 +101,22 @@ pub struct ChoiceOutcome {
     /// `false` when this choice had been recorded already (nothing was sent again).
     pub recorded: bool,
     /// Each plugin told, with the outcome of its `feedback` call.
+    #[schema(schema_with = feedback_schema)]
     pub feedback: Vec<(String, String)>,
+}
+
+/// `feedback`: a list of pairs: `[[plugin, outcome], ...]`.
+fn feedback_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    use utoipa::openapi::schema::{ArrayBuilder, Object, Type};
+    // Both members have one type, so "two items of that type" says exactly what
+    // `prefixItems` would, in a form every client generator and validator reads.
+    ArrayBuilder::new().items(
+        ArrayBuilder::new()
+            .items(Object::with_type(Type::String))
+            .min_items(Some(2))
+            .max_items(Some(2))
+            .description(Some("[plugin, outcome of its feedback call]")),
+    )
 }
 
 type SharedServe = Shared<BoxFuture<'static, Result<Served, HintsError>>>;

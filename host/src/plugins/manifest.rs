@@ -52,7 +52,7 @@ fn one() -> f64 {
 }
 
 /// How instances are managed for a plugin.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum InstanceMode {
     /// A new instance for every call: no state leaks between calls (default).
@@ -63,7 +63,7 @@ pub enum InstanceMode {
 }
 
 /// A host import a manifest can grant.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Capability {
     /// `log.write`.

@@ -64,7 +64,7 @@ impl Outcome {
 }
 
 /// One plugin's counters.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PluginStats {
     /// The plugin.
     pub plugin: String,

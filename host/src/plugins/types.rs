@@ -108,7 +108,7 @@ pub enum ProviderError {
 }
 
 /// What a plugin says about itself.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct PluginInfo {
     /// Machine name.
     pub name: String,

@@ -9,7 +9,9 @@
 use super::{StoreError, StoredEvent};
 
 /// Whether a webhook receives deliveries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum WebhookStatus {
     /// Receives deliveries.
@@ -169,7 +171,7 @@ pub struct FailingWebhook {
 }
 
 /// One row of the attempt log.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct AttemptRecord {
     /// Increasing id (pagination cursor).
     pub id: i64,
@@ -192,7 +194,7 @@ pub struct AttemptRecord {
 }
 
 /// One outbox message as stored.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct MessageRecord {
     /// `msg_...`.
     pub id: String,

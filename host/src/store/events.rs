@@ -47,7 +47,7 @@ pub enum Appended {
 }
 
 /// Whether a dialog is open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DialogStatus {
     /// Open (the default once any event is seen).
@@ -129,7 +129,7 @@ pub struct IngestRecord {
 }
 
 /// A dialog's stored state.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct DialogRecord {
     /// The dialog.
     pub key: DialogKey,

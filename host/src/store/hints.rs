@@ -88,7 +88,7 @@ pub struct StatsFilter {
 }
 
 /// Acceptance of one plugin's hints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PluginAcceptance {
     /// Plugin name.
     pub plugin: String,
@@ -103,7 +103,7 @@ pub struct PluginAcceptance {
 }
 
 /// Acceptance statistics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HintStats {
     /// Answers with at least one hint.
     pub answers_shown: i64,
@@ -116,9 +116,24 @@ pub struct HintStats {
     /// Mean 1-based position of chosen hints (0 when none).
     pub mean_chosen_position: f64,
     /// `(position, choices)` for every position ever chosen, ascending.
+    #[schema(schema_with = positions_schema)]
     pub chosen_positions: Vec<(i64, i64)>,
     /// Per plugin, by name.
     pub plugins: Vec<PluginAcceptance>,
+}
+
+/// `chosen_positions`: a list of pairs: `[[position, choices], ...]`.
+fn positions_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    use utoipa::openapi::schema::{ArrayBuilder, Object, Type};
+    // Both members have one type, so "two items of that type" says exactly what
+    // `prefixItems` would, in a form every client generator and validator reads.
+    ArrayBuilder::new().items(
+        ArrayBuilder::new()
+            .items(Object::with_type(Type::Integer))
+            .min_items(Some(2))
+            .max_items(Some(2))
+            .description(Some("[1-based position, choices]")),
+    )
 }
 
 /// Served answers and feedback.

@@ -5,33 +5,80 @@
 //! 2xx; a redelivery gets `{"status":"duplicate"}`.
 
 use crate::api::auth::bearer;
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{PathParams, body_error};
-use crate::api::v1::prompter::{on_hint_event, refuse_unknown_choice};
+use crate::api::v1::prompter::{CallbackAccepted, ChoiceAck, on_hint_event, refuse_unknown_choice};
 use crate::app::{Accepted, App};
 use crate::core::Source;
+use crate::hints::HintsReply;
 use crate::ingest::verify::{AuthError, Credentials};
 use crate::ingest::{AccountLookupError, EventKind, ParseError};
 use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use parking_lot::Mutex;
-use serde_json::json;
+use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::OnceLock;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The webhook routes (authenticated by each source's own token or signature, not the admin key).
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/webhooks/{source}", post(default_account))
-        .route("/webhooks/{source}/{account}", post(named_account))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(default_account))
+        .routes(routes!(named_account))
 }
 
+/// The acknowledgement of a stored platform event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventAck {
+    /// `accepted`: stored now; `duplicate`: a redelivery of an event already stored.
+    pub status: AckStatus,
+    /// The event's position in the event log (accepted events only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+}
+
+/// Whether an event was new.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AckStatus {
+    /// Stored now.
+    Accepted,
+    /// Stored before.
+    Duplicate,
+}
+
+/// What a platform webhook answers with `200`: the acknowledgement, or for a hints request
+/// the hints, or for a hint choice what it did. Each variant is the type the handler sends.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum WebhookReply {
+    /// Any event but a hints request or a choice.
+    Ack(EventAck),
+    /// Chat2Desk `ai_hints_requested` (inline or both delivery).
+    Hints(HintsReply),
+    /// Chat2Desk `ai_hints_requested` with `hint_id`: the operator's choice.
+    Choice(ChoiceAck),
+}
+
+/// A platform's webhook for its default account.
+#[utoipa::path(post, operation_id = "receive_platform_event", path = "/webhooks/{source}", tag = "webhooks (platforms)",
+    params(("source" = String, Path, description = "chat2desk, chatwoot or whazing"),
+        ("token" = Option<String>, Query, description = "Chat2Desk and Whazing: the account's token")),
+    request_body(content = Object, description = "The platform's own event payload"),
+    responses(
+        (status = 200, description = "Stored (or a redelivery), or the hints / choice reply", body = WebhookReply),
+        (status = 202, description = "Hints will be POSTed to the callback URL", body = CallbackAccepted),
+        (status = 400, description = "The payload cannot be read (field named when known)", body = ErrorBody),
+        (status = 401, description = "Missing or wrong token or signature", body = ErrorBody),
+        (status = 404, description = "Unknown or disabled source, or unknown account", body = ErrorBody),
+        (status = 413, description = "Body over `server.body_limit_bytes`", body = ErrorBody)))]
 async fn default_account(
     State(app): State<App>,
     PathParams(source): PathParams<String>,
@@ -42,6 +89,19 @@ async fn default_account(
     ingest(app, &source, None, query.as_deref(), &headers, body).await
 }
 
+/// A platform's webhook for one of its configured accounts.
+#[utoipa::path(post, operation_id = "receive_account_event", path = "/webhooks/{source}/{account}", tag = "webhooks (platforms)",
+    params(("source" = String, Path, description = "chat2desk, chatwoot or whazing"),
+        ("account" = String, Path, description = "A configured account of the source"),
+        ("token" = Option<String>, Query, description = "Chat2Desk and Whazing: the account's token")),
+    request_body(content = Object, description = "The platform's own event payload"),
+    responses(
+        (status = 200, description = "Stored (or a redelivery), or the hints / choice reply", body = WebhookReply),
+        (status = 202, description = "Hints will be POSTed to the callback URL", body = CallbackAccepted),
+        (status = 400, description = "The payload cannot be read (field named when known)", body = ErrorBody),
+        (status = 401, description = "Missing or wrong token or signature", body = ErrorBody),
+        (status = 404, description = "Unknown or disabled source, or unknown account", body = ErrorBody),
+        (status = 413, description = "Body over `server.body_limit_bytes`", body = ErrorBody)))]
 async fn named_account(
     State(app): State<App>,
     PathParams((source, account)): PathParams<(String, String)>,
@@ -138,18 +198,21 @@ async fn ingest(
     if let Some(response) = hint_response {
         return Ok(response);
     }
-    Ok(match accepted {
-        Accepted::Stored { seq } => (
-            StatusCode::OK,
-            Json(json!({"status": "accepted", "seq": seq})),
-        )
-            .into_response(),
+    let ack = match accepted {
+        Accepted::Stored { seq } => EventAck {
+            status: AckStatus::Accepted,
+            seq: Some(seq),
+        },
         Accepted::Duplicate => {
             metrics::counter!("hintd_ingest_duplicates_total", "source" => source.as_str())
                 .increment(1);
-            (StatusCode::OK, Json(json!({"status": "duplicate"}))).into_response()
+            EventAck {
+                status: AckStatus::Duplicate,
+                seq: None,
+            }
         }
-    })
+    };
+    Ok((StatusCode::OK, Json(ack)).into_response())
 }
 
 /// `token` from the query string, form-decoded (`%XX` escapes and `+`; invalid escapes are

@@ -3,5 +3,6 @@
 pub mod clients;
 pub mod conversations;
 pub mod ingest;
+pub mod plugins;
 pub mod prompter;
 pub mod webhooks;

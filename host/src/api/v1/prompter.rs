@@ -3,26 +3,74 @@
 //! `POST /api/v1/hints` (same reply shape), `POST /api/v1/hints/choice` (the operator's
 //! choice) and `GET /api/v1/hints/stats` (acceptance).
 
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{BodyBytes, QueryParams};
 use crate::app::App;
 use crate::core::{DialogKey, Source};
-use crate::hints::{ChoiceQuery, HintQuery, HintsError, Served};
+use crate::hints::{ChoiceOutcome, ChoiceQuery, HintQuery, HintsError, HintsReply, Served};
 use crate::ingest::{AccountLookupError, Delivery, Event, EventKind};
-use crate::store::StatsFilter;
+use crate::store::{HintStats, StatsFilter};
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The routes of this file (`/api/v1/*`: the router's admin-key layer guards them).
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/api/v1/hints", post(post_hints))
-        .route("/api/v1/hints/choice", post(post_choice))
-        .route("/api/v1/hints/stats", get(get_stats))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(post_hints))
+        .routes(routes!(post_choice))
+        .routes(routes!(get_stats))
+}
+
+/// The answer to a hints request whose hints go to the callback URL only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallbackAccepted {
+    /// Always `accepted`.
+    pub status: AcceptedStatus,
+    /// Always `callback`: the hints are POSTed to the account's `callback_url`.
+    pub delivery: CallbackDelivery,
+}
+
+/// The status of a request taken for later.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AcceptedStatus {
+    /// Taken; the result comes later.
+    Accepted,
+}
+
+/// Where deferred hints go.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackDelivery {
+    /// To the account's callback URL.
+    Callback,
+}
+
+/// The answer to an operator's choice arriving as a platform webhook.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChoiceAck {
+    /// `ok`, or `duplicate` when the choice had been recorded already.
+    pub status: ChoiceStatus,
+    /// What the choice did.
+    pub choice: ChoiceOutcome,
+}
+
+/// Whether a choice was new.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChoiceStatus {
+    /// Recorded now.
+    Ok,
+    /// Recorded before; nothing was sent again.
+    Duplicate,
 }
 
 /// The HTTP response to an ingested hint event (`HintsRequested` / `HintChosen`), or `None`
@@ -78,11 +126,11 @@ async fn hints_requested(app: &App, event: &Event, request_id: &str, message_id:
                     }
                 }
             });
-            (
-                StatusCode::ACCEPTED,
-                Json(json!({"status": "accepted", "delivery": "callback"})),
-            )
-                .into_response()
+            let accepted = CallbackAccepted {
+                status: AcceptedStatus::Accepted,
+                delivery: CallbackDelivery::Callback,
+            };
+            (StatusCode::ACCEPTED, Json(accepted)).into_response()
         }
         (Delivery::Both, Some(url)) => match app.hints.request(query).await {
             Ok(served) => {
@@ -143,9 +191,14 @@ async fn hint_chosen(app: &App, event: &Event, message_id: &str, hint_id: i64) -
         Err(e) => return error(&e),
     };
     match app.hints.choose(query).await {
-        Ok(outcome) => Json(
-            json!({"status": if outcome.recorded { "ok" } else { "duplicate" }, "choice": outcome}),
-        )
+        Ok(outcome) => Json(ChoiceAck {
+            status: if outcome.recorded {
+                ChoiceStatus::Ok
+            } else {
+                ChoiceStatus::Duplicate
+            },
+            choice: outcome,
+        })
         .into_response(),
         Err(e) => error(&e),
     }
@@ -177,9 +230,13 @@ fn reply(served: &Served) -> Response {
 
 /// The API's JSON error (`{"error": {"code", "message", "field"}}`) for a pipeline error.
 fn error(e: &HintsError) -> Response {
+    api_error(e).into_response()
+}
+
+fn api_error(e: &HintsError) -> ApiError {
     let (status, code, field) = match e {
         HintsError::InvalidRequest { field, reason } => {
-            return ApiError::invalid(*field, format!("{field} {reason}")).into_response();
+            return ApiError::invalid(*field, format!("{field} {reason}"));
         }
         HintsError::UnknownAnswer { .. } => {
             (StatusCode::NOT_FOUND, "unknown_message", Some("message_id"))
@@ -187,13 +244,13 @@ fn error(e: &HintsError) -> Response {
         HintsError::UnknownHint { .. } => (StatusCode::NOT_FOUND, "unknown_hint", Some("hint_id")),
         HintsError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
         // Internal details go to the log, not to the caller.
-        HintsError::Internal(detail) => return ApiError::internal(detail).into_response(),
+        HintsError::Internal(detail) => return ApiError::internal(detail),
     };
-    let mut api = ApiError::new(status, code, e.to_string());
-    if let Some(field) = field {
-        api = api.with_field(field);
+    let api = ApiError::new(status, code, e.to_string());
+    match field {
+        Some(field) => api.with_field(field),
+        None => api,
     }
-    api.into_response()
 }
 
 fn bad(field: &'static str, reason: impl Into<String>) -> ApiError {
@@ -201,8 +258,12 @@ fn bad(field: &'static str, reason: impl Into<String>) -> ApiError {
 }
 
 /// An id given as a JSON string or integer.
-fn id_field(body: &Value, field: &'static str, required: bool) -> Result<Option<String>, ApiError> {
-    match body.get(field) {
+fn id_field(
+    value: Option<&Value>,
+    field: &'static str,
+    required: bool,
+) -> Result<Option<String>, ApiError> {
+    match value {
         None | Some(Value::Null) if required => Err(bad(field, "is required")),
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() && required => {
@@ -257,8 +318,11 @@ async fn known_dialog(app: &App, dialog: &DialogKey) -> Result<(), ApiError> {
     Err(ApiError::not_found("not_found", format!("no dialog {dialog}")).with_field("dialog_id"))
 }
 
-fn source_field(body: &Value) -> Result<(Source, String), ApiError> {
-    let source = match body.get("source") {
+fn source_field(
+    source: Option<&Value>,
+    account: Option<&Value>,
+) -> Result<(Source, String), ApiError> {
+    let source = match source {
         Some(Value::String(s)) => s
             .parse::<Source>()
             .map_err(|e| bad("source", e.to_string()))?,
@@ -270,7 +334,7 @@ fn source_field(body: &Value) -> Result<(Source, String), ApiError> {
         }
         Some(_) => return Err(bad("source", "must be a string")),
     };
-    let account = id_field(body, "account", false)?
+    let account = id_field(account, "account", false)?
         .unwrap_or_else(|| crate::ingest::DEFAULT_ACCOUNT.to_string());
     Ok((source, account))
 }
@@ -283,23 +347,103 @@ fn json_object(body: &[u8]) -> Result<Value, ApiError> {
     }
 }
 
-const HINT_FIELDS: &[&str] = &[
-    "source",
-    "account",
-    "dialog_id",
-    "request_id",
-    "message_id",
-    "client_id",
-    "operator_id",
-    "channel_id",
-    "transport",
-    "external_key",
-    "max_hints",
-];
+/// An id as the API accepts it: a JSON string or integer, held to the rule of every id
+/// ([`crate::ingest::check_id`]).
+fn id_schema() -> OneOfBuilder {
+    let max = crate::ingest::MAX_ID_LEN;
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(max))
+                .pattern(Some("^[^\\u0000-\\u001F\\u007F-\\u009F]*$"))
+                .description(Some(format!(
+                    "At most {max} bytes of UTF-8, no control characters"
+                ))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Integer))
+}
+
+/// `hint_id`: an integer, or a string of one ([`choice_body`]).
+fn hint_id_schema() -> OneOfBuilder {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Integer))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^\\s*[+-]?[0-9]+\\s*$")),
+        )
+}
+
+/// `POST /api/v1/hints`. Fields are read as JSON values and checked one by one
+/// ([`hints_body`]), so that a wrong type is refused naming its field.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HintsRequest {
+    /// `chat2desk`, `chatwoot`, `whazing` or `api`.
+    #[schema(value_type = Source, required = true)]
+    pub source: Option<Value>,
+    /// The account (default: `default`).
+    #[schema(schema_with = id_schema)]
+    pub account: Option<Value>,
+    /// The dialog.
+    #[schema(schema_with = id_schema, required = true)]
+    pub dialog_id: Option<Value>,
+    /// Idempotency key: a repeated request replays the same answer.
+    #[schema(schema_with = id_schema)]
+    pub request_id: Option<Value>,
+    /// The client message the hints answer (default: the dialog's latest).
+    #[schema(schema_with = id_schema)]
+    pub message_id: Option<Value>,
+    /// The client.
+    #[schema(schema_with = id_schema)]
+    pub client_id: Option<Value>,
+    /// The operator.
+    #[schema(schema_with = id_schema)]
+    pub operator_id: Option<Value>,
+    /// The platform channel.
+    #[schema(schema_with = id_schema)]
+    pub channel_id: Option<Value>,
+    /// The messenger transport.
+    #[schema(schema_with = id_schema)]
+    pub transport: Option<Value>,
+    /// The integration key.
+    #[schema(schema_with = id_schema)]
+    pub external_key: Option<Value>,
+    /// At most this many hints, 1..=20.
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 20)]
+    pub max_hints: Option<Value>,
+}
+
+/// `POST /api/v1/hints/choice`, read like [`HintsRequest`].
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct HintChoice {
+    /// `chat2desk`, `chatwoot`, `whazing` or `api`.
+    #[schema(value_type = Source, required = true)]
+    pub source: Option<Value>,
+    /// The account (default: `default`).
+    #[schema(schema_with = id_schema)]
+    pub account: Option<Value>,
+    /// The message the hints were served for.
+    #[schema(schema_with = id_schema, required = true)]
+    pub message_id: Option<Value>,
+    /// The client, when the platform says.
+    #[schema(schema_with = id_schema)]
+    pub client_id: Option<Value>,
+    /// The chosen hint's answer-local id: an integer, or its decimal digits as a string.
+    #[schema(schema_with = hint_id_schema, required = true)]
+    pub hint_id: Option<Value>,
+}
 
 /// `POST /api/v1/hints` {source, account?, dialog_id, request_id?, message_id?, client_id?,
 /// operator_id?, channel_id?, transport?, external_key?, max_hints?} → the Chat2Desk reply.
 /// An unconfigured source or account, or an unknown dialog, is 404 naming which.
+#[utoipa::path(post, operation_id = "request_hints", path = "/api/v1/hints", tag = "hints", request_body = HintsRequest,
+    responses(
+        (status = 200, description = "Ranked hints (replays of a `request_id` are byte-identical, \
+            with `x-hintd-replayed: true`)", body = HintsReply),
+        (status = 400, description = "A field is missing or wrong (named in `field`)", body = ErrorBody),
+        (status = 404, description = "Unconfigured source or account, or unknown dialog", body = ErrorBody)))]
 async fn post_hints(State(app): State<App>, BodyBytes(body): BodyBytes) -> Response {
     let query = match hints_body(&body) {
         Ok(query) => query,
@@ -318,22 +462,13 @@ async fn post_hints(State(app): State<App>, BodyBytes(body): BodyBytes) -> Respo
 
 /// Reads a `POST /api/v1/hints` body, naming the field at fault.
 pub fn hints_body(body: &[u8]) -> Result<HintQuery, ApiError> {
-    let body = json_object(body)?;
-    if let Some(unknown) = body
-        .as_object()
-        .and_then(|o| o.keys().find(|k| !HINT_FIELDS.contains(&k.as_str())))
-    {
-        return Err(bad(
-            "body",
-            format!(
-                "unknown field `{unknown}`; expected {}",
-                HINT_FIELDS.join(", ")
-            ),
-        ));
-    }
-    let (source, account) = source_field(&body)?;
-    let dialog_id = id_field(&body, "dialog_id", true)?.unwrap_or_default();
-    let max_hints = match body.get("max_hints") {
+    let body: HintsRequest = serde_json::from_value(json_object(body)?).map_err(|e| {
+        // Every field is a JSON value: an unknown field is the only way to fail here.
+        bad("body", format!("{e}"))
+    })?;
+    let (source, account) = source_field(body.source.as_ref(), body.account.as_ref())?;
+    let dialog_id = id_field(body.dialog_id.as_ref(), "dialog_id", true)?.unwrap_or_default();
+    let max_hints = match body.max_hints {
         None | Some(Value::Null) => None,
         Some(v) => Some(
             v.as_u64()
@@ -344,13 +479,13 @@ pub fn hints_body(body: &[u8]) -> Result<HintQuery, ApiError> {
     };
     Ok(HintQuery {
         dialog: Some(DialogKey::new(source, account, dialog_id)),
-        request_id: id_field(&body, "request_id", false)?,
-        message_id: id_field(&body, "message_id", false)?,
-        client_id: id_field(&body, "client_id", false)?,
-        operator_id: id_field(&body, "operator_id", false)?,
-        channel_id: id_field(&body, "channel_id", false)?,
-        transport: id_field(&body, "transport", false)?,
-        external_key: id_field(&body, "external_key", false)?,
+        request_id: id_field(body.request_id.as_ref(), "request_id", false)?,
+        message_id: id_field(body.message_id.as_ref(), "message_id", false)?,
+        client_id: id_field(body.client_id.as_ref(), "client_id", false)?,
+        operator_id: id_field(body.operator_id.as_ref(), "operator_id", false)?,
+        channel_id: id_field(body.channel_id.as_ref(), "channel_id", false)?,
+        transport: id_field(body.transport.as_ref(), "transport", false)?,
+        external_key: id_field(body.external_key.as_ref(), "external_key", false)?,
         max_hints,
     })
 }
@@ -358,6 +493,12 @@ pub fn hints_body(body: &[u8]) -> Result<HintQuery, ApiError> {
 /// `POST /api/v1/hints/choice` {source, account?, message_id, client_id?, hint_id}. An
 /// unconfigured source or account is 404 naming which; a message no hints were served for
 /// is 404 naming `message_id`.
+#[utoipa::path(post, operation_id = "record_choice", path = "/api/v1/hints/choice", tag = "hints", request_body = HintChoice,
+    responses(
+        (status = 200, description = "What the choice did", body = ChoiceOutcome),
+        (status = 400, description = "A field is missing or wrong (named in `field`)", body = ErrorBody),
+        (status = 404, description = "Unconfigured source or account, or no answer for \
+            `message_id`, or no such `hint_id`", body = ErrorBody)))]
 async fn post_choice(State(app): State<App>, BodyBytes(body): BodyBytes) -> Response {
     let query =
         match choice_body(&body).and_then(|q| configured(&app, q.source, &q.account).map(|()| q)) {
@@ -372,9 +513,10 @@ async fn post_choice(State(app): State<App>, BodyBytes(body): BodyBytes) -> Resp
 
 /// Reads a `POST /api/v1/hints/choice` body, naming the field at fault.
 pub fn choice_body(body: &[u8]) -> Result<ChoiceQuery, ApiError> {
-    let body = json_object(body)?;
-    let (source, account) = source_field(&body)?;
-    let hint_id = match body.get("hint_id") {
+    let body: HintChoice = serde_json::from_value(json_object(body)?)
+        .map_err(|e| ApiError::internal(format!("choice body: {e}")))?;
+    let (source, account) = source_field(body.source.as_ref(), body.account.as_ref())?;
+    let hint_id = match &body.hint_id {
         Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
         Some(Value::String(s)) => s
             .trim()
@@ -386,36 +528,50 @@ pub fn choice_body(body: &[u8]) -> Result<ChoiceQuery, ApiError> {
     Ok(ChoiceQuery {
         source,
         account,
-        message_id: id_field(&body, "message_id", true)?.unwrap_or_default(),
-        client_id: id_field(&body, "client_id", false)?,
+        message_id: id_field(body.message_id.as_ref(), "message_id", true)?.unwrap_or_default(),
+        client_id: id_field(body.client_id.as_ref(), "client_id", false)?,
         hint_id,
         edited_text: None,
     })
 }
 
 /// Query of `GET /api/v1/hints/stats`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct StatsQuery {
-    source: Option<String>,
-    account: Option<String>,
-    since_ms: Option<i64>,
+#[into_params(parameter_in = Query)]
+pub struct StatsQuery {
+    /// Only answers for this source (`chat2desk`, `chatwoot`, `whazing`, `api`).
+    #[param(value_type = Option<Source>)]
+    pub source: Option<String>,
+    /// Only answers for this account.
+    pub account: Option<String>,
+    /// Only answers served at or after this time, unix ms.
+    pub since_ms: Option<i64>,
 }
 
 /// `GET /api/v1/hints/stats[?source=&account=&since_ms=]`: acceptance per plugin and overall.
+#[utoipa::path(get, operation_id = "get_hint_stats", path = "/api/v1/hints/stats", tag = "hints", params(StatsQuery),
+    responses(
+        (status = 200, description = "Acceptance per plugin and overall", body = HintStats),
+        (status = 400, description = "A query parameter is wrong (named in `field`)", body = ErrorBody)))]
 async fn get_stats(State(app): State<App>, QueryParams(q): QueryParams<StatsQuery>) -> Response {
+    match hint_stats(&app, q).await {
+        Ok(stats) => Json(stats).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Acceptance statistics filtered by `q` (shared with `GET /api/v1/plugins`).
+pub(crate) async fn hint_stats(app: &App, q: StatsQuery) -> Result<HintStats, ApiError> {
     if let Some(s) = &q.source
         && let Err(e) = s.parse::<Source>()
     {
-        return bad("source", e.to_string()).into_response();
+        return Err(bad("source", e.to_string()));
     }
     let filter = StatsFilter {
         source: q.source,
         account: q.account,
         since_ms: q.since_ms,
     };
-    match app.hints.stats(&filter).await {
-        Ok(stats) => Json(stats).into_response(),
-        Err(e) => error(&e),
-    }
+    app.hints.stats(&filter).await.map_err(|e| api_error(&e))
 }

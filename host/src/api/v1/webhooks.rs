@@ -14,40 +14,104 @@
 //! | POST | `/api/v1/webhooks/{id}/messages/{msg}/resend` | send again now |
 //! | POST | `/api/v1/webhooks/{id}/recover` | `{since}`: send again the failed messages since then |
 
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{BodyBytes, PathParams, QueryParams, backticked};
 use crate::app::App;
 use crate::dispatch::DispatchError;
 use crate::dispatch::catalog::valid_patterns;
-use crate::dispatch::service::Updated;
+use crate::dispatch::service::{Updated, WebhookView, WithSecret};
 use crate::dispatch::subscription::{CreateWebhook, UpdateWebhook};
-use axum::Router;
+use crate::store::{AttemptRecord, MessageRecord};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The routes of this file.
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/api/v1/webhooks", post(create).get(list))
-        .route("/api/v1/webhooks/events", get(events))
-        .route(
-            "/api/v1/webhooks/{id}",
-            get(read).put(update).delete(remove),
-        )
-        .route("/api/v1/webhooks/{id}/rotate-secret", post(rotate))
-        .route("/api/v1/webhooks/{id}/attempts", get(attempts))
-        .route("/api/v1/webhooks/{id}/messages", get(messages))
-        .route("/api/v1/webhooks/{id}/messages/{msg}", get(message))
-        .route(
-            "/api/v1/webhooks/{id}/messages/{msg}/attempts",
-            get(message_attempts),
-        )
-        .route("/api/v1/webhooks/{id}/messages/{msg}/resend", post(resend))
-        .route("/api/v1/webhooks/{id}/recover", post(recover))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(events))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(rotate))
+        .routes(routes!(attempts))
+        .routes(routes!(messages))
+        .routes(routes!(message))
+        .routes(routes!(message_attempts))
+        .routes(routes!(resend))
+        .routes(routes!(recover))
+}
+
+/// `GET /api/v1/webhooks`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookList {
+    /// The webhooks, with status, last success and recent errors.
+    pub webhooks: Vec<WebhookView>,
+    /// How many webhooks one account may have.
+    pub limit_per_account: u32,
+}
+
+/// `GET /api/v1/webhooks/events`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventNames {
+    /// Every valid event name and pattern.
+    pub events: Vec<String>,
+}
+
+/// A `PUT` that modified the webhook.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangedWebhook {
+    /// The webhook after the change.
+    #[serde(flatten)]
+    pub webhook: WebhookView,
+    /// Things worth knowing about the new URL.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A `PUT` with `"url": null`: the webhook is gone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletedWebhook {
+    /// The webhook's id.
+    pub id: String,
+    /// Always `true`.
+    pub deleted: bool,
+}
+
+/// What a `PUT` answers, by what it did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum UpdateReply {
+    /// Modified.
+    Changed(Box<ChangedWebhook>),
+    /// Deleted (`"url": null`).
+    Deleted(DeletedWebhook),
+}
+
+/// A page of the attempt log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptList {
+    /// Newest first.
+    pub attempts: Vec<AttemptRecord>,
+}
+
+/// Outbox messages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageList {
+    /// Newest first.
+    pub messages: Vec<MessageRecord>,
+}
+
+/// `POST /api/v1/webhooks/{id}/recover`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Requeued {
+    /// Failed messages queued again.
+    pub requeued: u64,
 }
 
 impl From<DispatchError> for ApiError {
@@ -114,6 +178,22 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Creates a webhook; its signing secret is in this answer only.
+#[utoipa::path(post, operation_id = "create_webhook", path = "/api/v1/webhooks", tag = "webhooks", request_body = CreateWebhook,
+    responses(
+        (status = 201, description = "Created, with `secret` (shown once)", body = WithSecret,
+            links(
+            ("GetWebhook" = (operation_id = "get_webhook", parameters(("id" = "$response.body#/id")))),
+            ("UpdateWebhook" = (operation_id = "update_webhook", parameters(("id" = "$response.body#/id")))),
+            ("DeleteWebhook" = (operation_id = "delete_webhook", parameters(("id" = "$response.body#/id")))),
+            ("RotateSecret" = (operation_id = "rotate_webhook_secret", parameters(("id" = "$response.body#/id")))),
+            ("Attempts" = (operation_id = "list_webhook_attempts", parameters(("id" = "$response.body#/id")))),
+            ("Messages" = (operation_id = "list_webhook_messages", parameters(("id" = "$response.body#/id")))),
+            ("Recover" = (operation_id = "recover_webhook", parameters(("id" = "$response.body#/id"))))
+            )),
+        (status = 400, description = "A field is missing or wrong (named in `field`)", body = ErrorBody),
+        (status = 409, description = "The account has its maximum of webhooks", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody)))]
 async fn create(
     State(app): State<App>,
     headers: HeaderMap,
@@ -124,24 +204,47 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(created)).into_response())
 }
 
-#[derive(Deserialize)]
+/// Query of `GET /api/v1/webhooks`.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only this account's webhooks.
     account: Option<String>,
 }
 
+/// Every webhook, with status, last success and recent errors.
+#[utoipa::path(get, operation_id = "list_webhooks", path = "/api/v1/webhooks", tag = "webhooks", params(ListQuery),
+    responses(
+        (status = 200, description = "The webhooks", body = WebhookList),
+        (status = 400, description = "Unknown query parameter", body = ErrorBody)))]
 async fn list(
     State(app): State<App>,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
     let hooks = app.dispatch.list(q.account.as_deref()).await?;
-    Ok(axum::Json(json!({ "webhooks": hooks, "limit_per_account": app.dispatch.config().max_webhooks_per_account })).into_response())
+    Ok(axum::Json(WebhookList {
+        webhooks: hooks,
+        limit_per_account: app.dispatch.config().max_webhooks_per_account,
+    })
+    .into_response())
 }
 
+/// Every valid event name and pattern a webhook may subscribe to.
+#[utoipa::path(get, operation_id = "list_webhook_events", path = "/api/v1/webhooks/events", tag = "webhooks",
+    responses((status = 200, description = "Event names", body = EventNames)))]
 async fn events() -> Response {
-    axum::Json(json!({ "events": valid_patterns() })).into_response()
+    axum::Json(EventNames {
+        events: valid_patterns(),
+    })
+    .into_response()
 }
 
+/// One webhook.
+#[utoipa::path(get, operation_id = "get_webhook", path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookId),
+    responses(
+        (status = 200, description = "The webhook", body = WebhookView),
+        (status = 404, description = "No such webhook", body = ErrorBody)))]
 async fn read(
     State(app): State<App>,
     PathParams(id): PathParams<String>,
@@ -149,6 +252,15 @@ async fn read(
     Ok(axum::Json(app.dispatch.get(&id).await?).into_response())
 }
 
+/// Modifies a webhook: absent fields stay; `"url": null` deletes it; `"status": "active"`
+/// re-enables it.
+#[utoipa::path(put, operation_id = "update_webhook", path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookId),
+    request_body = UpdateWebhook,
+    responses(
+        (status = 200, description = "Modified, or deleted", body = UpdateReply),
+        (status = 400, description = "A field is wrong (named in `field`)", body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody)))]
 async fn update(
     State(app): State<App>,
     PathParams(id): PathParams<String>,
@@ -158,16 +270,23 @@ async fn update(
     let input: UpdateWebhook = parse_body(&headers, &body)?;
     Ok(match app.dispatch.update(&id, input).await? {
         Updated::Changed { webhook, warnings } => {
-            let mut v = serde_json::to_value(webhook).expect("view serialises");
-            if !warnings.is_empty() {
-                v["warnings"] = json!(warnings);
-            }
-            axum::Json(v).into_response()
+            axum::Json(UpdateReply::Changed(Box::new(ChangedWebhook {
+                webhook: *webhook,
+                warnings,
+            })))
+            .into_response()
         }
-        Updated::Deleted => axum::Json(json!({ "id": id, "deleted": true })).into_response(),
+        Updated::Deleted => {
+            axum::Json(UpdateReply::Deleted(DeletedWebhook { id, deleted: true })).into_response()
+        }
     })
 }
 
+/// Deletes a webhook and its outbox.
+#[utoipa::path(delete, operation_id = "delete_webhook", path = "/api/v1/webhooks/{id}", tag = "webhooks", params(WebhookId),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such webhook", body = ErrorBody)))]
 async fn remove(
     State(app): State<App>,
     PathParams(id): PathParams<String>,
@@ -176,6 +295,11 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// A new signing secret; the previous one keeps signing beside it for 24 h.
+#[utoipa::path(post, operation_id = "rotate_webhook_secret", path = "/api/v1/webhooks/{id}/rotate-secret", tag = "webhooks", params(WebhookId),
+    responses(
+        (status = 200, description = "The webhook with its new `secret` (shown once)", body = WithSecret),
+        (status = 404, description = "No such webhook", body = ErrorBody)))]
 async fn rotate(
     State(app): State<App>,
     PathParams(id): PathParams<String>,
@@ -183,14 +307,46 @@ async fn rotate(
     Ok(axum::Json(app.dispatch.rotate_secret(&id).await?).into_response())
 }
 
-#[derive(Deserialize)]
+/// Paging of the attempt and message lists.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
+    /// Attempts with an id below this one (the previous page's last id).
     before: Option<i64>,
+    /// At most this many (default 100, at most 1000).
     limit: Option<u32>,
+    /// Messages in this status only: `pending`, `delivered` or `failed`.
     status: Option<String>,
 }
 
+/// The webhook's path parameter.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct WebhookId {
+    /// The webhook, `wh_...`.
+    id: String,
+}
+
+/// The webhook and message path parameters.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct MessageId {
+    /// The webhook, `wh_...`.
+    id: String,
+    /// The message, `msg_...`.
+    msg: String,
+}
+
+/// The webhook's attempt log, newest first.
+#[utoipa::path(get, operation_id = "list_webhook_attempts", path = "/api/v1/webhooks/{id}/attempts", tag = "webhooks",
+    params(WebhookId, PageQuery),
+    responses(
+        (status = 200, description = "Attempts", body = AttemptList),
+        (status = 400, description = "A query parameter is wrong (named in `field`)", body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody)))]
 async fn attempts(
     State(app): State<App>,
     PathParams(id): PathParams<String>,
@@ -200,9 +356,16 @@ async fn attempts(
         .dispatch
         .attempts(&id, None, q.before, q.limit.unwrap_or(100))
         .await?;
-    Ok(axum::Json(json!({ "attempts": list })).into_response())
+    Ok(axum::Json(AttemptList { attempts: list }).into_response())
 }
 
+/// The webhook's outbox messages.
+#[utoipa::path(get, operation_id = "list_webhook_messages", path = "/api/v1/webhooks/{id}/messages", tag = "webhooks",
+    params(WebhookId, PageQuery),
+    responses(
+        (status = 200, description = "Messages", body = MessageList),
+        (status = 400, description = "A query parameter is wrong (named in `field`)", body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody)))]
 async fn messages(
     State(app): State<App>,
     PathParams(id): PathParams<String>,
@@ -212,9 +375,15 @@ async fn messages(
         .dispatch
         .messages(&id, q.status.as_deref(), q.limit.unwrap_or(100))
         .await?;
-    Ok(axum::Json(json!({ "messages": list })).into_response())
+    Ok(axum::Json(MessageList { messages: list }).into_response())
 }
 
+/// One outbox message.
+#[utoipa::path(get, operation_id = "get_webhook_message", path = "/api/v1/webhooks/{id}/messages/{msg}", tag = "webhooks",
+    params(MessageId),
+    responses(
+        (status = 200, description = "The message", body = MessageRecord),
+        (status = 404, description = "No such webhook or message", body = ErrorBody)))]
 async fn message(
     State(app): State<App>,
     PathParams((id, msg)): PathParams<(String, String)>,
@@ -223,6 +392,13 @@ async fn message(
     Ok(axum::Json(app.dispatch.message(&id, &msg).await?).into_response())
 }
 
+/// One message's attempts, newest first.
+#[utoipa::path(get, operation_id = "list_message_attempts", path = "/api/v1/webhooks/{id}/messages/{msg}/attempts", tag = "webhooks",
+    params(MessageId, PageQuery),
+    responses(
+        (status = 200, description = "Attempts", body = AttemptList),
+        (status = 400, description = "A query parameter is wrong (named in `field`)", body = ErrorBody),
+        (status = 404, description = "No such webhook or message", body = ErrorBody)))]
 async fn message_attempts(
     State(app): State<App>,
     PathParams((id, msg)): PathParams<(String, String)>,
@@ -232,9 +408,16 @@ async fn message_attempts(
         .dispatch
         .attempts(&id, Some(&msg), q.before, q.limit.unwrap_or(100))
         .await?;
-    Ok(axum::Json(json!({ "attempts": list })).into_response())
+    Ok(axum::Json(AttemptList { attempts: list }).into_response())
 }
 
+/// Sends a message again now.
+#[utoipa::path(post, operation_id = "resend_message", path = "/api/v1/webhooks/{id}/messages/{msg}/resend", tag = "webhooks",
+    params(MessageId),
+    responses(
+        (status = 202, description = "Queued; the message as it is now", body = MessageRecord),
+        (status = 404, description = "No such webhook or message", body = ErrorBody),
+        (status = 409, description = "Payload purged, or a delivery in flight", body = ErrorBody)))]
 async fn resend(
     State(app): State<App>,
     PathParams((id, msg)): PathParams<(String, String)>,
@@ -244,13 +427,35 @@ async fn resend(
 }
 
 /// `POST /api/v1/webhooks/{id}/recover`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoverBody {
     /// RFC 3339 time or unix milliseconds.
+    #[schema(schema_with = since_schema, required = true)]
     pub since: Option<Value>,
 }
 
+/// `since`: an RFC 3339 time or non-negative unix milliseconds.
+fn since_schema() -> OneOfBuilder {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String).format(Some(
+            utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime),
+        )))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0)),
+        )
+}
+
+/// Queues again the messages that failed since a time.
+#[utoipa::path(post, operation_id = "recover_webhook", path = "/api/v1/webhooks/{id}/recover", tag = "webhooks", params(WebhookId),
+    request_body = RecoverBody,
+    responses(
+        (status = 202, description = "How many were queued again", body = Requeued),
+        (status = 400, description = "`since` is missing or wrong", body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody)))]
 async fn recover(
     State(app): State<App>,
     PathParams(id): PathParams<String>,
@@ -273,5 +478,5 @@ async fn recover(
         Some(_) => return Err(bad()),
     };
     let n = app.dispatch.recover(&id, since_ms).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "requeued": n }))).into_response())
+    Ok((StatusCode::ACCEPTED, axum::Json(Requeued { requeued: n })).into_response())
 }
