@@ -57,6 +57,9 @@ async fn readyz(State(app): State<App>) -> (StatusCode, Json<serde_json::Value>)
             )
         }));
     }
+    // Private notes refused for good (wrong token, conversation or account) stay refused
+    // until the configuration is fixed.
+    warnings.extend(app.hints.note_warnings());
     if reasons.is_empty() {
         (
             StatusCode::OK,

@@ -109,6 +109,13 @@ async fn ingest(
     };
     metrics::counter!("hintd_ingest_events_total", "source" => source.as_str(), "type" => type_label).increment(1);
     let mut event = parsed.event;
+    // Chatwoot echoes every private note hintd posts: acknowledged, never stored, so it is no
+    // context, no operator reply and no trigger of another note.
+    if crate::hints::note::is_own_note(&event) {
+        metrics::counter!("hintd_ingest_own_notes_ignored_total", "source" => source.as_str())
+            .increment(1);
+        return Ok((StatusCode::OK, Json(json!({"status": "ignored"}))).into_response());
+    }
     app.resolve(&mut event).await?;
     let raw = body.to_vec();
     let (accepted, hint_response) = match &event.kind {

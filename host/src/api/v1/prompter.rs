@@ -7,8 +7,8 @@ use crate::api::error::ApiError;
 use crate::api::extract::{BodyBytes, QueryParams};
 use crate::app::App;
 use crate::core::{DialogKey, Source};
-use crate::hints::{ChoiceQuery, HintQuery, HintsError, Served};
-use crate::ingest::{AccountLookupError, Delivery, Event, EventKind};
+use crate::hints::{ChoiceQuery, Delivered, HintQuery, HintsError, Served};
+use crate::ingest::{AccountLookupError, Event, EventKind};
 use crate::store::StatsFilter;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -60,41 +60,21 @@ async fn hints_requested(app: &App, event: &Event, request_id: &str, message_id:
         external_key: meta.external_key.clone(),
         max_hints: None,
     };
-    let (delivery, callback_url) = match meta
-        .source
-        .map(|s| app.config.sources.account(s, Some(&meta.account)))
-    {
-        Some(Ok(settings)) => (settings.delivery, settings.callback_url.map(str::to_owned)),
-        _ => (Delivery::Inline, None),
-    };
-    match (delivery, callback_url) {
-        (Delivery::Callback, Some(url)) => {
-            let hints = app.hints.clone();
-            tokio::spawn(async move {
-                match hints.request(query).await {
-                    Ok(served) => hints.spawn_callback(&served, url),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "hints for a callback could not be computed")
-                    }
-                }
-            });
-            (
-                StatusCode::ACCEPTED,
-                Json(json!({"status": "accepted", "delivery": "callback"})),
-            )
-                .into_response()
-        }
-        (Delivery::Both, Some(url)) => match app.hints.request(query).await {
-            Ok(served) => {
-                app.hints.spawn_callback(&served, url);
-                reply(&served)
-            }
-            Err(e) => error(&e),
-        },
-        _ => match app.hints.request(query).await {
-            Ok(served) => reply(&served),
-            Err(e) => error(&e),
-        },
+    delivered(app, query).await
+}
+
+/// Serves a hints request the way its source and account are configured to receive hints
+/// (the decision is the hint service's): the answer, or `202` when it goes out in the
+/// background (callback, private note).
+async fn delivered(app: &App, query: HintQuery) -> Response {
+    match app.hints.deliver(query, &app.config.sources).await {
+        Ok(Delivered::Inline(served)) => reply(&served),
+        Ok(Delivered::Accepted(delivery)) => (
+            StatusCode::ACCEPTED,
+            Json(json!({"status": "accepted", "delivery": delivery.as_str()})),
+        )
+            .into_response(),
+        Err(e) => error(&e),
     }
 }
 
@@ -298,7 +278,8 @@ const HINT_FIELDS: &[&str] = &[
 ];
 
 /// `POST /api/v1/hints` {source, account?, dialog_id, request_id?, message_id?, client_id?,
-/// operator_id?, channel_id?, transport?, external_key?, max_hints?} → the Chat2Desk reply.
+/// operator_id?, channel_id?, transport?, external_key?, max_hints?} → the Chat2Desk reply, or
+/// `202` when the account's `delivery` sends the hints elsewhere (callback, private note).
 /// An unconfigured source or account, or an unknown dialog, is 404 naming which.
 async fn post_hints(State(app): State<App>, BodyBytes(body): BodyBytes) -> Response {
     let query = match hints_body(&body) {
@@ -310,10 +291,7 @@ async fn post_hints(State(app): State<App>, BodyBytes(body): BodyBytes) -> Respo
     {
         return e.into_response();
     }
-    match app.hints.request(query).await {
-        Ok(served) => reply(&served),
-        Err(e) => error(&e),
-    }
+    delivered(&app, query).await
 }
 
 /// Reads a `POST /api/v1/hints` body, naming the field at fault.
