@@ -72,8 +72,8 @@ impl App {
     }
 
     /// Accepts one resolved platform event: its raw body and conversation changes are stored
-    /// in one transaction (nothing on error), then memory is updated and plugins observe it
-    /// off the request path.
+    /// in one transaction (nothing on error), then memory is updated, plugins observe it off
+    /// the request path, and a client message in `note` delivery schedules its private note.
     pub async fn accept(&self, raw_body: Vec<u8>, event: &Event) -> Result<Accepted, ContextError> {
         let received_at_ms = crate::core::now_ms();
         let appended = self.context.record(event, raw_body, received_at_ms).await?;
@@ -81,6 +81,8 @@ impl App {
             return Ok(Accepted::Duplicate);
         };
         self.dispatch.wake();
+        self.hints
+            .note_on_client_message(event, &self.config.sources);
         if self.plugins.observes()
             && let Some(observed) = crate::plugins::ConversationEvent::from_event(event)
         {

@@ -22,6 +22,8 @@ pub struct ServerSpec {
     pub args: Vec<String>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
+    /// A file the process's stderr (its log) is appended to, instead of the test's stderr.
+    pub stderr: Option<PathBuf>,
 }
 
 impl ServerSpec {
@@ -33,6 +35,7 @@ impl ServerSpec {
             data: None,
             args: vec![],
             env: vec![],
+            stderr: None,
         }
     }
 
@@ -51,6 +54,12 @@ impl ServerSpec {
     /// Sets an environment variable of the process.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Appends the process's log (stderr) to `path`, so a test can read it.
+    pub fn stderr_to(mut self, path: impl Into<PathBuf>) -> Self {
+        self.stderr = Some(path.into());
         self
     }
 
@@ -120,7 +129,17 @@ impl Server {
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,hintd=info".into()),
         );
-        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
+        let stderr = match &self.spec.stderr {
+            Some(path) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .expect("the log file opens"),
+            ),
+            None => Stdio::inherit(),
+        };
+        cmd.stdout(Stdio::piped()).stderr(stderr);
         let mut child = cmd.spawn().expect("hintd starts");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();

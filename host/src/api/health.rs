@@ -108,6 +108,9 @@ async fn readyz(State(app): State<App>) -> Response {
             )
         }));
     }
+    // Private notes refused for good (wrong token, conversation or account) stay refused
+    // until the configuration is fixed.
+    warnings.extend(app.hints.note_warnings());
     if reasons.is_empty() {
         let ready = Readiness {
             status: Ready::Ready,

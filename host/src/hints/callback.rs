@@ -2,7 +2,8 @@
 //! Webhooks headers, retried with exponential backoff (and jitter) for a bounded time, and
 //! not sent at all once a newer client message made the hints stale. Callbacks go only where
 //! the outbound policy allows (`[hints] callback_allowed_cidrs` opts ranges in); a refused
-//! callback fails at once, since the policy's answer will not change on a retry.
+//! callback fails at once, since the policy's answer will not change on a retry. Chatwoot
+//! private notes go out through the same sender and retry loop.
 
 use crate::core::outbound::{OutboundPolicy, find_refusal, guard_url, guarded_client};
 use crate::core::signature::{SigningSecret, headers};
@@ -51,6 +52,8 @@ pub enum CallbackOutcome {
         attempts: u32,
         /// The last failure.
         error: String,
+        /// The HTTP status that ended it for good, if one did.
+        status: Option<u16>,
     },
     /// Not sent (any more): a newer client message made the hints stale.
     Suppressed {
@@ -109,6 +112,57 @@ impl CallbackSender {
         F: Fn() -> Fut,
         Fut: Future<Output = bool>,
     {
+        self.retrying(url, || self.attempt(url, msg_id, body, secret), is_stale)
+            .await
+    }
+
+    /// POSTs a Chatwoot private note (`body` is its JSON) to `url` with the Application API
+    /// token, on the same retry bounds as callbacks. A 4xx other than 408/429 ends it at once:
+    /// a wrong token, conversation or account does not heal by itself.
+    pub async fn deliver_note<F, Fut>(
+        &self,
+        url: &str,
+        access_token: &str,
+        body: &bytes::Bytes,
+        is_stale: F,
+    ) -> CallbackOutcome
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let attempt = || async move {
+            let request = self
+                .guarded_post(url)?
+                .header("content-type", "application/json")
+                .header("api_access_token", access_token)
+                .body(body.clone());
+            match request.send().await {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let error = format!("HTTP {status}");
+                    if (400..500).contains(&status) && status != 408 && status != 429 {
+                        Err(Attempt::Final(error, Some(status)))
+                    } else {
+                        Err(Attempt::Retry(error))
+                    }
+                }
+                Err(e) => Err(transport_error(e)),
+            }
+        };
+        self.retrying(url, attempt, is_stale).await
+    }
+
+    /// The one retry loop of hint deliveries: `attempt` until it succeeds, fails for good, the
+    /// time bound passes, or `is_stale()` (checked before every attempt) says the hints are
+    /// outdated. Backoff doubles from `initial` up to `max_delay`, with jitter.
+    async fn retrying<A, AFut, F, Fut>(&self, url: &str, attempt: A, is_stale: F) -> CallbackOutcome
+    where
+        A: Fn() -> AFut,
+        AFut: Future<Output = Result<(), Attempt>>,
+        F: Fn() -> Fut,
+        Fut: Future<Output = bool>,
+    {
         let started = Instant::now();
         let mut attempts = 0u32;
         loop {
@@ -116,19 +170,37 @@ impl CallbackSender {
                 return CallbackOutcome::Suppressed { attempts };
             }
             attempts += 1;
-            let error = match self.attempt(url, msg_id, body, secret).await {
+            let error = match attempt().await {
                 Ok(()) => return CallbackOutcome::Sent { attempts },
-                Err(Attempt::Final(error)) => return CallbackOutcome::Failed { attempts, error },
+                Err(Attempt::Final(error, status)) => {
+                    return CallbackOutcome::Failed {
+                        attempts,
+                        error,
+                        status,
+                    };
+                }
                 Err(Attempt::Retry(e)) => e,
             };
             metrics::counter!("hintd_hint_callback_attempts_failed_total").increment(1);
             let delay = self.policy.delay(attempts);
             if started.elapsed() + delay > self.policy.give_up_after {
-                return CallbackOutcome::Failed { attempts, error };
+                return CallbackOutcome::Failed {
+                    attempts,
+                    error,
+                    status: None,
+                };
             }
-            tracing::debug!(host = %host_of(url), attempts, error = %error, delay_ms = delay.as_millis() as u64, "hint callback failed; retrying");
+            tracing::debug!(host = %host_of(url), attempts, error = %error, delay_ms = delay.as_millis() as u64, "hint delivery failed; retrying");
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// A POST to `url` once the outbound policy allowed it.
+    fn guarded_post(&self, url: &str) -> Result<reqwest::RequestBuilder, Attempt> {
+        let url = reqwest::Url::parse(url)
+            .map_err(|e| Attempt::Final(format!("not a valid URL: {e}"), None))?;
+        guard_url(self.outbound.as_ref(), &url).map_err(|r| Attempt::Final(r.to_string(), None))?;
+        Ok(self.client.post(url))
     }
 
     async fn attempt(
@@ -138,12 +210,8 @@ impl CallbackSender {
         body: &bytes::Bytes,
         secret: Option<&SigningSecret>,
     ) -> Result<(), Attempt> {
-        let url = reqwest::Url::parse(url)
-            .map_err(|e| Attempt::Final(format!("callback_url is not a valid URL: {e}")))?;
-        guard_url(self.outbound.as_ref(), &url).map_err(|r| Attempt::Final(r.to_string()))?;
         let mut request = self
-            .client
-            .post(url)
+            .guarded_post(url)?
             .header("content-type", "application/json")
             .body(body.clone());
         if let Some(secret) = secret {
@@ -157,14 +225,21 @@ impl CallbackSender {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) if r.status() == reqwest::StatusCode::GONE => Err(Attempt::Final(
                 "410 Gone: receiver refuses callbacks".into(),
+                Some(410),
             )),
             Ok(r) => Err(Attempt::Retry(format!("HTTP {}", r.status().as_u16()))),
-            Err(e) => Err(match find_refusal(&e) {
-                Some(refusal) => Attempt::Final(refusal.to_string()),
-                None if e.is_timeout() => Attempt::Retry("timed out".into()),
-                None => Attempt::Retry(e.without_url().to_string()),
-            }),
+            Err(e) => Err(transport_error(e)),
         }
+    }
+}
+
+/// A request that got no answer: refused by the outbound policy (for good) or worth a retry.
+fn transport_error(e: reqwest::Error) -> Attempt {
+    match find_refusal(&e) {
+        Some(refusal) => Attempt::Final(refusal.to_string(), None),
+        None if e.is_timeout() => Attempt::Retry("timed out".into()),
+        // Without the URL: a callback's URL may carry tokens.
+        None => Attempt::Retry(e.without_url().to_string()),
     }
 }
 
@@ -177,9 +252,10 @@ fn host_of(url: &str) -> &str {
         .map_or(authority, |(_, host)| host)
 }
 
-/// Why an attempt failed: for good (`410 Gone`, a refusal, a bad URL), or worth a retry.
+/// Why an attempt failed: for good (`410 Gone`, a refusal, a bad URL, a note's 4xx), with the
+/// HTTP status when there was one, or worth a retry.
 enum Attempt {
-    Final(String),
+    Final(String, Option<u16>),
     Retry(String),
 }
 
@@ -225,7 +301,10 @@ mod tests {
             let outcome = sender(&[])
                 .deliver(url, "ans_1", &body, None, || async { false })
                 .await;
-            let CallbackOutcome::Failed { attempts, error } = outcome else {
+            let CallbackOutcome::Failed {
+                attempts, error, ..
+            } = outcome
+            else {
                 panic!("{url}: {outcome:?}");
             };
             assert_eq!(attempts, 1, "{url}");
@@ -240,7 +319,10 @@ mod tests {
                 false
             })
             .await;
-        let CallbackOutcome::Failed { attempts, error } = outcome else {
+        let CallbackOutcome::Failed {
+            attempts, error, ..
+        } = outcome
+        else {
             panic!("{outcome:?}");
         };
         assert!(

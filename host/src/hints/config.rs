@@ -1,5 +1,5 @@
-//! `[hints]`: the request deadline, merge rules, idempotency, callback retry bounds and the
-//! callbacks' outbound-policy opt-in.
+//! `[hints]`: the request deadline, merge rules, idempotency, callback retry bounds, the
+//! private notes' debounce, and the outbound-policy opt-ins of callbacks and notes.
 
 use crate::core::outbound::{CidrAllowlist, allowlist::parse_cidr};
 use ipnet::IpNet;
@@ -43,6 +43,13 @@ pub struct HintsConfig {
     /// callback is refused.
     #[serde(deserialize_with = "deserialize_cidrs")]
     pub callback_allowed_cidrs: Vec<IpNet>,
+    /// Milliseconds of quiet in a conversation before its private note is posted
+    /// (`delivery = "note"`): several quick client messages get one note, for the last.
+    pub note_debounce_ms: u64,
+    /// Address ranges a `chatwoot_base_url` may reach although they are loopback, private,
+    /// etc. (a Chatwoot on the internal network); without them such notes are refused.
+    #[serde(deserialize_with = "deserialize_note_cidrs")]
+    pub note_allowed_cidrs: Vec<IpNet>,
     /// Milliseconds a choice waits for the plugins' `feedback` calls before it is answered;
     /// calls still running then go on in the background and are reported as `pending`.
     pub feedback_wait_ms: u64,
@@ -64,18 +71,26 @@ impl Default for HintsConfig {
             callback_give_up_ms: 60_000,
             callback_allowed_cidrs: Vec::new(),
             feedback_wait_ms: 1_000,
+            note_debounce_ms: 1_500,
+            note_allowed_cidrs: Vec::new(),
         }
     }
 }
 
 /// serde: CIDRs from their text forms (`127.0.0.0/8`; a bare address is a single host).
 fn deserialize_cidrs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    cidrs(d, "callback_allowed_cidrs")
+}
+
+/// serde: `note_allowed_cidrs`, read like `callback_allowed_cidrs`.
+fn deserialize_note_cidrs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    cidrs(d, "note_allowed_cidrs")
+}
+
+fn cidrs<'de, D: serde::Deserializer<'de>>(d: D, key: &str) -> Result<Vec<IpNet>, D::Error> {
     Vec::<String>::deserialize(d)?
         .iter()
-        .map(|t| {
-            parse_cidr(t)
-                .map_err(|e| serde::de::Error::custom(format!("callback_allowed_cidrs: {e}")))
-        })
+        .map(|t| parse_cidr(t).map_err(|e| serde::de::Error::custom(format!("{key}: {e}"))))
         .collect()
 }
 
@@ -100,6 +115,16 @@ impl HintsConfig {
         )
     }
 
+    /// The private notes' outbound policy: the shared range table, opted into by
+    /// `note_allowed_cidrs`.
+    pub fn note_policy(&self) -> CidrAllowlist {
+        CidrAllowlist::new(
+            "note",
+            "[hints] note_allowed_cidrs",
+            self.note_allowed_cidrs.clone(),
+        )
+    }
+
     /// Checks ranges, so a bad file fails at start with the key named.
     pub fn validate(&self) -> Result<(), InvalidHintsConfig> {
         let bad = |field, reason: &str| {
@@ -113,6 +138,9 @@ impl HintsConfig {
         }
         if self.feedback_wait_ms > 60_000 {
             return bad("feedback_wait_ms", "must be 0..=60000");
+        }
+        if self.note_debounce_ms > 600_000 {
+            return bad("note_debounce_ms", "must be 0..=600000");
         }
         if !(0.0..=100.0).contains(&self.threshold) {
             return bad("threshold", "must be 0..=100");

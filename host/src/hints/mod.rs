@@ -4,18 +4,23 @@
 //! (idempotent per platform request id, persisted, announced as `hints.generated`),
 //! [`Hints::choose`] routes an operator's choice back to the plugins (`hint.selected`),
 //! [`Hints::spawn_callback`] delivers an answer to a platform's callback URL,
-//! [`Hints::panel_view`] gives the hint panel a dialog's current hints. The policy
+//! [`Hints::panel_view`] gives the hint panel a dialog's current hints, [`Hints::deliver`]
+//! serves a request the way its source is configured to receive hints (inline, callback,
+//! both, or a Chatwoot private [`note`]). The policy
 //! pieces are pure and tested on their own: [`merge`], [`reply`], [`feedback`], [`callback`].
 
 pub mod answer;
 pub mod callback;
 mod config;
 pub mod context_source;
+mod debounce;
+pub mod delivery;
 mod error;
 pub mod evaluation;
 pub mod feedback;
 mod generated;
 pub mod merge;
+pub mod note;
 pub mod panel;
 pub mod pipeline;
 pub mod providers;
@@ -27,6 +32,7 @@ mod writer;
 pub use answer::Answer;
 pub use config::{HintsConfig, InvalidHintsConfig, MAX_HINTS_CEILING};
 pub use context_source::{ContextSource, LatestClientMessage, StaticContext};
+pub use delivery::Delivered;
 pub use error::HintsError;
 pub use merge::{MergeRules, MergedHint, Origin, PluginHints, merge};
 pub use panel::{PanelHint, PanelView};

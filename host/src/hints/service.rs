@@ -4,10 +4,12 @@
 use super::answer::Answer;
 use super::callback::{CallbackOutcome, CallbackSender, RetryPolicy};
 use super::context_source::{ContextSource, LatestClientMessage};
+use super::debounce::Debouncer;
 use super::error::HintsError;
 use super::feedback::{FeedbackBase, route};
 use super::generated::generated_payload;
 use super::merge::{MergeRules, merge};
+use super::note::NoteFailures;
 use super::pipeline::{FanOut, ProviderOutcome, fan_out};
 use super::providers::Providers;
 use super::reply::HintsReply;
@@ -128,6 +130,10 @@ struct Inner {
     store: Arc<dyn Store>,
     callbacks: CallbackSender,
     secret: Option<SigningSecret>,
+    /// Chatwoot private notes: their sender (own outbound opt-in), debounce and failures.
+    notes: CallbackSender,
+    note_debounce: Debouncer,
+    note_failures: NoteFailures,
     /// Recent answers by idempotency key.
     by_request: DashMap<String, Arc<Answer>>,
     /// SQLite only: every idempotency key this store can still replay, with its deadline —
@@ -195,15 +201,15 @@ impl Hints {
             .callback_secret
             .as_deref()
             .map(|s| SigningSecret::parse(s).expect("validated"));
-        let callbacks = CallbackSender::new(
-            RetryPolicy {
-                timeout: Duration::from_millis(config.callback_timeout_ms.max(1)),
-                initial: Duration::from_millis(config.callback_retry_initial_ms),
-                max_delay: Duration::from_millis(config.callback_retry_max_ms),
-                give_up_after: Duration::from_millis(config.callback_give_up_ms),
-            },
-            Arc::new(config.callback_policy()),
-        );
+        let retry = RetryPolicy {
+            timeout: Duration::from_millis(config.callback_timeout_ms.max(1)),
+            initial: Duration::from_millis(config.callback_retry_initial_ms),
+            max_delay: Duration::from_millis(config.callback_retry_max_ms),
+            give_up_after: Duration::from_millis(config.callback_give_up_ms),
+        };
+        let callbacks = CallbackSender::new(retry, Arc::new(config.callback_policy()));
+        let notes = CallbackSender::new(retry, Arc::new(config.note_policy()));
+        let note_debounce = Debouncer::new(Duration::from_millis(config.note_debounce_ms));
         let hints = Hints {
             inner: Arc::new(Inner {
                 config,
@@ -211,6 +217,9 @@ impl Hints {
                 contexts,
                 callbacks,
                 secret,
+                notes,
+                note_debounce,
+                note_failures: NoteFailures::default(),
                 by_request: DashMap::new(),
                 replay_keys: parking_lot::Mutex::new(None),
                 by_message: DashMap::new(),
@@ -249,6 +258,39 @@ impl Hints {
     /// The providers the service asks.
     pub fn providers(&self) -> &Arc<dyn Providers> {
         &self.inner.providers
+    }
+
+    /// The sender of Chatwoot private notes.
+    pub(super) fn note_sender(&self) -> &CallbackSender {
+        &self.inner.notes
+    }
+
+    /// The per-conversation debounce of private notes.
+    pub(super) fn note_debounce(&self) -> &Debouncer {
+        &self.inner.note_debounce
+    }
+
+    /// The lasting failures of private notes, per account.
+    pub(super) fn note_failures(&self) -> &NoteFailures {
+        &self.inner.note_failures
+    }
+
+    /// Whether a client message newer than `baseline` (and than the one `answer` is for)
+    /// arrived: the answer's hints are stale. A context that cannot be read says no.
+    pub(super) async fn outdated(
+        &self,
+        answer: &Answer,
+        baseline: &Option<LatestClientMessage>,
+    ) -> bool {
+        match self
+            .inner
+            .contexts
+            .latest_client_message(&answer.dialog)
+            .await
+        {
+            Ok(latest) => is_newer(&latest, baseline, &answer.message_id),
+            Err(_) => false,
+        }
     }
 
     /// Where the service reads each dialog's context.
@@ -792,7 +834,9 @@ impl Hints {
                 CallbackOutcome::Sent { attempts } => {
                     tracing::debug!(answer = %answer.id, attempts, "hint callback delivered")
                 }
-                CallbackOutcome::Failed { attempts, error } => {
+                CallbackOutcome::Failed {
+                    attempts, error, ..
+                } => {
                     tracing::warn!(answer = %answer.id, attempts, error = %error, "hint callback given up")
                 }
                 CallbackOutcome::Suppressed { attempts } => {

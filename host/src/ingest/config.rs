@@ -12,6 +12,9 @@
 //! panel_token = "long-random-token"    # GET /panel?source=chatwoot&account=shop&token=...
 //! panel_frame_ancestors = ["https://chatwoot.example.com"]
 //! chatwoot_account_id = 1              # Chatwoot's numeric account id of this account
+//! delivery = "note"                    # hints as one private note per client message
+//! chatwoot_base_url = "https://chatwoot.example.com"
+//! api_access_token = "agent-or-bot-token"   # Chatwoot's Application API token
 //! ```
 
 use crate::core::Source;
@@ -58,6 +61,10 @@ pub struct SourceConfig {
     /// Chatwoot's numeric account id of the `default` account (Chatwoot's dashboard app
     /// names its account by number).
     pub chatwoot_account_id: Option<u64>,
+    /// Chatwoot's base URL, where `delivery = "note"` posts private notes.
+    pub chatwoot_base_url: Option<String>,
+    /// Chatwoot Application API token (`api_access_token` header) for private notes.
+    pub api_access_token: Option<String>,
 }
 
 impl Default for SourceConfig {
@@ -72,6 +79,8 @@ impl Default for SourceConfig {
             panel_token: None,
             panel_frame_ancestors: Vec::new(),
             chatwoot_account_id: None,
+            chatwoot_base_url: None,
+            api_access_token: None,
         }
     }
 }
@@ -89,6 +98,11 @@ impl std::fmt::Debug for SourceConfig {
             .field("panel_token", &self.panel_token.as_ref().map(|_| "***"))
             .field("panel_frame_ancestors", &self.panel_frame_ancestors)
             .field("chatwoot_account_id", &self.chatwoot_account_id)
+            .field("chatwoot_base_url", &self.chatwoot_base_url)
+            .field(
+                "api_access_token",
+                &self.api_access_token.as_ref().map(|_| "***"),
+            )
             .finish()
     }
 }
@@ -111,6 +125,10 @@ pub struct AccountConfig {
     pub panel_frame_ancestors: Vec<String>,
     /// Chatwoot's numeric id of this account.
     pub chatwoot_account_id: Option<u64>,
+    /// Chatwoot's base URL for this account's private notes.
+    pub chatwoot_base_url: Option<String>,
+    /// Chatwoot Application API token for this account's private notes.
+    pub api_access_token: Option<String>,
 }
 
 impl std::fmt::Debug for AccountConfig {
@@ -123,6 +141,11 @@ impl std::fmt::Debug for AccountConfig {
             .field("panel_token", &self.panel_token.as_ref().map(|_| "***"))
             .field("panel_frame_ancestors", &self.panel_frame_ancestors)
             .field("chatwoot_account_id", &self.chatwoot_account_id)
+            .field("chatwoot_base_url", &self.chatwoot_base_url)
+            .field(
+                "api_access_token",
+                &self.api_access_token.as_ref().map(|_| "***"),
+            )
             .finish()
     }
 }
@@ -138,6 +161,42 @@ pub enum Delivery {
     Callback,
     /// Both.
     Both,
+    /// A private note posted into the Chatwoot conversation (Chatwoot only): on each new
+    /// client message, debounced, and for each hints request.
+    Note,
+}
+
+impl Delivery {
+    /// The name used in the configuration and in answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Inline => "inline",
+            Delivery::Callback => "callback",
+            Delivery::Both => "both",
+            Delivery::Note => "note",
+        }
+    }
+}
+
+/// Where and how private notes of one Chatwoot account are posted (`delivery = "note"`).
+#[derive(Clone)]
+pub struct ChatwootApi {
+    /// Chatwoot's base URL, without a trailing slash.
+    pub base_url: String,
+    /// Chatwoot's numeric account id.
+    pub account_id: u64,
+    /// The Application API token.
+    pub access_token: String,
+}
+
+impl std::fmt::Debug for ChatwootApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatwootApi")
+            .field("base_url", &self.base_url)
+            .field("account_id", &self.account_id)
+            .field("access_token", &"***")
+            .finish()
+    }
 }
 
 /// The effective settings of one (source, account) after fallbacks.
@@ -229,6 +288,39 @@ impl SourcesConfig {
         })
     }
 
+    /// The Chatwoot Application API settings of `account` when its delivery is `note` and
+    /// they are complete (validation guarantees that at start).
+    pub fn chatwoot_api(&self, source: Source, account: &str) -> Option<ChatwootApi> {
+        let cfg = self.source(source).filter(|c| c.enabled)?;
+        let settings = self.account(source, Some(account)).ok()?;
+        if source != Source::Chatwoot || settings.delivery != Delivery::Note {
+            return None;
+        }
+        let (base_url, token, number) = if cfg.accounts.is_empty() {
+            (
+                cfg.chatwoot_base_url.as_deref(),
+                cfg.api_access_token.as_deref(),
+                cfg.chatwoot_account_id,
+            )
+        } else {
+            let acc = cfg.accounts.get(settings.account)?;
+            (
+                acc.chatwoot_base_url
+                    .as_deref()
+                    .or(cfg.chatwoot_base_url.as_deref()),
+                acc.api_access_token
+                    .as_deref()
+                    .or(cfg.api_access_token.as_deref()),
+                acc.chatwoot_account_id,
+            )
+        };
+        Some(ChatwootApi {
+            base_url: base_url?.trim_end_matches('/').to_string(),
+            account_id: number?,
+            access_token: token?.to_string(),
+        })
+    }
+
     /// Every enabled (source, account) pair without any credential: their endpoints accept
     /// anyone, which the server warns about at start.
     pub fn open_endpoints(&self) -> Vec<(Source, String)> {
@@ -279,6 +371,16 @@ impl SourcesConfig {
                 &format!("sources.{source}.callback_url"),
                 cfg.callback_url.as_deref(),
             )?;
+            check_url(
+                &format!("sources.{source}.chatwoot_base_url"),
+                cfg.chatwoot_base_url.as_deref(),
+            )?;
+            for (name, acc) in &cfg.accounts {
+                check_url(
+                    &format!("sources.{source}.accounts.{name}.chatwoot_base_url"),
+                    acc.chatwoot_base_url.as_deref(),
+                )?;
+            }
             super::panel_access::validate(source, cfg)?;
             let names: Vec<Option<&str>> = if cfg.accounts.is_empty() {
                 vec![None]
@@ -297,10 +399,52 @@ impl SourcesConfig {
                         s.account
                     ));
                 }
+                if s.delivery == Delivery::Note {
+                    check_note(self, source, cfg, s.account)?;
+                }
             }
         }
         Ok(())
     }
+}
+
+/// A `note` delivery needs Chatwoot and its three Application API settings.
+fn check_note(
+    sources: &SourcesConfig,
+    source: Source,
+    cfg: &SourceConfig,
+    account: &str,
+) -> Result<(), String> {
+    let key = if cfg.accounts.is_empty() {
+        format!("sources.{source}")
+    } else {
+        format!("sources.{source}.accounts.{account}")
+    };
+    if source != Source::Chatwoot {
+        return Err(format!(
+            "{key}.delivery: \"note\" posts Chatwoot private notes and applies to sources.chatwoot only"
+        ));
+    }
+    if sources.chatwoot_api(source, account).is_some() {
+        return Ok(());
+    }
+    let acc = cfg.accounts.get(account);
+    let missing = if acc
+        .and_then(|a| a.chatwoot_base_url.as_ref())
+        .or(cfg.chatwoot_base_url.as_ref())
+        .is_none()
+    {
+        "chatwoot_base_url"
+    } else if acc
+        .and_then(|a| a.api_access_token.as_ref())
+        .or(cfg.api_access_token.as_ref())
+        .is_none()
+    {
+        "api_access_token"
+    } else {
+        "chatwoot_account_id"
+    };
+    Err(format!("{key}.{missing} is required when delivery is note"))
 }
 
 fn check_url(key: &str, url: Option<&str>) -> Result<(), String> {
@@ -378,5 +522,34 @@ mod tests {
         );
         let c = parse("[chat2desk.accounts.\"a b\"]\n");
         assert!(c.validate().unwrap_err().contains("account name"));
+    }
+
+    #[test]
+    fn note_delivery_needs_chatwoot_and_its_api_settings() {
+        let c = parse("[whazing]\ndelivery = \"note\"\n");
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .contains("sources.whazing.delivery")
+        );
+        let c = parse(
+            "[chatwoot]\nchatwoot_base_url = \"http://127.0.0.1:1\"\n[chatwoot.accounts.shop]\ndelivery = \"note\"\nchatwoot_account_id = 3\n",
+        );
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .contains("sources.chatwoot.accounts.shop.api_access_token"),
+        );
+        let c = parse(
+            "[chatwoot]\nchatwoot_base_url = \"http://127.0.0.1:1/\"\napi_access_token = \"tok-very-secret\"\n[chatwoot.accounts.shop]\ndelivery = \"note\"\nchatwoot_account_id = 3\n[chatwoot.accounts.bank]\n",
+        );
+        c.validate().unwrap();
+        let api = c.chatwoot_api(Source::Chatwoot, "shop").unwrap();
+        assert_eq!(
+            (api.base_url.as_str(), api.account_id),
+            ("http://127.0.0.1:1", 3)
+        );
+        assert!(c.chatwoot_api(Source::Chatwoot, "bank").is_none());
+        assert!(!format!("{c:?} {api:?}").contains("tok-very-secret"));
     }
 }

@@ -17,8 +17,8 @@ pub mod verify;
 pub mod whazing;
 
 pub use config::{
-    AccountConfig, AccountLookupError, AccountSettings, DEFAULT_ACCOUNT, Delivery, SourceConfig,
-    SourcesConfig,
+    AccountConfig, AccountLookupError, AccountSettings, ChatwootApi, DEFAULT_ACCOUNT, Delivery,
+    SourceConfig, SourcesConfig,
 };
 pub use error::ParseError;
 pub use event::{Event, EventKind, EventMeta};

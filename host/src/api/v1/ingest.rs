@@ -7,7 +7,7 @@
 use crate::api::auth::bearer;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{PathParams, body_error};
-use crate::api::v1::prompter::{CallbackAccepted, ChoiceAck, on_hint_event, refuse_unknown_choice};
+use crate::api::v1::prompter::{ChoiceAck, DeliveryAccepted, on_hint_event, refuse_unknown_choice};
 use crate::app::{Accepted, App};
 use crate::core::Source;
 use crate::hints::HintsReply;
@@ -34,10 +34,11 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(named_account))
 }
 
-/// The acknowledgement of a stored platform event.
+/// The acknowledgement of a platform event.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventAck {
-    /// `accepted`: stored now; `duplicate`: a redelivery of an event already stored.
+    /// `accepted`: stored now; `duplicate`: a redelivery of an event already stored;
+    /// `ignored`: Chatwoot's echo of a private note hintd posted, not stored.
     pub status: AckStatus,
     /// The event's position in the event log (accepted events only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,6 +53,8 @@ pub enum AckStatus {
     Accepted,
     /// Stored before.
     Duplicate,
+    /// hintd's own private note coming back: acknowledged, never stored.
+    Ignored,
 }
 
 /// What a platform webhook answers with `200`: the acknowledgement, or for a hints request
@@ -74,7 +77,7 @@ pub enum WebhookReply {
     request_body(content = Object, description = "The platform's own event payload"),
     responses(
         (status = 200, description = "Stored (or a redelivery), or the hints / choice reply", body = WebhookReply),
-        (status = 202, description = "Hints will be POSTed to the callback URL", body = CallbackAccepted),
+        (status = 202, description = "Hints go to the callback URL or into a private note", body = DeliveryAccepted),
         (status = 400, description = "The payload cannot be read (field named when known)", body = ErrorBody),
         (status = 401, description = "Missing or wrong token or signature", body = ErrorBody),
         (status = 404, description = "Unknown or disabled source, or unknown account", body = ErrorBody),
@@ -97,7 +100,7 @@ async fn default_account(
     request_body(content = Object, description = "The platform's own event payload"),
     responses(
         (status = 200, description = "Stored (or a redelivery), or the hints / choice reply", body = WebhookReply),
-        (status = 202, description = "Hints will be POSTed to the callback URL", body = CallbackAccepted),
+        (status = 202, description = "Hints go to the callback URL or into a private note", body = DeliveryAccepted),
         (status = 400, description = "The payload cannot be read (field named when known)", body = ErrorBody),
         (status = 401, description = "Missing or wrong token or signature", body = ErrorBody),
         (status = 404, description = "Unknown or disabled source, or unknown account", body = ErrorBody),
@@ -169,6 +172,17 @@ async fn ingest(
     };
     metrics::counter!("hintd_ingest_events_total", "source" => source.as_str(), "type" => type_label).increment(1);
     let mut event = parsed.event;
+    // Chatwoot echoes every private note hintd posts: acknowledged, never stored, so it is no
+    // context, no operator reply and no trigger of another note.
+    if crate::hints::note::is_own_note(&event) {
+        metrics::counter!("hintd_ingest_own_notes_ignored_total", "source" => source.as_str())
+            .increment(1);
+        let ack = EventAck {
+            status: AckStatus::Ignored,
+            seq: None,
+        };
+        return Ok((StatusCode::OK, Json(ack)).into_response());
+    }
     app.resolve(&mut event).await?;
     let raw = body.to_vec();
     let (accepted, hint_response) = match &event.kind {

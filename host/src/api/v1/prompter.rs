@@ -7,7 +7,9 @@ use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{BodyBytes, QueryParams};
 use crate::app::App;
 use crate::core::{DialogKey, Source};
-use crate::hints::{ChoiceOutcome, ChoiceQuery, HintQuery, HintsError, HintsReply, Served};
+use crate::hints::{
+    ChoiceOutcome, ChoiceQuery, Delivered, HintQuery, HintsError, HintsReply, Served,
+};
 use crate::ingest::{AccountLookupError, Delivery, Event, EventKind};
 use crate::store::{HintStats, StatsFilter};
 use axum::Json;
@@ -29,13 +31,14 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(get_stats))
 }
 
-/// The answer to a hints request whose hints go to the callback URL only.
+/// The answer to a hints request whose hints go out in the background only (the account's
+/// `delivery`: `callback` or `note`).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CallbackAccepted {
+pub struct DeliveryAccepted {
     /// Always `accepted`.
     pub status: AcceptedStatus,
-    /// Always `callback`: the hints are POSTed to the account's `callback_url`.
-    pub delivery: CallbackDelivery,
+    /// Where the hints go.
+    pub delivery: DeferredDelivery,
 }
 
 /// The status of a request taken for later.
@@ -46,12 +49,14 @@ pub enum AcceptedStatus {
     Accepted,
 }
 
-/// Where deferred hints go.
+/// Where hints answered in the background go.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum CallbackDelivery {
-    /// To the account's callback URL.
+pub enum DeferredDelivery {
+    /// POSTed to the account's `callback_url`.
     Callback,
+    /// Posted as one private note into the Chatwoot conversation.
+    Note,
 }
 
 /// The answer to an operator's choice arriving as a platform webhook.
@@ -108,41 +113,27 @@ async fn hints_requested(app: &App, event: &Event, request_id: &str, message_id:
         external_key: meta.external_key.clone(),
         max_hints: None,
     };
-    let (delivery, callback_url) = match meta
-        .source
-        .map(|s| app.config.sources.account(s, Some(&meta.account)))
-    {
-        Some(Ok(settings)) => (settings.delivery, settings.callback_url.map(str::to_owned)),
-        _ => (Delivery::Inline, None),
-    };
-    match (delivery, callback_url) {
-        (Delivery::Callback, Some(url)) => {
-            let hints = app.hints.clone();
-            tokio::spawn(async move {
-                match hints.request(query).await {
-                    Ok(served) => hints.spawn_callback(&served, url),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "hints for a callback could not be computed")
-                    }
-                }
-            });
-            let accepted = CallbackAccepted {
+    delivered(app, query).await
+}
+
+/// Serves a hints request the way its source and account are configured to receive hints
+/// (the decision is the hint service's): the answer, or `202` when it goes out in the
+/// background only (callback, private note).
+async fn delivered(app: &App, query: HintQuery) -> Response {
+    match app.hints.deliver(query, &app.config.sources).await {
+        Ok(Delivered::Inline(served)) => reply(&served),
+        Ok(Delivered::Accepted(delivery)) => {
+            let delivery = match delivery {
+                Delivery::Note => DeferredDelivery::Note,
+                _ => DeferredDelivery::Callback,
+            };
+            let accepted = DeliveryAccepted {
                 status: AcceptedStatus::Accepted,
-                delivery: CallbackDelivery::Callback,
+                delivery,
             };
             (StatusCode::ACCEPTED, Json(accepted)).into_response()
         }
-        (Delivery::Both, Some(url)) => match app.hints.request(query).await {
-            Ok(served) => {
-                app.hints.spawn_callback(&served, url);
-                reply(&served)
-            }
-            Err(e) => error(&e),
-        },
-        _ => match app.hints.request(query).await {
-            Ok(served) => reply(&served),
-            Err(e) => error(&e),
-        },
+        Err(e) => error(&e),
     }
 }
 
@@ -436,12 +427,15 @@ pub struct HintChoice {
 }
 
 /// `POST /api/v1/hints` {source, account?, dialog_id, request_id?, message_id?, client_id?,
-/// operator_id?, channel_id?, transport?, external_key?, max_hints?} → the Chat2Desk reply.
+/// operator_id?, channel_id?, transport?, external_key?, max_hints?} → the Chat2Desk reply, or
+/// `202` when the account's `delivery` sends the hints elsewhere (callback, private note).
 /// An unconfigured source or account, or an unknown dialog, is 404 naming which.
 #[utoipa::path(post, operation_id = "request_hints", path = "/api/v1/hints", tag = "hints", request_body = HintsRequest,
     responses(
         (status = 200, description = "Ranked hints (replays of a `request_id` are byte-identical, \
             with `x-hintd-replayed: true`)", body = HintsReply),
+        (status = 202, description = "The account's `delivery` sends the hints to its callback URL \
+            or as a Chatwoot private note", body = DeliveryAccepted),
         (status = 400, description = "A field is missing or wrong (named in `field`)", body = ErrorBody),
         (status = 404, description = "Unconfigured source or account, or unknown dialog", body = ErrorBody)))]
 async fn post_hints(State(app): State<App>, BodyBytes(body): BodyBytes) -> Response {
@@ -454,10 +448,7 @@ async fn post_hints(State(app): State<App>, BodyBytes(body): BodyBytes) -> Respo
     {
         return e.into_response();
     }
-    match app.hints.request(query).await {
-        Ok(served) => reply(&served),
-        Err(e) => error(&e),
-    }
+    delivered(&app, query).await
 }
 
 /// Reads a `POST /api/v1/hints` body, naming the field at fault.

@@ -1,5 +1,5 @@
 //! The one outbound-network policy of every path that connects out: webhook deliveries, the
-//! plugins' `http` import and hint callbacks.
+//! plugins' `http` import, hint callbacks and Chatwoot private notes.
 //!
 //! Policy and mechanism are apart. [`blocked_networks`] holds the single table of ranges no
 //! request may reach by default and judges IPv6 spellings of IPv4 addresses as those IPv4
@@ -22,7 +22,8 @@ use std::net::IpAddr;
 
 /// One outbound path's policy: the shared range table plus the path's own opt-in.
 pub trait OutboundPolicy: Send + Sync + 'static {
-    /// The path this policy guards (`webhook`, `plugin`, `callback`), for refusals and metrics.
+    /// The path this policy guards (`webhook`, `plugin`, `callback`, `note`), for refusals and
+    /// metrics.
     fn path(&self) -> &'static str;
 
     /// The setting that opts blocked addresses in for this path, named in refusals.
@@ -51,7 +52,7 @@ pub trait OutboundPolicy: Send + Sync + 'static {
     "refused by SSRF guard: `{host}` resolves to {addr} ({range}), which {opt_in} does not admit"
 )]
 pub struct Refusal {
-    /// The path that refused (`webhook`, `plugin`, `callback`).
+    /// The path that refused (`webhook`, `plugin`, `callback`, `note`).
     pub path: &'static str,
     /// The host of the URL, as written there.
     pub host: String,
