@@ -7,7 +7,7 @@
 //! `tests/browser/setup.sh` installs the browser and playwright-core when they are missing.
 
 use hintd_tests::plugins::{install_hostile, install_shipped, repo_root};
-use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client};
+use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client, eventually};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -30,6 +30,33 @@ const BENCH_MESSAGES: u64 = 30;
 const DELIVERY: &str = "Orders are delivered in 3 to 5 business days";
 const RETURNS: &str = "You can return any item within 30 days";
 const EDITED: &str = "Hi Maria! You can return any item within 30 days, free of charge.";
+/// The conversation whose `replies` ranking the panel's choice changes, and the two
+/// conversations that teach `replies` its two answers (WRAP_A after TEACH_A's question,
+/// WRAP_B after TEACH_B's).
+const RANKED: u64 = 45;
+const TEACH_A: u64 = 46;
+const TEACH_B: u64 = 47;
+const WRAP_A: &str = "Yes, any order can be gift wrapped at checkout for 5 euros.";
+const WRAP_B: &str = "Gift wrapping is available in red or green paper, free of charge.";
+/// `replies` ranks a learned reply by `cosine × α/(α+β)`, the cosine of content-word sets
+/// (stop words dropped, a plural's `s` stripped) between the question and the client message
+/// the reply once answered, the quality starting at Beta(1, 1). Every client message of
+/// RANKED has the words {gift, wrapping, present}; WRAP_A answered the same words
+/// (cosine 1), WRAP_B answered {gift, wrapping, available} (cosine 2/√9 = ⅔). Before any
+/// choice: WRAP_A 1 × ½ = 0.5 above WRAP_B ⅔ × ½ ≈ 0.33 (relevance 100 and 67).
+/// A choice of WRAP_B with both shown gives it α = 2 and WRAP_A β = 2; after k such choices
+/// WRAP_B scores ⅔ × (k+1)/(k+2) and WRAP_A 1/(k+2), so WRAP_B leads once 2(k+1) > 3: one
+/// choice is enough (WRAP_B ⅔ × ⅔ ≈ 0.44 above WRAP_A ⅓: relevance 89 and 67). hintd records
+/// one choice per hint of an answer, so more choices would each need a new client message.
+/// The words differ from every other conversation of this test, so no other step shows these
+/// replies or moves their quality.
+const TEACH_A_QUESTION: &str = "Can you do gift wrapping for presents?";
+const TEACH_B_QUESTION: &str = "Is gift wrapping available?";
+const RANKED_QUESTION: &str = "Hi! Can you do gift wrapping for my presents?";
+const RANKED_AGAIN: &str = "And gift wrapping for presents, can you do it?";
+/// Chatwoot message ids of RANKED's two client messages.
+const RANKED_FIRST_ID: u64 = 5301;
+const RANKED_AGAIN_ID: u64 = 5302;
 
 /// Where setup.sh puts playwright-core.
 fn browser_dir() -> PathBuf {
@@ -90,12 +117,30 @@ fn config(parent_origin: &str) -> String {
 
 /// Posts a Chatwoot `message_created` webhook of a client message to the shop account.
 async fn client_message(server: &Server, conversation: u64, id: u64, text: &str) {
+    message(server, conversation, id, text, false).await;
+}
+
+/// Posts a Chatwoot `message_created` webhook of an operator's (public) reply to the shop
+/// account: what `replies` learns from.
+async fn operator_message(server: &Server, conversation: u64, id: u64, text: &str) {
+    message(server, conversation, id, text, true).await;
+}
+
+async fn message(server: &Server, conversation: u64, id: u64, text: &str, operator: bool) {
+    let (message_type, sender) = if operator {
+        ("outgoing", json!({"id": 7, "name": "Ana", "type": "user"}))
+    } else {
+        (
+            "incoming",
+            json!({"id": 501, "name": "Maria", "type": "contact"}),
+        )
+    };
     let body = json!({
         "event": "message_created", "id": id, "content": text,
         "created_at": chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        "message_type": "incoming", "content_type": "text", "content_attributes": {},
+        "message_type": message_type, "content_type": "text", "content_attributes": {},
         "private": false,
-        "sender": {"id": 501, "name": "Maria", "type": "contact"},
+        "sender": sender,
         "contact": {"id": 501, "name": "Maria"},
         "conversation": {"display_id": conversation, "id": conversation + 1000, "inbox_id": 3,
                          "status": "open", "meta": {"sender": {"id": 501, "type": "contact"}}},
@@ -108,6 +153,47 @@ async fn client_message(server: &Server, conversation: u64, id: u64, text: &str)
         .await
         .unwrap();
     assert!(r.status().is_success(), "webhook: {}", r.status());
+}
+
+/// `POST /api/v1/hints` (admin key) for RANKED's client message `message_id`: `None` until
+/// hintd answers it.
+async fn ranked_hints(server: &Server, message_id: u64) -> Option<Value> {
+    let r = client()
+        .post(server.url("/api/v1/hints"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({"source": "chatwoot", "account": "shop",
+                      "dialog_id": RANKED.to_string(), "message_id": message_id.to_string()}))
+        .send()
+        .await
+        .ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    r.json().await.ok()
+}
+
+/// The order in which hints (`[{text, plugin?}]`, from the panel or the API) show the two
+/// learned replies.
+fn wrap_order(hints: &Value) -> Vec<&str> {
+    hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["plugin"].as_str().is_none_or(|p| p.ends_with("replies")))
+        .filter_map(|h| h["text"].as_str())
+        .filter(|t| [WRAP_A, WRAP_B].contains(t))
+        .collect()
+}
+
+/// The panel's relevance of one learned reply.
+fn relevance_of(hints: &Value, text: &str) -> i64 {
+    hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["text"] == text)
+        .and_then(|h| h["relevance"].as_i64())
+        .unwrap_or_else(|| panic!("{text:?} not shown: {hints}"))
 }
 
 async fn stats(server: &Server) -> Value {
@@ -146,6 +232,22 @@ async fn the_hint_panel_in_a_real_browser() {
     )
     .await;
     client_message(&server, FAILING, 5101, "xyzzy plugh").await;
+    // Two conversations teach `replies` two answers to a gift-wrapping question (the math of
+    // their ranking is at WRAP_A), then RANKED's client asks it.
+    client_message(&server, TEACH_A, 5201, TEACH_A_QUESTION).await;
+    operator_message(&server, TEACH_A, 5202, WRAP_A).await;
+    client_message(&server, TEACH_B, 5211, TEACH_B_QUESTION).await;
+    operator_message(&server, TEACH_B, 5212, WRAP_B).await;
+    client_message(&server, RANKED, RANKED_FIRST_ID, RANKED_QUESTION).await;
+    // `observe` runs off the request path: wait until `replies` has learnt both replies, so
+    // that the panel's first answer for RANKED already holds them.
+    let ranked_before = eventually(Duration::from_secs(10), || async {
+        let r = ranked_hints(&server, RANKED_FIRST_ID).await?;
+        (wrap_order(&r["hints"]).len() == 2).then_some(r)
+    })
+    .await
+    .expect("replies learnt both gift-wrapping replies");
+    let mut ranked_after = Value::Null;
 
     // The panel's own API: the JSON error shape, and the page's headers.
     let refused = client()
@@ -208,6 +310,7 @@ async fn the_hint_panel_in_a_real_browser() {
         "bench_messages": BENCH_MESSAGES,
         "expect_after_update": RETURNS,
         "edited_text": EDITED,
+        "ranked": {"conversation": RANKED, "replies": [WRAP_A, WRAP_B]},
         "panel": {
             "shop": panel(SHOP_PANEL),
             "wrong": panel("wrong-token-wrong-token"),
@@ -245,6 +348,15 @@ async fn the_hint_panel_in_a_real_browser() {
                         "I changed my mind: how do I return a product? I want a refund",
                     )
                     .await;
+                }
+                "ingest_ranked_question" => {
+                    client_message(&server, RANKED, RANKED_AGAIN_ID, RANKED_AGAIN).await;
+                    // The same ranking through the API, for the same fresh message.
+                    ranked_after = eventually(Duration::from_secs(10), || {
+                        ranked_hints(&server, RANKED_AGAIN_ID)
+                    })
+                    .await
+                    .expect("hints for RANKED's second client message");
                 }
                 "ingest_bench_message" => {
                     bench_sent += 1;
@@ -343,6 +455,54 @@ async fn the_hint_panel_in_a_real_browser() {
         .sum();
     let wanted = if steps["key2"].is_null() { 1 } else { 2 };
     assert!(choices >= wanted, "{stats_before_stop}");
+
+    // The panel's choice reached `replies`: the reply the operator picked, ranked below the
+    // other before, ranks above it on the next client message (one choice: see WRAP_A).
+    let ranked = &steps["ranked"];
+    assert_eq!(
+        wrap_order(&ranked_before["hints"]),
+        [WRAP_A, WRAP_B],
+        "before any choice, the closer question ranks first (API): {ranked_before}"
+    );
+    assert_eq!(
+        wrap_order(&ranked["before"]),
+        [WRAP_A, WRAP_B],
+        "before any choice, the closer question ranks first (panel): {ranked}"
+    );
+    assert_eq!(
+        ranked["chosen"], WRAP_B,
+        "the lower-ranked reply was clicked"
+    );
+    assert_eq!(ranked["clipboard"], WRAP_B);
+    assert_eq!(ranked["recorded"], "yes");
+    assert!(
+        ranked["feedback"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f[0] == "replies" && f[1] == "ok"),
+        "{ranked}"
+    );
+    assert_eq!(
+        wrap_order(&ranked["after"]),
+        [WRAP_B, WRAP_A],
+        "after the choice, the chosen reply ranks first (panel): {ranked}"
+    );
+    assert_eq!(
+        wrap_order(&ranked_after["hints"]),
+        [WRAP_B, WRAP_A],
+        "after the choice, the chosen reply ranks first (API): {ranked_after}"
+    );
+    // Both moved: the chosen one gained (α), the one passed over lost (β).
+    let (before, after) = (&ranked["before"], &ranked["after"]);
+    assert!(
+        relevance_of(after, WRAP_B) > relevance_of(before, WRAP_B),
+        "{ranked}"
+    );
+    assert!(
+        relevance_of(after, WRAP_A) < relevance_of(before, WRAP_A),
+        "{ranked}"
+    );
 
     assert!(
         steps["failed"]["text"].as_str().unwrap().contains("flaky"),

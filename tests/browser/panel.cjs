@@ -81,6 +81,15 @@ async function texts(frame) {
   return frame.locator('#hints li .text').allInnerTexts();
 }
 
+// The shown hints with their plugin and relevance.
+async function rows(frame) {
+  return frame.locator('#hints li').evaluateAll((items) => items.map((li) => ({
+    text: li.querySelector('.text').textContent,
+    plugin: li.querySelector('.plugin').textContent,
+    relevance: parseInt(li.querySelector('.relevance').textContent, 10),
+  })));
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: plan.chromium,
@@ -160,7 +169,36 @@ async function main() {
     recorded: await last.getAttribute('data-recorded'),
   };
 
-  // 5. Latency from a client message's webhook to its hints visible in an open panel.
+  // 5. A choice reaches `replies` and changes its ranking. The test taught `replies` two
+  // answers to the question of conversation `ranked` (tests/panel.rs has the ranking math):
+  // the lower-ranked one is clicked, then a new client message is ranked again.
+  const ranked = await open(context, plan.panel.shop, { conversation: plan.ranked.conversation, account_id: 1 });
+  const rankedFrame = await ranked.inner();
+  // The first load renders, then the event stream's `ready` loads and renders again: after
+  // both, the next render can only be the push of the next client message.
+  await rankedFrame.waitForFunction(() => Number(document.documentElement.dataset.renders || 0) >= 2, null, { timeout: 15000 });
+  const before = await rows(ranked.frame);
+  const learned = before.filter((h) => h.plugin.endsWith('replies') && plan.ranked.replies.includes(h.text));
+  if (learned.length !== 2) throw new Error(`both learned replies expected in the panel: ${JSON.stringify(before)}`);
+  const lower = learned[1].text;
+  const index = before.findIndex((h) => h.text === lower);
+  const lowerItem = ranked.frame.locator('#hints li').nth(index);
+  await lowerItem.locator('.pick').click();
+  await ranked.frame.locator(`#hints li:nth-child(${index + 1})[data-feedback]`).waitFor({ timeout: 10000 });
+  result.steps.ranked = {
+    before,
+    chosen: lower,
+    clipboard: await rankedFrame.evaluate(() => navigator.clipboard.readText()),
+    recorded: await lowerItem.getAttribute('data-recorded'),
+    feedback: JSON.parse((await lowerItem.getAttribute('data-feedback')) || '[]'),
+  };
+  const rendersBefore = Number(await rankedFrame.evaluate(() => document.documentElement.dataset.renders));
+  await ask('ingest_ranked_question');
+  await rankedFrame.waitForFunction((n) => Number(document.documentElement.dataset.renders || 0) > n, rendersBefore, { timeout: 10000 });
+  result.steps.ranked.after = await rows(ranked.frame);
+  await ranked.page.close();
+
+  // 6. Latency from a client message's webhook to its hints visible in an open panel.
   const bench = await open(context, plan.panel.shop, { conversation: plan.bench_conversation, account_id: 1 });
   await state(bench.frame, 'nomessage');
   const benchFrame = await bench.inner();
@@ -178,7 +216,7 @@ async function main() {
   result.steps.latency = { n: samples.length, p50_ms: pick(0.5), p99_ms: pick(0.99), max_ms: samples[samples.length - 1] };
   await bench.page.close();
 
-  // 6. The other states, each with its screenshot.
+  // 7. The other states, each with its screenshot.
   const waiting = await open(context, plan.panel.shop, { conversation: plan.conversation, account_id: 1, silent: 1 });
   await state(waiting.frame, 'waiting');
   await shot(waiting.page, 'loading');
@@ -244,7 +282,7 @@ async function main() {
   };
   await direct.close();
 
-  // 7. hintd stops: the open panel says it cannot reach it.
+  // 8. hintd stops: the open panel says it cannot reach it.
   await ask('stop_hintd');
   await state(main.frame, 'unreachable');
   result.steps.unreachable = { text: await main.frame.locator('#state').innerText() };
