@@ -183,7 +183,9 @@
         el('th', { scope: 'row' }, p.name + version, p.directory ? el('div', { class: 'muted mono' }, p.directory) : null,
           p.load_error ? el('div', { class: 'error load-error' }, p.load_error) : null),
         el('td', null, badge(p.status)),
-        el('td', null, ['suggest', 'feedback', 'observe'].map(function (f) { return [badge(p.circuits[f]), ' ']; }))
+        // A plugin that is not loaded has no circuits to speak of.
+        el('td', null, p.status !== 'loaded' ? el('span', { class: 'muted' }, '—') :
+          ['suggest', 'feedback', 'observe'].map(function (f) { return [badge(p.circuits[f]), ' ']; }))
       ];
       ['ok', 'error', 'timeout', 'trap', 'oom', 'rejected', 'skipped', 'busy'].forEach(function (k) {
         cells.push(el('td', { class: 'num' }, p.calls ? c[k] : ''));
@@ -240,7 +242,8 @@
     ui.view.appendChild(el('h2', null, 'Webhooks', create,
       el('span', { class: 'muted' }, list.webhooks.length + ' (at most ' + list.limit_per_account + ' per account)')));
     if (secretNote) ui.view.appendChild(secretNote);
-    var slot = el('div');
+    // The form or deliveries of one webhook open here, above the list.
+    var slot = el('div', { id: 'webhook-detail' });
     ui.view.appendChild(slot);
     create.addEventListener('click', function () {
       slot.textContent = '';
@@ -264,7 +267,7 @@
         b.addEventListener('click', fn);
         return b;
       };
-      var actions = el('td', { class: 'row' },
+      var actions = el('div', { class: 'row actions' },
         act('Attempts', function () { openAttempts(gen, w, slot); }),
         act('Edit', function () {
           slot.textContent = '';
@@ -293,9 +296,9 @@
         el('td', null, badge(w.status), w.disabled_reason ? ' ' + w.disabled_reason : '',
           w.failing_since ? el('div', { class: 'muted' }, 'failing since ' + w.failing_since) : null),
         el('td', null, w.last_success_at || el('span', { class: 'muted' }, 'never')),
-        el('td', null, last ? el('div', { class: 'error last-error' }, (last.http_status ? last.http_status + ' ' : '') + (last.error || '')) : '',
+        el('td', null, last ? el('div', { class: 'error last-error' }, last.error || 'HTTP ' + last.http_status) : '',
           last ? el('div', { class: 'muted' }, last.time) : null),
-        actions);
+        el('td', null, actions));
     });
     ui.view.appendChild(el('table', { id: 'webhooks' }, el('thead', null, head), el('tbody', null, rows)));
     setState('ready', '');
@@ -331,6 +334,10 @@
         el('h3', null, 'Messages'), messagesTable(gen, w, both[1].messages, slot),
         el('h3', null, 'Attempts, newest first'), attemptsTable(both[0].attempts)));
       setState('ready', '');
+      // While a delivery is pending its attempt is yet to come: follow it until it ends.
+      if (both[1].messages.some(function (m) { return m.status === 'pending'; })) {
+        setTimeout(function () { if (gen === generation && document.body.contains(slot)) openAttempts(gen, w, slot); }, 1000);
+      }
     });
   }
 
@@ -342,8 +349,8 @@
       resend.addEventListener('click', function () {
         resend.disabled = true;
         load(gen, api('POST', 'api/v1/webhooks/' + encodeURIComponent(w.id) + '/messages/' + encodeURIComponent(m.id) + '/resend'), function () {
-          // The attempt lands once the dispatcher has sent it: show it when it has.
-          setTimeout(function () { if (gen === generation) openAttempts(gen, w, slot); }, 1000);
+          // Now pending: openAttempts follows it until its new attempt is logged.
+          openAttempts(gen, w, slot);
         });
       });
       return el('tr', { 'data-message': m.id, 'data-status': m.status },
