@@ -70,6 +70,9 @@ async fn the_admin_console_in_a_real_browser() {
         tmp.path(),
         ServerSpec::new(config()).plugins(plugins(tmp.path())),
     );
+    // A second hintd with nothing in it, for the pages' empty states.
+    let empty_dir = tempfile::tempdir().unwrap();
+    let empty = Server::start(empty_dir.path(), ServerSpec::new(source_config()));
     let receiver = Receiver::start().await;
     receiver.set_default(Reply::Status(500));
 
@@ -122,6 +125,7 @@ async fn the_admin_console_in_a_real_browser() {
         "node_modules": browser_dir().join("node_modules"),
         "chromium": CHROMIUM,
         "hintd": server.base,
+        "empty_hintd": empty.base,
         "admin_key": ADMIN_KEY,
         "docs": docs,
         "broken": "broken",
@@ -293,7 +297,18 @@ async fn the_admin_console_in_a_real_browser() {
     // Signed out: the key has left the tab.
     assert_eq!(steps["signout"]["stored"], 0);
     assert_eq!(steps["signout"]["form_shown"], true);
+    // The empty states of a hintd with nothing in it.
+    let empty_states = &steps["empty"];
+    for (page, says) in [
+        ("plugins", "No plugins"),
+        ("webhooks", "No webhooks"),
+        ("hints", "No answers"),
+    ] {
+        let text = empty_states[page].as_str().unwrap_or_default();
+        assert!(text.starts_with(says), "{page}: {empty_states}");
+    }
     for page in [
+        "empty",
         "signin",
         "refused",
         "plugins",

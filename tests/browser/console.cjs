@@ -217,6 +217,27 @@ async function main() {
     form_shown: await page.locator('#signin').isVisible(),
   };
 
+  // 10. A hintd with no plugins, webhooks or answers: every page says so.
+  const empty = await context.newPage();
+  await empty.route('**/*', (route) => {
+    const url = route.request().url();
+    if (loopback(url)) return route.continue();
+    result.offHost.push(url);
+    return route.abort();
+  });
+  await empty.goto(`${plan.empty_hintd}/console`);
+  await state(empty, 'signedout');
+  await empty.locator('#key').fill(plan.admin_key);
+  await empty.keyboard.press('Enter');
+  result.steps.empty = {};
+  for (const name of ['plugins', 'webhooks', 'hints']) {
+    await empty.locator(`nav a[data-page="${name}"]`).click();
+    await empty.locator(`html[data-page="${name}"]`).waitFor({ state: 'attached', timeout: 15000 });
+    await state(empty, 'empty');
+    result.steps.empty[name] = await empty.locator('#state').innerText();
+    if (name === 'webhooks') await shot(empty, 'empty');
+  }
+
   result.bearers = Array.from(bearers);
   result.dialogs = dialogs;
   await browser.close();
