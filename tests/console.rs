@@ -307,6 +307,8 @@ async fn the_admin_console_in_a_real_browser() {
         let text = empty_states[page].as_str().unwrap_or_default();
         assert!(text.starts_with(says), "{page}: {empty_states}");
     }
+    assert_eq!(steps["loading"], "Loading…");
+    assert_eq!(steps["unreachable"], "hintd cannot be reached");
     for page in [
         "empty",
         "signin",

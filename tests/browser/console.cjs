@@ -238,6 +238,21 @@ async function main() {
     if (name === 'webhooks') await shot(empty, 'empty');
   }
 
+  // 11. A slow answer shows the loading state; a network failure, the unreachable one.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await empty.route('**/api/v1/plugins', async (route) => { await held; return route.continue(); });
+  await empty.locator('nav a[data-page="plugins"]').click();
+  await state(empty, 'loading');
+  result.steps.loading = await empty.locator('#state').innerText();
+  release();
+  await state(empty, 'empty');
+  await empty.unroute('**/api/v1/plugins');
+  await empty.route('**/api/v1/**', (route) => route.abort('connectionrefused'));
+  await empty.locator('nav a[data-page="webhooks"]').click();
+  await state(empty, 'unreachable');
+  result.steps.unreachable = await empty.locator('#state').innerText();
+
   result.bearers = Array.from(bearers);
   result.dialogs = dialogs;
   await browser.close();
