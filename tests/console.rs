@@ -220,6 +220,12 @@ async fn the_admin_console_in_a_real_browser() {
     }
     assert_eq!(steps["plugins"]["key_stored"], true);
     assert!(steps["plugins"]["reloads_after"].as_u64().unwrap() >= 2);
+    // Calls and latency drawn from the two samples the page took, for the loaded plugins.
+    let sparklines = steps["plugins"]["sparklines"].as_array().unwrap();
+    for name in ["faq", "replies"] {
+        assert!(sparklines.contains(&json!([name, 2, 2])), "{sparklines:?}");
+    }
+    assert_eq!(sparklines.len(), 2, "none for the broken plugin");
 
     // Webhooks: the failing one's last error; one made, disabled and deleted from the console.
     let last_error = steps["webhooks"]["last_error"].as_str().unwrap();

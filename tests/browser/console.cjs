@@ -102,10 +102,13 @@ async function main() {
     key_stored: await page.evaluate((k) => sessionStorage.getItem('hintd.console.key') === k, plan.admin_key),
     cookies: await page.evaluate(() => document.cookie),
   };
-  await shot(page, 'plugins');
   await page.locator('#reload').click();
   await page.locator('#view[data-reloads]').waitFor({ state: 'attached', timeout: 15000 });
   result.steps.plugins.reloads_after = Number(await page.locator('#view').getAttribute('data-reloads'));
+  // Two samples (the first view and the reload's answer): a sparkline for each loaded plugin.
+  result.steps.plugins.sparklines = await page.locator('#plugins tr[data-plugin] svg.spark').evaluateAll((svgs) =>
+    svgs.map((g) => [g.closest('tr').dataset.plugin, Number(g.dataset.points), g.querySelectorAll('polyline').length]));
+  await shot(page, 'plugins');
 
   // 4. Webhooks: the failing one with its last error; a new one created from the console.
   await page.locator('nav a[data-page="webhooks"]').click();

@@ -149,8 +149,57 @@
   }
 
   // --- plugins -----------------------------------------------------------------------------
+  // hintd keeps totals, not series: the sparklines are drawn from the samples this tab takes
+  // while the Plugins page is open (every SAMPLE_MS), the newest SPARK_POINTS of them.
+  var SAMPLE_MS = 5000;
+  var SPARK_POINTS = 40;
+  var samples = {};
+
   function pluginsPage(gen) {
-    load(gen, api('GET', 'api/v1/plugins'), function (list) { renderPlugins(gen, list); });
+    load(gen, api('GET', 'api/v1/plugins'), function (list) {
+      renderPlugins(gen, list);
+      var timer = setInterval(function () {
+        if (gen !== generation) { clearInterval(timer); return; }
+        api('GET', 'api/v1/plugins').then(function (l) {
+          if (gen !== generation) return;
+          // Re-rendering replaces the Reload button: keep the keyboard focus on it.
+          var focused = document.activeElement && document.activeElement.id === 'reload';
+          renderPlugins(gen, l);
+          if (focused) $('reload').focus();
+        }, function () { /* the next sample, or a navigation, will tell */ });
+      }, SAMPLE_MS);
+    });
+  }
+
+  function sample(p) {
+    if (!p.calls) return samples[p.name] || [];
+    var c = p.calls;
+    var list = samples[p.name] = (samples[p.name] || []).concat([{
+      calls: c.ok + c.error + c.timeout + c.trap + c.oom + c.rejected, latency: c.mean_latency_us
+    }]);
+    if (list.length > SPARK_POINTS) list.shift();
+    return list;
+  }
+
+  // Calls made between samples (accent) and mean latency (muted), each scaled to its own
+  // maximum.
+  function sparkline(points) {
+    if (points.length < 2) return el('span', { class: 'muted' }, '…');
+    var W = 80, H = 22;
+    var calls = points.slice(1).map(function (pt, i) { return pt.calls - points[i].calls; });
+    var latency = points.slice(1).map(function (pt) { return pt.latency; });
+    var line = function (values, cls) {
+      var max = Math.max.apply(null, values.concat([1]));
+      var step = values.length > 1 ? W / (values.length - 1) : W;
+      var coords = values.map(function (v, i) {
+        return (Math.round(i * step * 10) / 10) + ',' + (Math.round((H - 2 - (H - 4) * v / max) * 10) / 10);
+      });
+      if (coords.length === 1) coords.push(W + ',' + coords[0].split(',')[1]);
+      return svg('polyline', { class: cls, points: coords.join(' ') });
+    };
+    return svg('svg', { class: 'spark', width: W, height: H, role: 'img', 'data-points': points.length,
+      'aria-label': 'calls per sample: ' + calls.join(' ') + '; mean latency µs: ' + latency.join(' ') },
+      line(calls, 'calls'), line(latency, 'latency'));
   }
 
   function renderPlugins(gen, list) {
@@ -171,9 +220,10 @@
       setState('empty', 'No plugins: put plugin directories in the plugin directory, then Reload.');
       return;
     }
-    var head = el('tr', null, ['Plugin', 'Status', 'Circuits (suggest / feedback / observe)', 'Calls ok', 'Error', 'Timeout',
-      'Trap', 'OOM', 'Rejected', 'Skipped', 'Busy', 'Mean', 'Max', 'Shown', 'Chosen', 'Acceptance'].map(function (h, i) {
-      return el('th', { scope: 'col', class: i >= 3 ? 'num' : null }, h);
+    var head = el('tr', null, ['Plugin', 'Status', 'Circuits s / f / o', 'Calls ok', 'Error', 'Timeout',
+      'Trap', 'OOM', 'Rejected', 'Skipped', 'Busy', 'Mean', 'Max', 'Shown', 'Chosen', 'Acceptance', 'Calls, latency'].map(function (h, i) {
+      return el('th', { scope: 'col', class: i >= 3 && h !== 'Calls, latency' ? 'num' : null,
+        title: i === 2 ? 'suggest / feedback / observe' : null }, h);
     }));
     var rows = list.plugins.map(function (p) {
       var c = p.calls || {};
@@ -184,7 +234,7 @@
           p.load_error ? el('div', { class: 'error load-error' }, p.load_error) : null),
         el('td', null, badge(p.status)),
         // A plugin that is not loaded has no circuits to speak of.
-        el('td', null, p.status !== 'loaded' ? el('span', { class: 'muted' }, '—') :
+        el('td', { class: 'circuits' }, p.status !== 'loaded' ? el('span', { class: 'muted' }, '—') :
           ['suggest', 'feedback', 'observe'].map(function (f) { return [badge(p.circuits[f]), ' ']; }))
       ];
       ['ok', 'error', 'timeout', 'trap', 'oom', 'rejected', 'skipped', 'busy'].forEach(function (k) {
@@ -195,6 +245,7 @@
       cells.push(el('td', { class: 'num' }, p.hints ? h.hints_shown : ''));
       cells.push(el('td', { class: 'num' }, p.hints ? h.chosen : ''));
       cells.push(el('td', { class: 'num' }, p.hints ? pct(h.acceptance_rate) : ''));
+      cells.push(el('td', { class: 'trend' }, p.calls ? sparkline(sample(p)) : ''));
       return el('tr', { 'data-plugin': p.name, 'data-status': p.status }, cells);
     });
     ui.view.appendChild(el('table', { id: 'plugins' }, el('thead', null, head), el('tbody', null, rows)));
