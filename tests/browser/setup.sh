@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the hint panel's browser test (tests/panel.rs) needs, and nothing when it is
+# Installs what the browser tests (tests/panel.rs, tests/console.rs) need, and nothing when it is
 # there already: Debian's chromium, and playwright-core (pinned by package-lock.json) in
 # DEST (default: target/browser), which drives that Chromium. No browser is downloaded.
 #

@@ -6,6 +6,7 @@
 //! [`json_errors`]); [`openapi`] completes and serves the description. [`server`] serves the
 //! router within the connection limits. [`panel`] is the operators' hint panel, guarded by
 //! its own tokens: a page and its data, served beside the described API, not part of it.
+//! [`console`] is the admin console: a page that calls the described API with the admin key.
 
 use crate::app::App;
 use axum::Router;
@@ -14,6 +15,7 @@ use axum::middleware::{from_fn_with_state, map_response};
 use utoipa_axum::router::OpenApiRouter;
 
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -44,6 +46,7 @@ pub fn router(app: App) -> Router {
     let (routes, _) = documented().split_for_parts();
     routes
         .merge(panel::routes())
+        .merge(console::routes())
         .method_not_allowed_fallback(json_errors::method_not_allowed)
         .fallback(json_errors::no_route)
         // Layers wrap every route merged above, whoever declared it.

@@ -1,0 +1,534 @@
+// The admin console. It keeps the admin key in this tab's sessionStorage and sends it as a
+// bearer header to hintd's own /api/v1; it builds every element with textContent, so nothing
+// the API returns (plugin errors, webhook names, messages) is ever parsed as markup.
+'use strict';
+(function () {
+  var KEY = 'hintd.console.key';
+  var PAGES = ['plugins', 'webhooks', 'hints', 'conversations'];
+  var ui = {};
+  // SVG's namespace: an identifier, never fetched (spelt in parts so the page holds no URL).
+  var SVG_NS = ['http:', '', 'www.w3.org', '2000', 'svg'].join('/');
+  // Bumped on each navigation, so that an answer for a page left behind is dropped.
+  var generation = 0;
+
+  function $(id) { return document.getElementById(id); }
+
+  // el('td', {class: 'num'}, 'text', child, ...): an element; null/undefined children skipped.
+  function el(tag, attrs) {
+    var node = document.createElement(tag);
+    var a = attrs || {};
+    Object.keys(a).forEach(function (k) {
+      if (a[k] === null || a[k] === undefined || a[k] === false) return;
+      if (k === 'on') Object.keys(a.on).forEach(function (ev) { node.addEventListener(ev, a.on[ev]); });
+      else node.setAttribute(k, a[k] === true ? '' : a[k]);
+    });
+    for (var i = 2; i < arguments.length; i++) append(node, arguments[i]);
+    return node;
+  }
+  function append(node, child) {
+    if (child === null || child === undefined || child === false) return;
+    if (Array.isArray(child)) { child.forEach(function (c) { append(node, c); }); return; }
+    node.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)));
+  }
+  function svg(tag, attrs) {
+    var node = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    for (var i = 2; i < arguments.length; i++) append(node, arguments[i]);
+    return node;
+  }
+  function badge(text) { return el('span', { class: 'badge ' + text }, text); }
+  function pct(x) { return (Math.round((x || 0) * 1000) / 10) + ' %'; }
+  function ms(us) { return us === undefined || us === null ? '' : (Math.round(us / 100) / 10) + ' ms'; }
+  function time(msValue) { return msValue ? new Date(msValue).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : ''; }
+
+  function key() { return sessionStorage.getItem(KEY); }
+
+  function setState(name, text) {
+    ui.state.setAttribute('data-state', name);
+    ui.stateText.textContent = text || '';
+  }
+
+  // An API call. Resolves to the parsed body; rejects with {status, code, message}. A 401
+  // signs out: the key in this tab is no longer the admin key.
+  function api(method, path, body) {
+    var headers = { Authorization: 'Bearer ' + key(), Accept: 'application/json' };
+    var init = { method: method, headers: headers, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    return fetch(path, init).then(function (r) {
+      return r.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        if (r.ok) return data;
+        var err = (data && data.error) || {};
+        var failure = { status: r.status, code: err.code || 'http_' + r.status, message: err.message || text || r.statusText, field: err.field };
+        if (r.status === 401) refused(failure.message);
+        throw failure;
+      });
+    }, function () {
+      throw { status: 0, code: 'unreachable', message: 'hintd cannot be reached' };
+    });
+  }
+
+  function describe(err) {
+    return (err.field ? err.field + ': ' : '') + (err.message || err.code || String(err));
+  }
+
+  // --- sign-in ---------------------------------------------------------------------------
+  function refused(message) {
+    sessionStorage.removeItem(KEY);
+    showSignin();
+    setState('refused', 'Refused: ' + (message || 'wrong admin key'));
+  }
+
+  function showSignin() {
+    generation++;
+    ui.signin.hidden = false;
+    ui.nav.hidden = true;
+    ui.signout.hidden = true;
+    ui.view.textContent = '';
+    ui.keyInput.value = '';
+    ui.keyInput.focus();
+  }
+
+  function signIn(ev) {
+    ev.preventDefault();
+    var typed = ui.keyInput.value.trim();
+    if (!typed) return;
+    sessionStorage.setItem(KEY, typed);
+    setState('loading', 'Checking the key…');
+    // Any admin call proves the key; the plugin list is the first page anyway.
+    api('GET', 'api/v1/plugins').then(function () {
+      ui.signin.hidden = true;
+      route();
+    }, function (err) {
+      if (err.status !== 401) {
+        sessionStorage.removeItem(KEY);
+        setState(err.status ? 'error' : 'unreachable', 'Could not sign in: ' + describe(err));
+      }
+    });
+  }
+
+  function signOut() {
+    sessionStorage.removeItem(KEY);
+    showSignin();
+    setState('signedout', 'Signed out.');
+  }
+
+  // --- routing -----------------------------------------------------------------------------
+  function route() {
+    if (!key()) { showSignin(); setState('signedout', 'Sign in with the admin key.'); return; }
+    var name = (location.hash || '#plugins').slice(1).split('/')[0];
+    if (PAGES.indexOf(name) < 0) name = 'plugins';
+    ui.signin.hidden = true;
+    ui.nav.hidden = false;
+    ui.signout.hidden = false;
+    Array.prototype.forEach.call(ui.nav.querySelectorAll('a'), function (a) {
+      if (a.getAttribute('data-page') === name) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    });
+    document.documentElement.setAttribute('data-page', name);
+    var gen = ++generation;
+    ui.view.textContent = '';
+    setState('loading', 'Loading…');
+    PAGE_RENDERERS[name](gen);
+  }
+
+  // Runs `then` with the answer of `promise` unless the user has moved on meanwhile; failures
+  // other than 401 (handled by api) show as the error state.
+  function load(gen, promise, then) {
+    return promise.then(function (data) {
+      if (gen === generation) then(data);
+    }, function (err) {
+      if (gen === generation && err.status !== 401) {
+        setState(err.status ? 'error' : 'unreachable', describe(err));
+      }
+    });
+  }
+
+  // --- plugins -----------------------------------------------------------------------------
+  // hintd keeps totals, not series: the sparklines are drawn from the samples this tab takes
+  // while the Plugins page is open (every SAMPLE_MS), the newest SPARK_POINTS of them.
+  var SAMPLE_MS = 5000;
+  var SPARK_POINTS = 40;
+  var samples = {};
+
+  function pluginsPage(gen) {
+    load(gen, api('GET', 'api/v1/plugins'), function (list) {
+      renderPlugins(gen, list);
+      var timer = setInterval(function () {
+        if (gen !== generation) { clearInterval(timer); return; }
+        api('GET', 'api/v1/plugins').then(function (l) {
+          if (gen !== generation) return;
+          // Re-rendering replaces the Reload button: keep the keyboard focus on it.
+          var focused = document.activeElement && document.activeElement.id === 'reload';
+          renderPlugins(gen, l);
+          if (focused) $('reload').focus();
+        }, function () { /* the next sample, or a navigation, will tell */ });
+      }, SAMPLE_MS);
+    });
+  }
+
+  function sample(p) {
+    if (!p.calls) return samples[p.name] || [];
+    var c = p.calls;
+    var list = samples[p.name] = (samples[p.name] || []).concat([{
+      calls: c.ok + c.error + c.timeout + c.trap + c.oom + c.rejected, latency: c.mean_latency_us
+    }]);
+    if (list.length > SPARK_POINTS) list.shift();
+    return list;
+  }
+
+  // Calls made between samples (accent) and mean latency (muted), each scaled to its own
+  // maximum.
+  function sparkline(points) {
+    if (points.length < 2) return el('span', { class: 'muted' }, '…');
+    var W = 80, H = 22;
+    var calls = points.slice(1).map(function (pt, i) { return pt.calls - points[i].calls; });
+    var latency = points.slice(1).map(function (pt) { return pt.latency; });
+    var line = function (values, cls) {
+      var max = Math.max.apply(null, values.concat([1]));
+      var step = values.length > 1 ? W / (values.length - 1) : W;
+      var coords = values.map(function (v, i) {
+        return (Math.round(i * step * 10) / 10) + ',' + (Math.round((H - 2 - (H - 4) * v / max) * 10) / 10);
+      });
+      if (coords.length === 1) coords.push(W + ',' + coords[0].split(',')[1]);
+      return svg('polyline', { class: cls, points: coords.join(' ') });
+    };
+    return svg('svg', { class: 'spark', width: W, height: H, role: 'img', 'data-points': points.length,
+      'aria-label': 'calls per sample: ' + calls.join(' ') + '; mean latency µs: ' + latency.join(' ') },
+      line(calls, 'calls'), line(latency, 'latency'));
+  }
+
+  function renderPlugins(gen, list) {
+    var reload = el('button', { type: 'button', id: 'reload' }, 'Reload');
+    reload.addEventListener('click', function () {
+      reload.disabled = true;
+      setState('loading', 'Reloading plugins…');
+      load(gen, api('POST', 'api/v1/plugins/reload'), function (after) {
+        renderPlugins(gen, after);
+        setState('ready', '');
+        ui.view.setAttribute('data-reloads', after.reloads);
+      }).then(function () { reload.disabled = false; });
+    });
+    ui.view.textContent = '';
+    ui.view.appendChild(el('h2', null, 'Plugins', reload,
+      el('span', { class: 'muted' }, (list.loaded ? 'loaded' : 'loading') + ', ' + list.reloads + ' load(s)')));
+    if (!list.plugins.length) {
+      setState('empty', 'No plugins: put plugin directories in the plugin directory, then Reload.');
+      return;
+    }
+    var head = el('tr', null, ['Plugin', 'Status', 'Circuits s / f / o', 'Calls ok', 'Error', 'Timeout',
+      'Trap', 'OOM', 'Rejected', 'Skipped', 'Busy', 'Mean', 'Max', 'Shown', 'Chosen', 'Acceptance', 'Calls, latency'].map(function (h, i) {
+      return el('th', { scope: 'col', class: i >= 3 && h !== 'Calls, latency' ? 'num' : null,
+        title: i === 2 ? 'suggest / feedback / observe' : null }, h);
+    }));
+    var rows = list.plugins.map(function (p) {
+      var c = p.calls || {};
+      var h = p.hints || {};
+      var version = p.manifest && p.manifest.version ? ' ' + p.manifest.version : '';
+      var cells = [
+        el('th', { scope: 'row' }, p.name + version, p.directory ? el('div', { class: 'muted mono' }, p.directory) : null,
+          p.load_error ? el('div', { class: 'error load-error' }, p.load_error) : null),
+        el('td', null, badge(p.status)),
+        // A plugin that is not loaded has no circuits to speak of.
+        el('td', { class: 'circuits' }, p.status !== 'loaded' ? el('span', { class: 'muted' }, '—') :
+          ['suggest', 'feedback', 'observe'].map(function (f) { return [badge(p.circuits[f]), ' ']; }))
+      ];
+      ['ok', 'error', 'timeout', 'trap', 'oom', 'rejected', 'skipped', 'busy'].forEach(function (k) {
+        cells.push(el('td', { class: 'num' }, p.calls ? c[k] : ''));
+      });
+      cells.push(el('td', { class: 'num' }, p.calls ? ms(c.mean_latency_us) : ''));
+      cells.push(el('td', { class: 'num' }, p.calls ? ms(c.max_latency_us) : ''));
+      cells.push(el('td', { class: 'num' }, p.hints ? h.hints_shown : ''));
+      cells.push(el('td', { class: 'num' }, p.hints ? h.chosen : ''));
+      cells.push(el('td', { class: 'num' }, p.hints ? pct(h.acceptance_rate) : ''));
+      cells.push(el('td', { class: 'trend' }, p.calls ? sparkline(sample(p)) : ''));
+      return el('tr', { 'data-plugin': p.name, 'data-status': p.status }, cells);
+    });
+    ui.view.appendChild(el('table', { id: 'plugins' }, el('thead', null, head), el('tbody', null, rows)));
+    setState('ready', '');
+  }
+
+  // --- webhooks ----------------------------------------------------------------------------
+  function webhooksPage(gen) {
+    load(gen, Promise.all([api('GET', 'api/v1/webhooks'), api('GET', 'api/v1/webhooks/events')]), function (both) {
+      renderWebhooks(gen, both[0], both[1].events);
+    });
+  }
+
+  function webhookForm(gen, events, existing, done) {
+    var name = el('input', { id: 'wh-name', required: true, value: existing ? existing.name : '' });
+    var url = el('input', { id: 'wh-url', type: 'url', required: true, value: existing ? existing.url : '' });
+    var evs = el('input', { id: 'wh-events', required: true, value: existing ? existing.events.join(', ') : '',
+      placeholder: events.slice(0, 4).join(', ') });
+    var account = el('input', { id: 'wh-account', value: existing && existing.account ? existing.account : '', disabled: !!existing });
+    var form = el('form', { class: 'form', id: existing ? 'wh-edit' : 'wh-create' },
+      el('label', { for: 'wh-name' }, 'Name'), name,
+      el('label', { for: 'wh-url' }, 'URL'), url,
+      el('label', { for: 'wh-events' }, 'Events'), evs,
+      el('label', { for: 'wh-account' }, 'Account'), account,
+      el('span'), el('div', { class: 'row' },
+        el('button', { type: 'submit' }, existing ? 'Save' : 'Create'),
+        el('span', { class: 'muted' }, 'events: ' + events.join(', '))));
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var body = { name: name.value, url: url.value, events: evs.value.split(',').map(function (s) { return s.trim(); }).filter(Boolean) };
+      if (!existing && account.value.trim()) body.account = account.value.trim();
+      var call = existing ? api('PUT', 'api/v1/webhooks/' + encodeURIComponent(existing.id), body) : api('POST', 'api/v1/webhooks', body);
+      setState('loading', existing ? 'Saving…' : 'Creating…');
+      load(gen, call, done);
+    });
+    return form;
+  }
+
+  function renderWebhooks(gen, list, events, secretNote) {
+    var reload = function (note) {
+      load(gen, api('GET', 'api/v1/webhooks'), function (l) { renderWebhooks(gen, l, events, note); });
+    };
+    ui.view.textContent = '';
+    var create = el('button', { type: 'button', id: 'wh-new' }, 'New webhook');
+    ui.view.appendChild(el('h2', null, 'Webhooks', create,
+      el('span', { class: 'muted' }, list.webhooks.length + ' (at most ' + list.limit_per_account + ' per account)')));
+    if (secretNote) ui.view.appendChild(secretNote);
+    // The form or deliveries of one webhook open here, above the list.
+    var slot = el('div', { id: 'webhook-detail' });
+    ui.view.appendChild(slot);
+    create.addEventListener('click', function () {
+      slot.textContent = '';
+      slot.appendChild(webhookForm(gen, events, null, function (made) {
+        reload(shownOnce('Created ' + made.name, made));
+      }));
+      $('wh-name').focus();
+      setState('ready', '');
+    });
+    if (!list.webhooks.length) {
+      setState('empty', 'No webhooks yet: create one to receive hintd’s events.');
+      return;
+    }
+    var head = el('tr', null, ['Name', 'URL', 'Events', 'Account', 'Status', 'Last success', 'Last error', 'Actions'].map(function (h) {
+      return el('th', { scope: 'col' }, h);
+    }));
+    var rows = list.webhooks.map(function (w) {
+      var last = w.errors && w.errors[0];
+      var act = function (label, fn, cls) {
+        var b = el('button', { type: 'button', class: cls || null, 'data-action': label.toLowerCase().replace(/ /g, '-') }, label);
+        b.addEventListener('click', fn);
+        return b;
+      };
+      var actions = el('div', { class: 'row actions' },
+        act('Attempts', function () { openAttempts(gen, w, slot); }),
+        act('Edit', function () {
+          slot.textContent = '';
+          slot.appendChild(el('h3', null, 'Edit ' + w.name));
+          slot.appendChild(webhookForm(gen, events, w, function () { reload(); }));
+          $('wh-name').focus();
+        }),
+        act(w.status === 'active' ? 'Disable' : 'Enable', function () {
+          load(gen, api('PUT', 'api/v1/webhooks/' + encodeURIComponent(w.id), { status: w.status === 'active' ? 'disabled' : 'active' }), function () { reload(); });
+        }),
+        act('Rotate secret', function () {
+          if (!confirm('Rotate the signing secret of ' + w.name + '? The old one keeps signing for 24 h.')) return;
+          load(gen, api('POST', 'api/v1/webhooks/' + encodeURIComponent(w.id) + '/rotate-secret'), function (r) {
+            reload(shownOnce('New secret of ' + w.name, r));
+          });
+        }),
+        act('Delete', function () {
+          if (!confirm('Delete webhook ' + w.name + '?')) return;
+          load(gen, api('DELETE', 'api/v1/webhooks/' + encodeURIComponent(w.id)), function () { reload(); });
+        }, 'danger'));
+      return el('tr', { 'data-webhook': w.id },
+        el('th', { scope: 'row' }, w.name, el('div', { class: 'muted mono' }, w.id)),
+        el('td', { class: 'mono' }, w.url),
+        el('td', null, w.events.join(', ')),
+        el('td', null, w.account || el('span', { class: 'muted' }, 'all')),
+        el('td', null, badge(w.status), w.disabled_reason ? ' ' + w.disabled_reason : '',
+          w.failing_since ? el('div', { class: 'muted' }, 'failing since ' + w.failing_since) : null),
+        el('td', null, w.last_success_at || el('span', { class: 'muted' }, 'never')),
+        el('td', null, last ? el('div', { class: 'error last-error' }, last.error || 'HTTP ' + last.http_status) : '',
+          last ? el('div', { class: 'muted' }, last.time) : null),
+        el('td', null, actions));
+    });
+    ui.view.appendChild(el('table', { id: 'webhooks' }, el('thead', null, head), el('tbody', null, rows)));
+    setState('ready', '');
+  }
+
+  // The secret of a creation or rotation: shown here once, never again.
+  function shownOnce(title, answer) {
+    return el('div', { class: 'secret', id: 'secret', role: 'alert' }, title + '. Signing secret (shown once, store it now): ',
+      el('code', { class: 'mono' }, answer.secret),
+      (answer.warnings || []).map(function (w) { return el('div', null, 'Warning: ' + w); }));
+  }
+
+  function openAttempts(gen, w, slot) {
+    var base = 'api/v1/webhooks/' + encodeURIComponent(w.id);
+    setState('loading', 'Loading attempts…');
+    load(gen, Promise.all([api('GET', base + '/attempts?limit=50'), api('GET', base + '/messages?limit=50')]), function (both) {
+      slot.textContent = '';
+      var since = el('input', { id: 'recover-since', type: 'datetime-local', step: 1 });
+      var recover = el('form', { class: 'row', id: 'recover' }, el('label', { for: 'recover-since' }, 'Recover failed messages since'), since,
+        el('button', { type: 'submit' }, 'Recover'), el('span', { id: 'recovered', class: 'muted' }));
+      recover.addEventListener('submit', function (ev) {
+        ev.preventDefault();
+        if (!since.value) return;
+        load(gen, api('POST', base + '/recover', { since: new Date(since.value).toISOString() }), function (r) {
+          $('recovered').textContent = r.requeued + ' message(s) queued again';
+          setTimeout(function () { if (gen === generation) openAttempts(gen, w, slot); }, 1500);
+        });
+      });
+      var refresh = el('button', { type: 'button', id: 'attempts-refresh' }, 'Refresh');
+      refresh.addEventListener('click', function () { openAttempts(gen, w, slot); });
+      slot.appendChild(el('div', { class: 'panel', id: 'attempts-of', 'data-webhook': w.id },
+        el('h3', null, 'Deliveries of ' + w.name + ' ', refresh), recover,
+        el('h3', null, 'Messages'), messagesTable(gen, w, both[1].messages, slot),
+        el('h3', null, 'Attempts, newest first'), attemptsTable(both[0].attempts)));
+      setState('ready', '');
+      // While a delivery is pending its attempt is yet to come: follow it until it ends.
+      if (both[1].messages.some(function (m) { return m.status === 'pending'; })) {
+        setTimeout(function () { if (gen === generation && document.body.contains(slot)) openAttempts(gen, w, slot); }, 1000);
+      }
+    });
+  }
+
+  function messagesTable(gen, w, messages, slot) {
+    if (!messages.length) return el('p', { class: 'muted' }, 'No messages yet.');
+    var head = el('tr', null, ['Message', 'Event', 'Status', 'Attempts', 'Created', 'Last error', ''].map(function (h) { return el('th', { scope: 'col' }, h); }));
+    return el('table', { id: 'messages' }, el('thead', null, head), el('tbody', null, messages.map(function (m) {
+      var resend = el('button', { type: 'button', 'data-action': 'resend', disabled: !m.has_payload || m.status === 'pending' }, 'Resend');
+      resend.addEventListener('click', function () {
+        resend.disabled = true;
+        load(gen, api('POST', 'api/v1/webhooks/' + encodeURIComponent(w.id) + '/messages/' + encodeURIComponent(m.id) + '/resend'), function () {
+          // Now pending: openAttempts follows it until its new attempt is logged.
+          openAttempts(gen, w, slot);
+        });
+      });
+      return el('tr', { 'data-message': m.id, 'data-status': m.status },
+        el('td', { class: 'mono' }, m.id), el('td', null, m.event_type), el('td', null, badge(m.status)),
+        el('td', { class: 'num' }, m.attempts), el('td', null, time(m.created_at_ms)),
+        el('td', { class: 'error' }, m.last_error || ''), el('td', null, resend));
+    })));
+  }
+
+  function attemptsTable(attempts) {
+    if (!attempts.length) return el('p', { class: 'muted' }, 'No attempts yet.');
+    var head = el('tr', null, ['#', 'Message', 'Attempt', 'At', 'Duration', 'Outcome', 'HTTP', 'Error', 'Response'].map(function (h) { return el('th', { scope: 'col' }, h); }));
+    return el('table', { id: 'attempts' }, el('thead', null, head), el('tbody', null, attempts.map(function (a) {
+      return el('tr', { 'data-attempt': a.id, 'data-outcome': a.outcome },
+        el('td', { class: 'num' }, a.id), el('td', { class: 'mono' }, a.message_id), el('td', { class: 'num' }, a.attempt),
+        el('td', null, time(a.at_ms)), el('td', { class: 'num' }, a.duration_ms + ' ms'), el('td', null, badge(a.outcome)),
+        el('td', { class: 'num' }, a.http_status || ''), el('td', { class: 'error' }, a.error || ''),
+        el('td', { class: 'mono' }, a.response_snippet || ''));
+    })));
+  }
+
+  // --- hints -------------------------------------------------------------------------------
+  function hintsPage(gen) {
+    load(gen, api('GET', 'api/v1/hints/stats'), function (s) {
+      ui.view.appendChild(el('h2', null, 'Hints'));
+      ui.view.appendChild(el('p', null,
+        s.answers_shown + ' answers with hints, ' + s.answers_empty + ' without, ' + s.answers_chosen + ' chosen: acceptance ',
+        el('strong', { id: 'acceptance' }, pct(s.acceptance_rate)), '; mean chosen position ' + (Math.round(s.mean_chosen_position * 100) / 100) + '.'));
+      if (!s.answers_shown && !s.answers_empty) {
+        setState('empty', 'No answers yet: hints appear here once hintd has served some.');
+        return;
+      }
+      ui.view.appendChild(el('h3', null, 'Acceptance per plugin'));
+      var head = el('tr', null, ['Plugin', 'Answers shown', 'Hints shown', 'Chosen', 'Acceptance', ''].map(function (h, i) {
+        return el('th', { scope: 'col', class: i && i < 5 ? 'num' : null }, h);
+      }));
+      ui.view.appendChild(el('table', { id: 'acceptance-table' }, el('thead', null, head), el('tbody', null, s.plugins.map(function (p) {
+        return el('tr', { 'data-plugin': p.plugin }, el('th', { scope: 'row' }, p.plugin),
+          el('td', { class: 'num' }, p.answers_shown), el('td', { class: 'num' }, p.hints_shown), el('td', { class: 'num' }, p.chosen),
+          el('td', { class: 'num' }, pct(p.acceptance_rate)),
+          el('td', { class: 'bar-cell' }, el('div', { class: 'meter', role: 'img', 'aria-label': pct(p.acceptance_rate) },
+            el('span', { style: null, 'data-width': Math.min(100, Math.round(p.acceptance_rate * 100)) }))));
+      }))));
+      // The CSP forbids inline styles: widths are set through the DOM, which CSP allows.
+      Array.prototype.forEach.call(ui.view.querySelectorAll('.meter span'), function (s2) { s2.style.width = s2.getAttribute('data-width') + '%'; });
+      ui.view.appendChild(el('h3', null, 'Chosen position'));
+      ui.view.appendChild(histogram(s.chosen_positions));
+      setState('ready', '');
+    });
+  }
+
+  // A bar per position, drawn as inline SVG (no chart library: a histogram is a few rects).
+  function histogram(pairs) {
+    if (!pairs.length) return el('p', { class: 'muted', id: 'positions' }, 'No hint chosen yet.');
+    var W = 36, H = 120, top = 16, bottom = 18;
+    var max = Math.max.apply(null, pairs.map(function (p) { return p[1]; }));
+    var chart = svg('svg', { class: 'chart', id: 'positions', width: pairs.length * W + 10, height: H + top + bottom, role: 'img',
+      'aria-label': pairs.map(function (p) { return 'position ' + p[0] + ': ' + p[1]; }).join(', ') });
+    pairs.forEach(function (p, i) {
+      var h = Math.max(1, Math.round(H * p[1] / max));
+      var x = 5 + i * W;
+      chart.appendChild(svg('rect', { x: x + 4, y: top + H - h, width: W - 8, height: h, 'data-position': p[0], 'data-choices': p[1] }));
+      chart.appendChild(svg('text', { x: x + W / 2, y: top + H - h - 3, 'text-anchor': 'middle' }, String(p[1])));
+      chart.appendChild(svg('text', { x: x + W / 2, y: top + H + 13, 'text-anchor': 'middle' }, '#' + p[0]));
+    });
+    return chart;
+  }
+
+  // --- conversations -----------------------------------------------------------------------
+  function conversationsPage(gen) {
+    var parts = location.hash.split('/').slice(1).map(decodeURIComponent);
+    var source = el('select', { id: 'conv-source' }, ['chat2desk', 'chatwoot', 'whazing', 'api'].map(function (s) {
+      return el('option', { value: s, selected: parts[0] === s }, s);
+    }));
+    var account = el('input', { id: 'conv-account', required: true, value: parts[1] || '' });
+    var dialog = el('input', { id: 'conv-dialog', required: true, value: parts[2] || '' });
+    var form = el('form', { class: 'row', id: 'conv-open' },
+      el('label', { for: 'conv-source' }, 'Source'), source, el('label', { for: 'conv-account' }, 'Account'), account,
+      el('label', { for: 'conv-dialog' }, 'Dialog'), dialog, el('button', { type: 'submit' }, 'Open'));
+    var out = el('div', { id: 'conversation' });
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      location.hash = ['#conversations', source.value, account.value.trim(), dialog.value.trim()].map(function (p, i) {
+        return i ? encodeURIComponent(p) : p;
+      }).join('/');
+    });
+    ui.view.appendChild(el('h2', null, 'Conversations'));
+    ui.view.appendChild(form);
+    ui.view.appendChild(out);
+    if (parts.length < 3 || !parts[1] || !parts[2]) {
+      setState('ready', '');
+      account.focus();
+      return;
+    }
+    var path = 'api/v1/conversations/' + parts.slice(0, 3).map(encodeURIComponent).join('/');
+    load(gen, api('GET', path), function (c) {
+      var d = c.dialog;
+      out.appendChild(el('p', null, c.source + ' / ' + c.account + ' / ' + c.dialog_id +
+        (d ? ' — ' + d.status + ', opened ' + time(d.opened_at_ms) + (d.transport ? ', ' + d.transport : '') : ' — no stored dialog row')));
+      out.appendChild(el('div', { class: 'panel' }, el('h3', null, 'Messages (' + c.messages.length + ', notes included)'), messageList(c.messages, 'messages')));
+      out.appendChild(el('div', { class: 'panel' }, el('h3', null, 'Context the plugins get (' + c.context.length + ')'), messageList(c.context, 'context')));
+      setState(c.messages.length ? 'ready' : 'empty', c.messages.length ? '' : 'This dialog has no messages.');
+    });
+  }
+
+  function messageList(messages, id) {
+    if (!messages.length) return el('p', { class: 'muted' }, 'None.');
+    return el('ol', { class: 'messages', id: id }, messages.map(function (m) {
+      return el('li', { class: (m.role || '') + (m.private ? ' note' : '') },
+        el('span', { class: 'muted' }, time(m.sent_at_ms) + ' ' + m.role + (m.private ? ' (private note)' : '') + ': '),
+        el('span', { class: 'text' }, m.text));
+    }));
+  }
+
+  var PAGE_RENDERERS = { plugins: pluginsPage, webhooks: webhooksPage, hints: hintsPage, conversations: conversationsPage };
+
+  function start() {
+    ui = {
+      state: $('state'), stateText: $('state-text'), view: $('view'), nav: $('nav'),
+      signin: $('signin'), keyInput: $('key'), signout: $('signout')
+    };
+    ui.signin.addEventListener('submit', signIn);
+    ui.signout.addEventListener('click', signOut);
+    window.addEventListener('hashchange', function () { if (key()) route(); });
+    route();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
