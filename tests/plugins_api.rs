@@ -107,6 +107,21 @@ async fn plugins_show_manifest_load_error_circuits_calls_and_acceptance() {
     let faq = plugin(&list, "faq");
     assert!(faq["calls"]["ok"].as_u64().unwrap() >= 1, "{faq}");
     assert!(faq["calls"]["mean_latency_us"].is_u64(), "{faq}");
+    // Percentiles come from the plugin's own latency histogram, never above the slowest call.
+    let latency = |k: &str| {
+        faq["calls"][k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{k}: {faq}"))
+    };
+    assert!(latency("p50_latency_us") > 0, "{faq}");
+    assert!(
+        latency("p50_latency_us") <= latency("p99_latency_us"),
+        "{faq}"
+    );
+    assert!(
+        latency("p99_latency_us") <= latency("max_latency_us"),
+        "{faq}"
+    );
     let shown: i64 = list["plugins"]
         .as_array()
         .unwrap()

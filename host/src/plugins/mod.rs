@@ -12,6 +12,7 @@ mod gate;
 mod guest_threads;
 pub mod host;
 mod instance;
+mod latency;
 pub mod limits;
 pub mod manifest;
 mod observe;

@@ -2,6 +2,7 @@
 //! (`hintd_plugin_calls_total{plugin,outcome}`, `hintd_plugin_call_duration_seconds{plugin}`,
 //! `hintd_plugin_observe_dropped_total{plugin}`) and kept as an in-process snapshot for the API.
 
+use super::latency::LatencyHistogram;
 use dashmap::DashMap;
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -90,6 +91,10 @@ pub struct PluginStats {
     pub mean_latency_us: u64,
     /// Slowest call, microseconds.
     pub max_latency_us: u64,
+    /// Median latency of the calls made, microseconds (within 25 %, erring high).
+    pub p50_latency_us: u64,
+    /// 99th-percentile latency of the calls made, microseconds (within 25 %, erring high).
+    pub p99_latency_us: u64,
     /// Whether the circuit breaker currently skips the plugin's `suggest`.
     pub circuit_open: bool,
     /// The functions whose circuit is open now.
@@ -104,6 +109,7 @@ struct Counters {
     stats: PluginStats,
     latency_sum_us: u64,
     made: u64,
+    latency: LatencyHistogram,
 }
 
 /// One plugin's metric handles, resolved once: the `metrics!` macros would allocate the label
@@ -164,6 +170,7 @@ impl PluginCounters {
             c.latency_sum_us = c.latency_sum_us.saturating_add(us);
             c.made += 1;
             c.stats.max_latency_us = c.stats.max_latency_us.max(us);
+            c.latency.record(us);
         }
     }
 
@@ -207,6 +214,8 @@ impl Stats {
                 let mut s = c.stats.clone();
                 s.plugin = e.key().clone();
                 s.mean_latency_us = c.latency_sum_us.checked_div(c.made).unwrap_or(0);
+                s.p50_latency_us = c.latency.quantile(0.5).min(s.max_latency_us);
+                s.p99_latency_us = c.latency.quantile(0.99).min(s.max_latency_us);
                 s
             })
             .collect();

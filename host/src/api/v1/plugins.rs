@@ -53,8 +53,8 @@ pub struct PluginView {
     pub manifest: Option<PluginSummary>,
     /// Circuit breaker state of each exported function.
     pub circuits: Circuits,
-    /// Calls by outcome since the process started, with mean and maximum latency (the
-    /// registry keeps no percentiles; `/metrics` has the latency histogram).
+    /// Calls by outcome since the process started, with mean, median, 99th-percentile and
+    /// maximum latency (`/metrics` has the latency histogram too).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calls: Option<PluginStats>,
     /// Its hints shown and chosen, and acceptance (answers in the store, filtered like

@@ -221,7 +221,7 @@
       return;
     }
     var head = el('tr', null, ['Plugin', 'Status', 'Circuits s / f / o', 'Calls ok', 'Error', 'Timeout',
-      'Trap', 'OOM', 'Rejected', 'Skipped', 'Busy', 'Mean', 'Max', 'Shown', 'Chosen', 'Acceptance', 'Calls, latency'].map(function (h, i) {
+      'Trap', 'OOM', 'Rejected', 'Skipped', 'Busy', 'Mean', 'p50', 'p99', 'Max', 'Shown', 'Chosen', 'Acceptance', 'Calls, latency'].map(function (h, i) {
       return el('th', { scope: 'col', class: i >= 3 && h !== 'Calls, latency' ? 'num' : null,
         title: i === 2 ? 'suggest / feedback / observe' : null }, h);
     }));
@@ -241,6 +241,8 @@
         cells.push(el('td', { class: 'num' }, p.calls ? c[k] : ''));
       });
       cells.push(el('td', { class: 'num' }, p.calls ? ms(c.mean_latency_us) : ''));
+      cells.push(el('td', { class: 'num' }, p.calls ? ms(c.p50_latency_us) : ''));
+      cells.push(el('td', { class: 'num' }, p.calls ? ms(c.p99_latency_us) : ''));
       cells.push(el('td', { class: 'num' }, p.calls ? ms(c.max_latency_us) : ''));
       cells.push(el('td', { class: 'num' }, p.hints ? h.hints_shown : ''));
       cells.push(el('td', { class: 'num' }, p.hints ? h.chosen : ''));
