@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<App> {
 /// `POST /api/v1/playground`: the message shape of `POST /api/v1/hints`' dialogs, each field
 /// read on its own so that a wrong one is named.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PlaygroundRequest {
     /// `chat2desk`, `chatwoot`, `whazing` or `api`: whose rules the plugins see.
     #[schema(value_type = Source, required = true)]
