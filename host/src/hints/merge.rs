@@ -129,7 +129,8 @@ pub fn merge(results: &[PluginHints], rules: &MergeRules) -> Vec<MergedHint> {
     merge_into(results, rules, None)
 }
 
-/// [`merge`], also giving the verdict on every plugin hint, in the plugins' order: the same
+/// [`merge`], also giving the verdict on every plugin hint, in the plugins' order (each
+/// plugin's hints in its own order): the same
 /// code path as serving, so what the playground shows is what a request would get.
 pub fn merge_explained(
     results: &[PluginHints],
@@ -137,6 +138,9 @@ pub fn merge_explained(
 ) -> (Vec<MergedHint>, Vec<Decision>) {
     let mut decisions = Vec::new();
     let merged = merge_into(results, rules, Some(&mut decisions));
+    // Verdicts come in scoring order; a reader looks for a plugin's hints in its own order.
+    let index = |plugin: &str| results.iter().position(|r| r.plugin == plugin);
+    decisions.sort_by_key(|d| (index(&d.plugin), d.rank));
     (merged, decisions)
 }
 
