@@ -21,6 +21,9 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// The Chat2Desk dialog whose client message is answered, chosen and delivered to the webhook.
 const DIALOG: u64 = 77;
 const QUESTION: &str = "How long does delivery take to my city?";
+/// The playground's last client line, and the start of faq's answer to it.
+const PLAYGROUND_QUESTION: &str = "client: When will my order arrive? How long does delivery take?";
+const PLAYGROUND_ANSWER: &str = "Orders are delivered in 3 to 5 business days";
 
 /// Where setup.sh puts playwright-core.
 fn browser_dir() -> PathBuf {
@@ -133,6 +136,7 @@ async fn the_admin_console_in_a_real_browser() {
         "message": message,
         "receiver_url": receiver.url("/other"),
         "conversation": {"source": "chat2desk", "account": "default", "dialog": DIALOG.to_string()},
+        "playground": ["client: Hello!", "operator: Hi, how can I help?", PLAYGROUND_QUESTION],
     });
     let plan_path = tmp.path().join("plan.json");
     std::fs::write(&plan_path, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
@@ -295,9 +299,38 @@ async fn the_admin_console_in_a_real_browser() {
     let unknown = conversation["unknown"].as_str().unwrap();
     assert!(unknown.contains("no dialog"), "{unknown}");
 
+    // The playground: every loaded plugin in its own column, faq's delivery hint there and
+    // first in the merged answer, the merge's verdicts listed.
+    let playground = &steps["playground"];
+    let columns = playground["columns"].as_array().unwrap();
+    assert!(columns.contains(&json!(["faq", "ok"])), "{playground}");
+    assert!(columns.contains(&json!(["replies", "ok"])), "{playground}");
+    assert!(
+        playground["faq"][0]
+            .as_str()
+            .unwrap()
+            .starts_with(PLAYGROUND_ANSWER),
+        "{playground}"
+    );
+    assert_eq!(playground["merged"][0][0], "faq", "{playground}");
+    assert!(
+        playground["merged"][0][1]
+            .as_str()
+            .unwrap()
+            .starts_with(PLAYGROUND_ANSWER),
+        "{playground}"
+    );
+    assert_eq!(playground["verdicts"][0], "kept", "{playground}");
+
     // Keyboard: Tab reaches every page of the navigation.
     let tabbed = steps["keyboard"].as_array().unwrap();
-    for page in ["plugins", "webhooks", "hints", "conversations"] {
+    for page in [
+        "plugins",
+        "webhooks",
+        "playground",
+        "hints",
+        "conversations",
+    ] {
         assert!(tabbed.contains(&json!(page)), "{tabbed:?}");
     }
     // Signed out: the key has left the tab.
@@ -323,6 +356,7 @@ async fn the_admin_console_in_a_real_browser() {
         "webhooks",
         "hints",
         "conversations",
+        "playground",
     ] {
         assert!(docs.join(format!("console-{page}.png")).exists(), "{page}");
     }

@@ -202,6 +202,23 @@ async function main() {
   await state(page, 'error');
   result.steps.conversation.unknown = await page.locator('#state').innerText();
 
+  // 7b. Playground: a typed dialogue run through the plugins; faq's hint in its own column
+  // and in the merged answer, with the merge's decisions.
+  await page.locator('nav a[data-page="playground"]').click();
+  await page.locator('#playground').waitFor({ timeout: 15000 });
+  await state(page, 'ready');
+  await page.locator('#play-dialogue').fill(plan.playground.join('\n'));
+  await page.locator('#play-run').click();
+  await page.locator('#play-merged li').first().waitFor({ timeout: 15000 });
+  await state(page, 'ready');
+  result.steps.playground = {
+    columns: await page.locator('#play-plugins-out .column').evaluateAll((cs) => cs.map((c) => [c.dataset.plugin, c.dataset.outcome])),
+    faq: await page.locator('#play-plugins-out .column[data-plugin="faq"] .hints .text').allInnerTexts(),
+    merged: await page.locator('#play-merged li').evaluateAll((lis) => lis.map((li) => [li.dataset.plugin, li.querySelector('.text').textContent])),
+    verdicts: await page.locator('#play-decisions tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.verdict)),
+  };
+  await shot(page, 'playground');
+
   // 8. Keyboard: Tab from the page's start reaches the navigation.
   // A click on the (unfocusable) title moves the point Tab starts from to the page's top.
   await page.locator('.title').click();

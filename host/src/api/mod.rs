@@ -36,6 +36,7 @@ pub fn documented() -> OpenApiRouter<App> {
         .merge(v1::webhooks::routes())
         .merge(v1::prompter::routes())
         .merge(v1::plugins::routes())
+        .merge(v1::playground::routes())
         .merge(metrics::routes())
         .merge(openapi::routes())
 }

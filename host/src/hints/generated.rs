@@ -137,12 +137,14 @@ mod tests {
                     outcome: "ok",
                     hints: 1,
                     latency: Duration::from_micros(412),
+                    error: None,
                 },
                 ProviderOutcome {
                     plugin: "llm".into(),
                     outcome: "deadline",
                     hints: 0,
                     latency: Duration::from_millis(800),
+                    error: None,
                 },
             ];
             let reference = serde_json::json!({

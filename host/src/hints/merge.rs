@@ -88,12 +88,87 @@ impl Candidate<'_> {
 /// keeps the quadratic duplicate check bounded whatever reaches it.
 const PER_PLUGIN_CAP: usize = 50;
 
+/// What the merge did with one plugin hint (the playground shows it; serving ignores it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Plugin name.
+    pub plugin: String,
+    /// The plugin's own id of the hint.
+    pub hint_id: String,
+    /// 1-based position of the hint in the plugin's own list.
+    pub rank: u32,
+    /// Weighted score (relevance clamped to 0–100 times the plugin's weight).
+    pub score: f64,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// Why a plugin hint is, or is not, in the answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verdict {
+    /// Served as the answer's hint with this id.
+    Kept(u32),
+    /// A near-duplicate of the answer's hint with this id (credited to it, not shown).
+    Duplicate(u32),
+    /// Scored under the threshold.
+    BelowThreshold,
+    /// Its text is blank once normalised.
+    Blank,
+    /// The answer was full (`max_hints`).
+    OverLimit,
+    /// Beyond the hints one plugin may contribute.
+    OverPluginCap,
+}
+
 /// Merges every plugin's hints into one ranked answer.
 ///
 /// Normalisation: a plugin's relevance is clamped to 0–100 and multiplied by the plugin's
 /// weight; hints scoring under the threshold or with blank text are dropped. Ties keep the
 /// plugins' order and each plugin's own order, so the result is deterministic.
 pub fn merge(results: &[PluginHints], rules: &MergeRules) -> Vec<MergedHint> {
+    merge_into(results, rules, None)
+}
+
+/// [`merge`], also giving the verdict on every plugin hint, in the plugins' order (each
+/// plugin's hints in its own order): the same
+/// code path as serving, so what the playground shows is what a request would get.
+pub fn merge_explained(
+    results: &[PluginHints],
+    rules: &MergeRules,
+) -> (Vec<MergedHint>, Vec<Decision>) {
+    let mut decisions = Vec::new();
+    let merged = merge_into(results, rules, Some(&mut decisions));
+    // Verdicts come in scoring order; a reader looks for a plugin's hints in its own order.
+    let index = |plugin: &str| results.iter().position(|r| r.plugin == plugin);
+    decisions.sort_by_key(|d| (index(&d.plugin), d.rank));
+    (merged, decisions)
+}
+
+/// Records one verdict when the caller wants them (serving passes `None`: no allocation).
+fn decide(
+    decisions: &mut Option<&mut Vec<Decision>>,
+    plugin: &str,
+    hint: &Hint,
+    rank: u32,
+    score: f64,
+    verdict: Verdict,
+) {
+    if let Some(d) = decisions {
+        d.push(Decision {
+            plugin: plugin.to_string(),
+            hint_id: hint.id.clone(),
+            rank,
+            score,
+            verdict,
+        });
+    }
+}
+
+fn merge_into(
+    results: &[PluginHints],
+    rules: &MergeRules,
+    mut decisions: Option<&mut Vec<Decision>>,
+) -> Vec<MergedHint> {
     let mut candidates: Vec<Candidate<'_>> = Vec::new();
     for (plugin_index, result) in results.iter().enumerate() {
         let weight = if result.weight.is_finite() {
@@ -101,18 +176,34 @@ pub fn merge(results: &[PluginHints], rules: &MergeRules) -> Vec<MergedHint> {
         } else {
             0.0
         };
-        for (i, hint) in result.hints.iter().take(PER_PLUGIN_CAP).enumerate() {
+        for (i, hint) in result.hints.iter().enumerate() {
             let score = f64::from(hint.relevance.min(100)) * weight;
+            let rank = i as u32 + 1;
+            if i >= PER_PLUGIN_CAP {
+                let verdict = Verdict::OverPluginCap;
+                decide(&mut decisions, &result.plugin, hint, rank, score, verdict);
+                continue;
+            }
             if score < rules.threshold {
+                let verdict = Verdict::BelowThreshold;
+                decide(&mut decisions, &result.plugin, hint, rank, score, verdict);
                 continue;
             }
             let normal = normalize(&hint.text);
             if normal.is_empty() {
+                decide(
+                    &mut decisions,
+                    &result.plugin,
+                    hint,
+                    rank,
+                    score,
+                    Verdict::Blank,
+                );
                 continue;
             }
             candidates.push(Candidate {
                 plugin_index,
-                rank: i as u32 + 1,
+                rank,
                 score,
                 normal,
                 plugin: &result.plugin,
@@ -140,11 +231,18 @@ pub fn merge(results: &[PluginHints], rules: &MergeRules) -> Vec<MergedHint> {
             candidates[*ki].normal == c.normal
                 || jaccard_sorted(&tokens[*ki], &tokens[ci]) >= rules.dedupe_similarity
         });
-        match duplicate_of {
-            Some(i) => kept[i].1.push(c.origin()),
-            None if kept.len() < max => kept.push((ci, Vec::new())),
-            None => {}
-        }
+        let verdict = match duplicate_of {
+            Some(i) => {
+                kept[i].1.push(c.origin());
+                Verdict::Duplicate(i as u32 + 1)
+            }
+            None if kept.len() < max => {
+                kept.push((ci, Vec::new()));
+                Verdict::Kept(kept.len() as u32)
+            }
+            None => Verdict::OverLimit,
+        };
+        decide(&mut decisions, c.plugin, c.hint, c.rank, c.score, verdict);
     }
 
     kept.into_iter()
@@ -287,6 +385,50 @@ pub(crate) mod tests {
         assert_eq!(merged[0].origins.len(), 2);
         assert_eq!(merged[0].origins[1].plugin, "faq");
         assert_eq!(merged[1].id, 2);
+    }
+
+    #[test]
+    fn explained_merge_gives_every_hint_its_verdict() {
+        let results = vec![
+            PluginHints {
+                plugin: "faq".into(),
+                weight: 1.0,
+                hints: vec![
+                    hint("q1", "Your order ships in 2 days.", 70),
+                    hint("q2", "weak", 5),
+                    hint("q3", " ?! ", 90),
+                ],
+            },
+            PluginHints {
+                plugin: "replies".into(),
+                weight: 1.0,
+                hints: vec![
+                    hint("r9", "your order ships in 2 days", 90),
+                    hint("r2", "Refunds take a week", 50),
+                ],
+            },
+        ];
+        let rules = MergeRules {
+            max_hints: 1,
+            ..rules()
+        };
+        let (merged, decisions) = merge_explained(&results, &rules);
+        assert_eq!(merged, merge(&results, &rules), "same answer as serving");
+        let mut verdicts: Vec<_> = decisions
+            .iter()
+            .map(|d| (d.hint_id.as_str(), d.verdict))
+            .collect();
+        verdicts.sort_by_key(|v| v.0);
+        assert_eq!(
+            verdicts,
+            [
+                ("q1", Verdict::Duplicate(1)),
+                ("q2", Verdict::BelowThreshold),
+                ("q3", Verdict::Blank),
+                ("r2", Verdict::OverLimit),
+                ("r9", Verdict::Kept(1)),
+            ]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! (idempotent per platform request id, persisted, announced as `hints.generated`),
 //! [`Hints::choose`] routes an operator's choice back to the plugins (`hint.selected`),
 //! [`Hints::spawn_callback`] delivers an answer to a platform's callback URL,
+//! [`Hints::playground`] runs an inline dialogue without storing anything,
 //! [`Hints::panel_view`] gives the hint panel a dialog's current hints, [`Hints::deliver`]
 //! serves a request the way its source is configured to receive hints (inline, callback,
 //! both, or a Chatwoot private [`note`]). The policy
@@ -23,6 +24,7 @@ pub mod merge;
 pub mod note;
 pub mod panel;
 pub mod pipeline;
+pub mod playground;
 pub mod providers;
 pub mod reply;
 mod service;
@@ -36,6 +38,7 @@ pub use delivery::Delivered;
 pub use error::HintsError;
 pub use merge::{MergeRules, MergedHint, Origin, PluginHints, merge};
 pub use panel::{PanelHint, PanelView};
+pub use playground::{MAX_PLAYGROUND_MESSAGES, Playground, PlaygroundQuery};
 pub use providers::{ProviderFailure, ProviderSlot, Providers};
 pub use reply::{HintsReply, ReplyHint};
 pub use service::{ChoiceOutcome, ChoiceQuery, HintQuery, Hints, Served};

@@ -145,6 +145,7 @@ mod tests {
             outcome,
             hints: 0,
             latency: Duration::ZERO,
+            error: None,
         }
     }
 

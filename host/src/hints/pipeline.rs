@@ -16,6 +16,8 @@ pub struct ProviderOutcome {
     pub outcome: &'static str,
     /// Hints it returned.
     pub hints: usize,
+    /// What went wrong, when the call failed (the runtime's message).
+    pub error: Option<String>,
     /// How long it took (up to the deadline).
     pub latency: Duration,
 }
@@ -58,7 +60,9 @@ pub async fn fan_out(
         outcomes: Vec::with_capacity(slots.len()),
     };
     for (slot, mut handle) in slots.iter().zip(handles) {
-        let (outcome, hints, latency) = match tokio::time::timeout_at(until, &mut handle).await {
+        let (outcome, hints, latency, error) = match tokio::time::timeout_at(until, &mut handle)
+            .await
+        {
             Ok(Ok((Ok(hints), took))) => {
                 let n = hints.len();
                 out.results.push(PluginHints {
@@ -66,20 +70,24 @@ pub async fn fan_out(
                     weight: slot.weight,
                     hints,
                 });
-                ("ok", n, took)
+                ("ok", n, took, None)
             }
             Ok(Ok((Err(failure), took))) => {
                 tracing::debug!(plugin = %slot.name, outcome = failure.outcome, error = %failure.message, "provider left out");
-                (failure.outcome, 0, took)
+                (failure.outcome, 0, took, Some(failure.message))
             }
             Ok(Err(join)) => {
                 tracing::warn!(plugin = %slot.name, error = %join, "provider task failed");
-                ("trap", 0, started.elapsed())
+                ("trap", 0, started.elapsed(), Some(join.to_string()))
             }
             Err(_) => {
                 handle.abort();
                 tracing::debug!(plugin = %slot.name, "provider missed the request deadline");
-                ("deadline", 0, started.elapsed())
+                let missed = format!(
+                    "no answer within the {} ms request deadline",
+                    deadline.as_millis()
+                );
+                ("deadline", 0, started.elapsed(), Some(missed))
             }
         };
         metrics::counter!("hintd_hint_provider_results_total", "plugin" => slot.name.clone(), "outcome" => outcome)
@@ -89,6 +97,7 @@ pub async fn fan_out(
             outcome,
             hints,
             latency,
+            error,
         });
     }
     out

@@ -3,6 +3,7 @@
 pub mod clients;
 pub mod conversations;
 pub mod ingest;
+pub mod playground;
 pub mod plugins;
 pub mod prompter;
 pub mod webhooks;

@@ -224,7 +224,7 @@ fn error(e: &HintsError) -> Response {
     api_error(e).into_response()
 }
 
-fn api_error(e: &HintsError) -> ApiError {
+pub(crate) fn api_error(e: &HintsError) -> ApiError {
     let (status, code, field) = match e {
         HintsError::InvalidRequest { field, reason } => {
             return ApiError::invalid(*field, format!("{field} {reason}"));
@@ -244,7 +244,7 @@ fn api_error(e: &HintsError) -> ApiError {
     }
 }
 
-fn bad(field: &'static str, reason: impl Into<String>) -> ApiError {
+pub(crate) fn bad(field: &'static str, reason: impl Into<String>) -> ApiError {
     ApiError::invalid(field, format!("{field} {}", reason.into()))
 }
 
@@ -309,7 +309,7 @@ async fn known_dialog(app: &App, dialog: &DialogKey) -> Result<(), ApiError> {
     Err(ApiError::not_found("not_found", format!("no dialog {dialog}")).with_field("dialog_id"))
 }
 
-fn source_field(
+pub(crate) fn source_field(
     source: Option<&Value>,
     account: Option<&Value>,
 ) -> Result<(Source, String), ApiError> {
@@ -330,7 +330,7 @@ fn source_field(
     Ok((source, account))
 }
 
-fn json_object(body: &[u8]) -> Result<Value, ApiError> {
+pub(crate) fn json_object(body: &[u8]) -> Result<Value, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Err(bad("body", "must be a JSON object")),
@@ -340,7 +340,7 @@ fn json_object(body: &[u8]) -> Result<Value, ApiError> {
 
 /// An id as the API accepts it: a JSON string or integer, held to the rule of every id
 /// ([`crate::ingest::check_id`]).
-fn id_schema() -> OneOfBuilder {
+pub(crate) fn id_schema() -> OneOfBuilder {
     let max = crate::ingest::MAX_ID_LEN;
     OneOfBuilder::new()
         .item(

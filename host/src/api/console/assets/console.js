@@ -4,7 +4,7 @@
 'use strict';
 (function () {
   var KEY = 'hintd.console.key';
-  var PAGES = ['plugins', 'webhooks', 'hints', 'conversations'];
+  var PAGES = ['plugins', 'webhooks', 'hints', 'conversations', 'playground'];
   var ui = {};
   // SVG's namespace: an identifier, never fetched (spelt in parts so the page holds no URL).
   var SVG_NS = ['http:', '', 'www.w3.org', '2000', 'svg'].join('/');
@@ -518,7 +518,116 @@
     }));
   }
 
+
+  // --- playground ----------------------------------------------------------------------------
+  // A dialogue typed one message per line (`client:` / `operator:` / `bot:` prefixes; a line
+  // without one is the client's) or loaded from a stored conversation, run through the chosen
+  // plugins by POST /api/v1/playground: nothing is stored, so trying costs nothing.
+  var PLAY_ROLES = ['client', 'operator', 'bot'];
+
+  function playgroundMessages(text) {
+    var lines = text.split('\n').map(function (l) { return l.trim(); }).filter(Boolean);
+    var now = Date.now();
+    return lines.map(function (line, i) {
+      var m = /^(client|operator|bot)\s*:\s*(.*)$/i.exec(line);
+      return { id: String(i + 1), role: m ? m[1].toLowerCase() : 'client', text: m ? m[2] : line,
+        sent_at_ms: now - (lines.length - i) * 1000 };
+    });
+  }
+
+  function playgroundPage(gen) {
+    load(gen, api('GET', 'api/v1/plugins'), function (list) {
+      var dialogue = el('textarea', { id: 'play-dialogue', rows: 8, spellcheck: 'false',
+        placeholder: 'client: Hello!\noperator: Hi, how can I help?\nclient: When will my order arrive?' });
+      var source = el('select', { id: 'play-source' }, ['chat2desk', 'chatwoot', 'whazing', 'api'].map(function (s) {
+        return el('option', { value: s }, s);
+      }));
+      var account = el('input', { id: 'play-account', placeholder: 'default' });
+      var dialog = el('input', { id: 'play-dialog', placeholder: 'dialog id' });
+      var loadButton = el('button', { type: 'button', id: 'play-load' }, 'Load conversation');
+      var maxHints = el('input', { id: 'play-max', type: 'number', min: 1, max: 20, placeholder: 'default' });
+      var loaded = list.plugins.filter(function (p) { return p.status === 'loaded'; });
+      var picks = el('fieldset', { id: 'play-plugins', class: 'row' }, el('legend', null, 'Plugins'),
+        loaded.map(function (p) {
+          var id = 'play-plugin-' + p.name;
+          return el('label', { for: id, class: 'pick' },
+            el('input', { type: 'checkbox', id: id, value: p.name, checked: true }), ' ' + p.name);
+        }));
+      var run = el('button', { type: 'submit', id: 'play-run' }, 'Run');
+      var out = el('div', { id: 'play-result' });
+      var form = el('form', { class: 'form', id: 'playground' },
+        el('label', { for: 'play-dialogue' }, 'Dialogue'), dialogue,
+        el('label', { for: 'play-source' }, 'Source'), el('div', { class: 'row' }, source,
+          el('label', { for: 'play-account' }, 'Account'), account,
+          el('label', { for: 'play-dialog' }, 'Dialog'), dialog, loadButton),
+        el('label', { for: 'play-max' }, 'Max hints'), maxHints,
+        el('span'), picks,
+        el('span'), el('div', { class: 'row' }, run,
+          el('span', { class: 'muted' }, 'One message per line, client: / operator: / bot: first. Nothing is stored.')));
+      loadButton.addEventListener('click', function () {
+        if (!dialog.value.trim()) { dialog.focus(); return; }
+        var path = 'api/v1/conversations/' + [source.value, account.value.trim() || 'default', dialog.value.trim()].map(encodeURIComponent).join('/');
+        setState('loading', 'Loading the conversation…');
+        load(gen, api('GET', path), function (c) {
+          // The context the plugins would get (private notes already left out).
+          dialogue.value = c.context.map(function (m) {
+            return (PLAY_ROLES.indexOf(m.role) >= 0 ? m.role : 'bot') + ': ' + m.text.replace(/\s*\n\s*/g, ' ');
+          }).join('\n');
+          setState('ready', '');
+        });
+      });
+      form.addEventListener('submit', function (ev) {
+        ev.preventDefault();
+        var body = { source: source.value, context: playgroundMessages(dialogue.value),
+          plugins: Array.prototype.map.call(picks.querySelectorAll('input:checked'), function (c) { return c.value; }) };
+        if (account.value.trim()) body.account = account.value.trim();
+        if (maxHints.value) body.max_hints = Number(maxHints.value);
+        run.disabled = true;
+        setState('loading', 'Running the plugins…');
+        load(gen, api('POST', 'api/v1/playground', body), function (r) {
+          renderPlayground(out, r);
+        }).then(function () { run.disabled = false; });
+      });
+      ui.view.appendChild(el('h2', null, 'Playground'));
+      ui.view.appendChild(form);
+      ui.view.appendChild(out);
+      setState(loaded.length ? 'ready' : 'empty', loaded.length ? '' : 'No plugin is loaded: nothing to try.');
+      dialogue.focus();
+    });
+  }
+
+  function renderPlayground(out, r) {
+    out.textContent = '';
+    // Each plugin's own answer, side by side.
+    out.appendChild(el('div', { class: 'columns', id: 'play-plugins-out' }, r.plugins.map(function (p) {
+      return el('div', { class: 'panel column', 'data-plugin': p.plugin, 'data-outcome': p.outcome },
+        el('h3', null, p.plugin + ' ', badge(p.outcome), el('span', { class: 'muted' }, ' ' + Math.round(p.latency_ms * 10) / 10 + ' ms, weight ' + p.weight)),
+        p.error ? el('div', { class: 'error' }, p.error) : null,
+        p.hints.length ? el('ol', { class: 'hints' }, p.hints.map(function (h) {
+          return el('li', { 'data-hint': h.id }, el('span', { class: 'num' }, h.relevance), ' ', el('span', { class: 'text' }, h.text),
+            h.url ? el('div', { class: 'muted mono' }, h.url) : null);
+        })) : el('p', { class: 'muted' }, 'No hints.'));
+    })));
+    // The merged answer, then what the merge did with every plugin hint.
+    out.appendChild(el('div', { class: 'panel' }, el('h3', null, 'Merged answer (threshold ' + r.threshold + ', duplicates at similarity ≥ ' + r.dedupe_similarity + ', at most ' + r.max_hints + ')'),
+      r.merged.length ? el('ol', { class: 'hints', id: 'play-merged' }, r.merged.map(function (h) {
+        return el('li', { 'data-plugin': h.plugin }, el('span', { class: 'num' }, h.relevance), ' ', el('span', { class: 'text' }, h.text),
+          el('span', { class: 'muted' }, ' — ' + h.plugin + ' #' + h.plugin_hint_id + ', score ' + Math.round(h.score * 10) / 10));
+      })) : el('p', { class: 'muted', id: 'play-merged' }, 'No hint made it into the answer.')));
+    if (r.decisions.length) {
+      var head = el('tr', null, ['Plugin', 'Hint', 'Rank', 'Score', 'Decision'].map(function (h) { return el('th', { scope: 'col' }, h); }));
+      out.appendChild(el('div', { class: 'panel' }, el('h3', null, 'Merge decisions'),
+        el('table', { id: 'play-decisions' }, el('thead', null, head), el('tbody', null, r.decisions.map(function (d) {
+          var what = d.verdict === 'kept' ? 'kept as #' + d.merged_id : d.verdict === 'duplicate' ? 'duplicate of #' + d.merged_id : d.verdict.replace(/_/g, ' ');
+          return el('tr', { 'data-verdict': d.verdict }, el('td', null, d.plugin), el('td', { class: 'mono' }, d.hint_id),
+            el('td', { class: 'num' }, d.rank), el('td', { class: 'num' }, Math.round(d.score * 10) / 10), el('td', null, what));
+        })))));
+    }
+    setState('ready', '');
+  }
+
   var PAGE_RENDERERS = { plugins: pluginsPage, webhooks: webhooksPage, hints: hintsPage, conversations: conversationsPage };
+  PAGE_RENDERERS.playground = playgroundPage;
 
   function start() {
     ui = {
