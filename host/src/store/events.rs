@@ -266,8 +266,10 @@ pub trait EventStore {
     ) -> Result<Erasure, StoreError>;
 
     /// A page of dialogs, newest activity first (see [`DialogListFilter`]).
-    async fn list_dialogs(&self, filter: &DialogListFilter)
-    -> Result<Vec<DialogSummary>, StoreError>;
+    async fn list_dialogs(
+        &self,
+        filter: &DialogListFilter,
+    ) -> Result<Vec<DialogSummary>, StoreError>;
 
     /// Deletes messages sent before `cutoff_ms`; returns how many.
     async fn purge_messages_before(&self, cutoff_ms: i64) -> Result<u64, StoreError>;

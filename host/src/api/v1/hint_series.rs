@@ -131,7 +131,10 @@ fn span(
     let width = bucket.width_ms();
     for (field, v) in [("since_ms", since), ("until_ms", until)] {
         if v.is_some_and(|v| v < 0) {
-            return Err(ApiError::invalid(field, format!("{field} must not be negative")));
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} must not be negative"),
+            ));
         }
     }
     let until = until.unwrap_or(now_ms);
@@ -140,10 +143,14 @@ fn span(
         Bucket::Day => DEFAULT_DAYS,
     };
     let since = since.unwrap_or_else(|| until.saturating_sub(default_buckets * width).max(0));
-    let since = since - since % width;
     if since >= until {
-        return Err(ApiError::invalid("until_ms", "until_ms must be after since_ms"));
+        return Err(ApiError::invalid(
+            "until_ms",
+            "until_ms must be after since_ms",
+        ));
     }
+    // The first bucket is whole, so its counts compare with the others.
+    let since = since - since % width;
     let buckets = (until - since + width - 1) / width;
     if buckets > MAX_BUCKETS {
         return Err(ApiError::invalid(

@@ -38,7 +38,12 @@ impl SqlStore {
             .bind(i64::from(after.is_some()))
             .bind(after.as_ref().map_or(0, |c| c.updated_at_ms))
             .bind(after.as_ref().map(|c| c.source.clone()).unwrap_or_default())
-            .bind(after.as_ref().map(|c| c.account.clone()).unwrap_or_default())
+            .bind(
+                after
+                    .as_ref()
+                    .map(|c| c.account.clone())
+                    .unwrap_or_default(),
+            )
             .bind(after.map(|c| c.dialog_id).unwrap_or_default())
             .bind(i64::from(f.limit))
             .fetch_all(&self.pool)

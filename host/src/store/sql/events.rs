@@ -6,8 +6,9 @@
 use super::SqlStore;
 use crate::core::{DialogKey, Message, Role};
 use crate::store::{
-    Appended, ConversationChange, DialogChange, DialogListFilter, DialogRecord, DialogStatus, DialogSummary,
-    ERASED_PAYLOAD, Erasure, EventStore, IngestRecord, NewEvent, StoreError, StoredEvent,
+    Appended, ConversationChange, DialogChange, DialogListFilter, DialogRecord, DialogStatus,
+    DialogSummary, ERASED_PAYLOAD, Erasure, EventStore, IngestRecord, NewEvent, StoreError,
+    StoredEvent,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};

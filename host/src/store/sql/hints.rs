@@ -397,7 +397,10 @@ impl SqlStore {
         let mut out = std::collections::BTreeMap::new();
         for r in &rows {
             out.insert(
-                (r.try_get::<String, _>("plugin")?, r.try_get::<i64, _>("bucket")?),
+                (
+                    r.try_get::<String, _>("plugin")?,
+                    r.try_get::<i64, _>("bucket")?,
+                ),
                 r.try_get::<i64, _>("n")?,
             );
         }
