@@ -151,7 +151,10 @@ fn span(
     }
     // The first bucket is whole, so its counts compare with the others.
     let since = since - since % width;
-    let buckets = (until - since + width - 1) / width;
+    // Both ends are non-negative and ordered, so the difference cannot overflow; adding
+    // `width - 1` to it could, near `i64::MAX`.
+    let span = until - since;
+    let buckets = span / width + i64::from(span % width != 0);
     if buckets > MAX_BUCKETS {
         return Err(ApiError::invalid(
             "since_ms",
@@ -177,5 +180,7 @@ mod tests {
         let reversed = span(Bucket::Day, Some(5 * DAY_MS), Some(DAY_MS), 0).unwrap_err();
         assert_eq!(reversed.field.as_deref(), Some("until_ms"));
         assert!(span(Bucket::Day, Some(-1), None, 0).is_err());
+        let huge = span(Bucket::Hour, Some(0), Some(i64::MAX), 0).unwrap_err();
+        assert_eq!(huge.field.as_deref(), Some("since_ms"));
     }
 }
