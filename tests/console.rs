@@ -291,9 +291,24 @@ async fn the_admin_console_in_a_real_browser() {
     );
     assert_eq!(hints["bars"], json!([[1, 1]]));
     assert_eq!(hints["acceptance"], "100 %");
+    // The acceptance-over-time chart draws a path for the plugin, per hour and per day.
+    assert_eq!(hints["series_hour"], json!(["faq"]), "{hints}");
+    assert_eq!(hints["series_day"], json!(["faq"]), "{hints}");
 
     // The conversation: its client message, in the messages and in the plugins' context.
     let conversation = &steps["conversation"];
+    // The browse list shows the dialog; clicking it opens it.
+    assert!(
+        conversation["browsed"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["chat2desk", "default", DIALOG.to_string()])),
+        "{conversation}"
+    );
+    assert_eq!(
+        conversation["opened"],
+        format!("#conversations/chat2desk/default/{DIALOG}")
+    );
     assert_eq!(conversation["messages"], json!([QUESTION]));
     assert_eq!(conversation["context"], json!([QUESTION]));
     let unknown = conversation["unknown"].as_str().unwrap();

@@ -528,6 +528,8 @@ const ROUTES: &[Route] = &[
     route("POST", "/api/v1/hints", true, None),
     route("POST", "/api/v1/hints/choice", true, None),
     route("GET", "/api/v1/hints/stats", false, Some("since_ms")),
+    route("GET", "/api/v1/hints/stats/series", false, Some("since_ms")),
+    route("GET", "/api/v1/conversations", false, Some("limit")),
 ];
 
 /// A path with every parameter set to a valid value, except `bad` set to `%FF`.

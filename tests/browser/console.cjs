@@ -181,21 +181,34 @@ async function main() {
     plugins: await page.locator('#acceptance-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.plugin)),
     bars: await page.locator('#positions rect').evaluateAll((rs) => rs.map((r) => [Number(r.dataset.position), Number(r.dataset.choices)])),
   };
+  // The acceptance-over-time chart: a path per plugin, per hour and per day.
+  // A single bucket draws a point-sized path (its dot shows it): attached, not visible.
+  await page.locator('#series-chart svg path[data-plugin]').first().waitFor({ state: 'attached', timeout: 15000 });
+  result.steps.hints.series_hour = await page.locator('#series-chart svg path[data-plugin]').evaluateAll((ps) => ps.map((p) => p.dataset.plugin));
+  await page.locator('#series-bucket button[data-bucket="day"]').click();
+  await page.waitForFunction(() => document.querySelector('#series-bucket button[data-bucket="day"]').getAttribute('aria-pressed') === 'true'
+    && document.querySelector('#series-chart svg') !== null && document.querySelector('#series-chart svg').getAttribute('aria-label').startsWith('acceptance per day'), null, { timeout: 15000 });
+  result.steps.hints.series_day = await page.locator('#series-chart svg path[data-plugin]').evaluateAll((ps) => ps.map((p) => p.dataset.plugin));
+  await page.locator('#series-bucket button[data-bucket="hour"]').click();
+  await page.waitForFunction(() => document.querySelector('#series-chart svg') !== null
+    && document.querySelector('#series-chart svg').getAttribute('aria-label').startsWith('acceptance per hour'), null, { timeout: 15000 });
   await shot(page, 'hints');
 
   // 7. Conversations: one dialog opened from the form, its messages and its context.
   await page.locator('nav a[data-page="conversations"]').click();
   await page.locator('#conv-open').waitFor({ timeout: 15000 });
-  await page.locator('#conv-source').selectOption(plan.conversation.source);
-  await page.locator('#conv-account').fill(plan.conversation.account);
-  await page.locator('#conv-dialog').fill(plan.conversation.dialog);
-  await page.locator('#conv-open button[type="submit"]').click();
+  // The browse list, newest first; the test's dialog is opened by clicking its row.
+  await page.locator('#browse-list tbody tr').first().waitFor({ timeout: 15000 });
+  const browsed = await page.locator('#browse-list tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.dataset.source, tr.dataset.account, tr.dataset.dialog]));
+  await shot(page, 'conversations');
+  await page.locator(`#browse-list tbody tr[data-dialog="${plan.conversation.dialog}"] a[data-action="open"]`).click();
   await page.locator('#conversation #messages li').first().waitFor({ timeout: 15000 });
   result.steps.conversation = {
+    browsed,
+    opened: await page.evaluate(() => location.hash),
     messages: await page.locator('#conversation #messages .text').allInnerTexts(),
     context: await page.locator('#conversation #context .text').allInnerTexts(),
   };
-  await shot(page, 'conversations');
   // An unknown dialog: the error state with hintd's message.
   await page.locator('#conv-dialog').fill('no-such-dialog');
   await page.locator('#conv-open button[type="submit"]').click();

@@ -167,6 +167,57 @@ pub struct Erasure {
 /// The payload an erased raw event keeps.
 pub const ERASED_PAYLOAD: &[u8] = br#"{"erased":true}"#;
 
+/// Where a page of the conversation list starts: the sort key of the last dialog of the
+/// previous page (newest activity first, ties broken by the dialog key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialogCursor {
+    /// Last change of that dialog, unix ms.
+    pub updated_at_ms: i64,
+    /// Its source.
+    pub source: String,
+    /// Its account.
+    pub account: String,
+    /// Its dialog id.
+    pub dialog_id: String,
+}
+
+/// Which dialogs a page of the conversation list holds.
+#[derive(Debug, Clone, Default)]
+pub struct DialogListFilter {
+    /// Only this source.
+    pub source: Option<String>,
+    /// Only this account.
+    pub account: Option<String>,
+    /// Only dialogs after this one in the list order.
+    pub after: Option<DialogCursor>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// One dialog of the conversation list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DialogSummary {
+    /// Source name.
+    pub source: String,
+    /// Account.
+    pub account: String,
+    /// Dialog id.
+    pub dialog_id: String,
+    /// Its client.
+    pub client_id: Option<String>,
+    /// `open` or `closed`.
+    pub status: String,
+    /// Last change, unix ms (the list order).
+    pub updated_at_ms: i64,
+    /// Stored messages that are not deleted.
+    pub message_count: i64,
+    /// When the newest of them was sent, unix ms.
+    pub last_message_at_ms: Option<i64>,
+    /// Text of the newest client message that is neither deleted nor private (whole; callers
+    /// shorten it).
+    pub last_client_text: Option<String>,
+}
+
 /// Event log, messages and dialogs.
 #[async_trait::async_trait]
 pub trait EventStore {
@@ -213,6 +264,12 @@ pub trait EventStore {
         account: &str,
         client_id: &str,
     ) -> Result<Erasure, StoreError>;
+
+    /// A page of dialogs, newest activity first (see [`DialogListFilter`]).
+    async fn list_dialogs(
+        &self,
+        filter: &DialogListFilter,
+    ) -> Result<Vec<DialogSummary>, StoreError>;
 
     /// Deletes messages sent before `cutoff_ms`; returns how many.
     async fn purge_messages_before(&self, cutoff_ms: i64) -> Result<u64, StoreError>;

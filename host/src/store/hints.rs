@@ -136,6 +136,32 @@ fn positions_schema() -> utoipa::openapi::schema::ArrayBuilder {
     )
 }
 
+/// Which answers an acceptance series covers and how they are bucketed.
+#[derive(Debug, Clone)]
+pub struct SeriesFilter {
+    /// Source, account and start, as for the totals.
+    pub stats: StatsFilter,
+    /// Only answers served before this time, unix ms.
+    pub until_ms: i64,
+    /// Bucket width, ms; buckets start at multiples of it (UTC, since the epoch has no offset).
+    pub bucket_ms: i64,
+}
+
+/// One plugin's acceptance in one time bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SeriesPoint {
+    /// Plugin name.
+    pub plugin: String,
+    /// Start of the bucket, unix ms.
+    pub bucket_start_ms: i64,
+    /// Answers served in the bucket that showed at least one of its hints.
+    pub answers_shown: i64,
+    /// Of those, answers in which one of its hints was chosen.
+    pub answers_chosen: i64,
+    /// `answers_chosen ÷ answers_shown`.
+    pub acceptance_rate: f64,
+}
+
 /// Served answers and feedback.
 #[async_trait::async_trait]
 pub trait HintStore {
@@ -179,6 +205,9 @@ pub trait HintStore {
     async fn record_choice(&self, choice: &ChoiceRecord) -> Result<bool, StoreError>;
     /// Acceptance statistics.
     async fn hint_stats(&self, filter: &StatsFilter) -> Result<HintStats, StoreError>;
+    /// Acceptance per plugin and time bucket; only buckets where the plugin was shown, ordered
+    /// by plugin, then bucket.
+    async fn hint_series(&self, filter: &SeriesFilter) -> Result<Vec<SeriesPoint>, StoreError>;
     /// Deletes answers (with their hints and choices) served before `before_ms`; returns how many.
     async fn purge_answers(&self, before_ms: i64) -> Result<u64, StoreError>;
 }

@@ -1,7 +1,9 @@
 //! `/api/v1/*` and the platform webhook endpoints.
 
 pub mod clients;
+pub mod conversation_list;
 pub mod conversations;
+pub mod hint_series;
 pub mod ingest;
 pub mod playground;
 pub mod plugins;

@@ -6,8 +6,9 @@
 use super::SqlStore;
 use crate::core::{DialogKey, Message, Role};
 use crate::store::{
-    Appended, ConversationChange, DialogChange, DialogRecord, DialogStatus, ERASED_PAYLOAD,
-    Erasure, EventStore, IngestRecord, NewEvent, StoreError, StoredEvent,
+    Appended, ConversationChange, DialogChange, DialogListFilter, DialogRecord, DialogStatus,
+    DialogSummary, ERASED_PAYLOAD, Erasure, EventStore, IngestRecord, NewEvent, StoreError,
+    StoredEvent,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -386,6 +387,13 @@ fn dialog_from_row(key: &DialogKey, r: &AnyRow) -> Result<DialogRecord, sqlx::Er
 
 #[async_trait::async_trait]
 impl EventStore for SqlStore {
+    async fn list_dialogs(
+        &self,
+        filter: &DialogListFilter,
+    ) -> Result<Vec<DialogSummary>, StoreError> {
+        self.dialog_page(filter).await
+    }
+
     async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(EVENTS_AFTER)
             .bind(after)

@@ -2,8 +2,8 @@
 
 use super::SqlStore;
 use crate::store::{
-    AnswerRecord, ChoiceRecord, HintStats, HintStore, PluginAcceptance, ServedHintRecord,
-    StatsFilter, StoreError,
+    AnswerRecord, ChoiceRecord, HintStats, HintStore, PluginAcceptance, SeriesFilter, SeriesPoint,
+    ServedHintRecord, StatsFilter, StoreError,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -334,6 +334,10 @@ impl HintStore for SqlStore {
         })
     }
 
+    async fn hint_series(&self, f: &SeriesFilter) -> Result<Vec<SeriesPoint>, StoreError> {
+        self.series(f).await
+    }
+
     async fn purge_answers(&self, before_ms: i64) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
         let old = "SELECT id FROM hint_answers WHERE created_at_ms < $1";
@@ -355,5 +359,70 @@ impl HintStore for SqlStore {
             .await?;
         tx.commit().await?;
         Ok(done.rows_affected())
+    }
+}
+
+/// Answers showing each plugin per bucket: [`FILTER`] plus `$4` (until, exclusive) and `$5`
+/// (bucket width). Integer division floors the non-negative times on both engines.
+const SERIES_SHOWN: &str = "SELECT h.plugin AS plugin, (a.created_at_ms / $5) * $5 AS bucket, \
+     COUNT(DISTINCT h.answer_id) AS n \
+     FROM hint_answer_hints h JOIN hint_answers a ON a.id = h.answer_id \
+     WHERE ($1 = '' OR a.source = $1) AND ($2 = '' OR a.account = $2) AND a.created_at_ms >= $3 \
+       AND a.created_at_ms < $4 \
+     GROUP BY h.plugin, (a.created_at_ms / $5) * $5";
+
+/// Answers in which each plugin's hint was chosen, bucketed by when the answer was served
+/// (as the totals count them), so a bucket's rate never exceeds 1.
+const SERIES_CHOSEN: &str = "SELECT c.plugin AS plugin, (a.created_at_ms / $5) * $5 AS bucket, \
+     COUNT(DISTINCT c.answer_id) AS n \
+     FROM hint_choices c JOIN hint_answers a ON a.id = c.answer_id \
+     WHERE ($1 = '' OR a.source = $1) AND ($2 = '' OR a.account = $2) AND a.created_at_ms >= $3 \
+       AND a.created_at_ms < $4 \
+     GROUP BY c.plugin, (a.created_at_ms / $5) * $5";
+
+impl SqlStore {
+    async fn series_counts(
+        &self,
+        sql: &str,
+        f: &SeriesFilter,
+    ) -> Result<std::collections::BTreeMap<(String, i64), i64>, StoreError> {
+        let rows = sqlx::query(sql)
+            .bind(f.stats.source.clone().unwrap_or_default())
+            .bind(f.stats.account.clone().unwrap_or_default())
+            .bind(f.stats.since_ms.unwrap_or(0))
+            .bind(f.until_ms)
+            .bind(f.bucket_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = std::collections::BTreeMap::new();
+        for r in &rows {
+            out.insert(
+                (
+                    r.try_get::<String, _>("plugin")?,
+                    r.try_get::<i64, _>("bucket")?,
+                ),
+                r.try_get::<i64, _>("n")?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// See [`HintStore::hint_series`].
+    pub(crate) async fn series(&self, f: &SeriesFilter) -> Result<Vec<SeriesPoint>, StoreError> {
+        let shown = self.series_counts(SERIES_SHOWN, f).await?;
+        let chosen = self.series_counts(SERIES_CHOSEN, f).await?;
+        Ok(shown
+            .into_iter()
+            .map(|((plugin, bucket), n)| {
+                let c = chosen.get(&(plugin.clone(), bucket)).copied().unwrap_or(0);
+                SeriesPoint {
+                    plugin,
+                    bucket_start_ms: bucket,
+                    answers_shown: n,
+                    answers_chosen: c,
+                    acceptance_rate: rate(c, n),
+                }
+            })
+            .collect())
     }
 }

@@ -451,6 +451,7 @@
       Array.prototype.forEach.call(ui.view.querySelectorAll('.meter span'), function (s2) { s2.style.width = s2.getAttribute('data-width') + '%'; });
       ui.view.appendChild(el('h3', null, 'Chosen position'));
       ui.view.appendChild(histogram(s.chosen_positions));
+      ui.view.appendChild(acceptanceOverTime(gen));
       setState('ready', '');
     });
   }
@@ -494,6 +495,7 @@
     ui.view.appendChild(form);
     ui.view.appendChild(out);
     if (parts.length < 3 || !parts[1] || !parts[2]) {
+      ui.view.appendChild(conversationBrowser(gen));
       setState('ready', '');
       account.focus();
       return;
@@ -624,6 +626,126 @@
         })))));
     }
     setState('ready', '');
+  }
+
+  // --- conversation browser ----------------------------------------------------------------
+  // The newest dialogs, a page at a time: "More" follows the list's cursor, so dialogs that
+  // arrive meanwhile never repeat or push rows out of the pages already shown.
+  var BROWSE_PAGE = 25;
+
+  function conversationBrowser(gen) {
+    var source = el('select', { id: 'browse-source' }, ['', 'chat2desk', 'chatwoot', 'whazing', 'api'].map(function (s) {
+      return el('option', { value: s }, s || 'any source');
+    }));
+    var account = el('input', { id: 'browse-account', placeholder: 'any account' });
+    var form = el('form', { class: 'row', id: 'browse-filter' },
+      el('label', { for: 'browse-source' }, 'Source'), source, el('label', { for: 'browse-account' }, 'Account'), account,
+      el('button', { type: 'submit' }, 'Filter'));
+    var body = el('tbody');
+    var more = el('button', { type: 'button', id: 'browse-more', hidden: true }, 'More');
+    var empty = el('p', { class: 'muted', id: 'browse-empty', hidden: true }, 'No conversations match.');
+    var head = el('tr', null, ['Last activity', 'Source', 'Account', 'Dialog', 'Client', 'Status', 'Messages', 'Last client message'].map(function (h, i) {
+      return el('th', { scope: 'col', class: i === 6 ? 'num' : null }, h);
+    }));
+    var cursor = null;
+    var fetchPage = function (reset) {
+      var q = ['limit=' + BROWSE_PAGE];
+      if (source.value) q.push('source=' + encodeURIComponent(source.value));
+      if (account.value.trim()) q.push('account=' + encodeURIComponent(account.value.trim()));
+      if (!reset && cursor) q.push('cursor=' + encodeURIComponent(cursor));
+      more.disabled = true;
+      load(gen, api('GET', 'api/v1/conversations?' + q.join('&')), function (page) {
+        if (reset) body.textContent = '';
+        page.items.forEach(function (c) { body.appendChild(browseRow(c)); });
+        cursor = page.next_cursor || null;
+        more.hidden = !cursor;
+        more.disabled = false;
+        empty.hidden = body.childNodes.length > 0;
+      });
+    };
+    form.addEventListener('submit', function (ev) { ev.preventDefault(); fetchPage(true); });
+    more.addEventListener('click', function () { fetchPage(false); });
+    fetchPage(true);
+    return el('div', { class: 'panel', id: 'browse' }, el('h3', null, 'Newest conversations'), form,
+      el('table', { id: 'browse-list' }, el('thead', null, head), body), empty, more);
+  }
+
+  function browseRow(c) {
+    var open = function () {
+      location.hash = ['#conversations', c.source, c.account, c.dialog_id].map(function (p, i) {
+        return i ? encodeURIComponent(p) : p;
+      }).join('/');
+    };
+    var link = el('a', { href: '#', 'data-action': 'open' }, c.dialog_id);
+    var row = el('tr', { 'data-dialog': c.dialog_id, 'data-source': c.source, 'data-account': c.account, class: 'clickable' },
+      el('td', null, time(c.updated_at_ms)), el('td', null, c.source), el('td', null, c.account),
+      el('td', { class: 'mono' }, link), el('td', { class: 'mono' }, c.client_id || ''), el('td', null, badge(c.status)),
+      el('td', { class: 'num' }, c.message_count), el('td', { class: 'text' }, c.last_client_text || ''));
+    row.addEventListener('click', function (ev) { ev.preventDefault(); open(); });
+    return row;
+  }
+
+  // --- acceptance over time ----------------------------------------------------------------
+  // One line per plugin of its acceptance per bucket, drawn as inline SVG from
+  // GET /api/v1/hints/stats/series; buckets where a plugin was not shown leave a gap.
+  var SERIES_COLOURS = ['#2563eb', '#d97706', '#059669', '#db2777', '#7c3aed', '#0891b2', '#65a30d', '#dc2626'];
+
+  function acceptanceOverTime(gen) {
+    var slot = el('div', { id: 'series-chart' });
+    var toggle = el('div', { class: 'row', id: 'series-bucket', role: 'group', 'aria-label': 'Bucket' });
+    var draw = function (bucket) {
+      Array.prototype.forEach.call(toggle.querySelectorAll('button'), function (b) {
+        b.setAttribute('aria-pressed', String(b.getAttribute('data-bucket') === bucket));
+      });
+      load(gen, api('GET', 'api/v1/hints/stats/series?bucket=' + bucket), function (s) {
+        slot.textContent = '';
+        slot.appendChild(seriesChart(s));
+      });
+    };
+    ['hour', 'day'].forEach(function (b) {
+      toggle.appendChild(el('button', { type: 'button', 'data-bucket': b, on: { click: function () { draw(b); } } }, b === 'hour' ? 'Per hour' : 'Per day'));
+    });
+    draw('hour');
+    return el('div', { class: 'panel' }, el('h3', null, 'Acceptance over time'), toggle, slot);
+  }
+
+  function seriesChart(s) {
+    var byPlugin = {};
+    s.points.forEach(function (p) { (byPlugin[p.plugin] = byPlugin[p.plugin] || []).push(p); });
+    var plugins = Object.keys(byPlugin).sort();
+    if (!plugins.length) return el('p', { class: 'muted' }, 'No answers in this span.');
+    var W = 640, H = 160, left = 36, right = 10, top = 10, bottom = 22;
+    var span = Math.max(s.bucket_ms, s.until_ms - s.since_ms);
+    var x = function (t) { return Math.round((left + (W - left - right) * (t + s.bucket_ms / 2 - s.since_ms) / span) * 10) / 10; };
+    var y = function (r) { return Math.round((top + (H - top - bottom) * (1 - r)) * 10) / 10; };
+    var chart = svg('svg', { class: 'chart series', width: W, height: H, role: 'img',
+      'aria-label': 'acceptance per ' + s.bucket + ' for ' + plugins.join(', ') });
+    [0, 0.5, 1].forEach(function (r) {
+      chart.appendChild(svg('line', { x1: left, x2: W - right, y1: y(r), y2: y(r), class: 'grid' }));
+      chart.appendChild(svg('text', { x: left - 4, y: y(r) + 4, 'text-anchor': 'end' }, (r * 100) + '%'));
+    });
+    chart.appendChild(svg('text', { x: left, y: H - 6 }, time(s.since_ms)));
+    chart.appendChild(svg('text', { x: W - right, y: H - 6, 'text-anchor': 'end' }, time(s.until_ms)));
+    plugins.forEach(function (name, i) {
+      var colour = SERIES_COLOURS[i % SERIES_COLOURS.length];
+      var pts = byPlugin[name];
+      var d = pts.map(function (p, j) {
+        // A bucket missing between two points breaks the line rather than bridging it.
+        var joined = j > 0 && p.bucket_start_ms - pts[j - 1].bucket_start_ms === s.bucket_ms;
+        return (joined ? 'L' : 'M') + x(p.bucket_start_ms) + ' ' + y(p.acceptance_rate);
+      }).join(' ');
+      chart.appendChild(svg('path', { d: d, fill: 'none', stroke: colour, 'stroke-width': 2, 'data-plugin': name }));
+      pts.forEach(function (p) {
+        var dot = svg('circle', { cx: x(p.bucket_start_ms), cy: y(p.acceptance_rate), r: 2.5, fill: colour });
+        dot.appendChild(svg('title', null, name + ' ' + time(p.bucket_start_ms) + ': ' + p.answers_chosen + ' / ' + p.answers_shown));
+        chart.appendChild(dot);
+      });
+    });
+    var legend = el('ul', { class: 'legend' }, plugins.map(function (name, i) {
+      var swatch = svg('svg', { width: 12, height: 12, 'aria-hidden': 'true' }, svg('rect', { width: 12, height: 12, fill: SERIES_COLOURS[i % SERIES_COLOURS.length] }));
+      return el('li', null, swatch, ' ' + name);
+    }));
+    return el('div', null, chart, legend);
   }
 
   var PAGE_RENDERERS = { plugins: pluginsPage, webhooks: webhooksPage, hints: hintsPage, conversations: conversationsPage };
