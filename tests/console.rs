@@ -294,6 +294,18 @@ async fn the_admin_console_in_a_real_browser() {
     // The acceptance-over-time chart draws a path for the plugin, per hour and per day.
     assert_eq!(hints["series_hour"], json!(["faq"]), "{hints}");
     assert_eq!(hints["series_day"], json!(["faq"]), "{hints}");
+    // faq answered: its row shows a median, a 99th percentile and a slowest call, in ms.
+    let latency = hints["latency"].as_array().unwrap();
+    let faq_latency = latency
+        .iter()
+        .find(|row| row[0] == "faq")
+        .unwrap_or_else(|| panic!("{hints}"));
+    assert!(
+        faq_latency.as_array().unwrap()[1..]
+            .iter()
+            .all(|cell| cell.as_str().unwrap().ends_with(" ms")),
+        "{faq_latency}"
+    );
 
     // The conversation: its client message, in the messages and in the plugins' context.
     let conversation = &steps["conversation"];

@@ -181,6 +181,10 @@ async function main() {
     plugins: await page.locator('#acceptance-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.plugin)),
     bars: await page.locator('#positions rect').evaluateAll((rs) => rs.map((r) => [Number(r.dataset.position), Number(r.dataset.choices)])),
   };
+  // Each called plugin's latency: median, 99th percentile and slowest call.
+  await page.locator('#latency-table tbody tr').first().waitFor({ timeout: 15000 });
+  result.steps.hints.latency = await page.locator('#latency-table tbody tr').evaluateAll((trs) =>
+    trs.map((tr) => [tr.dataset.plugin].concat(Array.from(tr.querySelectorAll('td')).map((td) => td.textContent))));
   // The acceptance-over-time chart: a path per plugin, per hour and per day.
   // A single bucket draws a point-sized path (its dot shows it): attached, not visible.
   await page.locator('#series-chart svg path[data-plugin]').first().waitFor({ state: 'attached', timeout: 15000 });

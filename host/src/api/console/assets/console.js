@@ -452,6 +452,7 @@
       ui.view.appendChild(el('h3', null, 'Chosen position'));
       ui.view.appendChild(histogram(s.chosen_positions));
       ui.view.appendChild(acceptanceOverTime(gen));
+      ui.view.appendChild(latencyPerPlugin(gen));
       setState('ready', '');
     });
   }
@@ -707,6 +708,25 @@
     });
     draw('hour');
     return el('div', { class: 'panel' }, el('h3', null, 'Acceptance over time'), toggle, slot);
+  }
+
+  // Each plugin's call latency (median, 99th percentile, slowest) since the process started,
+  // from GET /api/v1/plugins: what the hints cost beside what they earn.
+  function latencyPerPlugin(gen) {
+    var slot = el('div', { id: 'latency' });
+    load(gen, api('GET', 'api/v1/plugins'), function (list) {
+      var called = list.plugins.filter(function (p) { return p.calls; });
+      if (!called.length) { slot.appendChild(el('p', { class: 'muted' }, 'No plugin called yet.')); return; }
+      var head = el('tr', null, ['Plugin', 'p50', 'p99', 'Max'].map(function (h, i) {
+        return el('th', { scope: 'col', class: i ? 'num' : null }, h);
+      }));
+      slot.appendChild(el('table', { id: 'latency-table' }, el('thead', null, head), el('tbody', null, called.map(function (p) {
+        return el('tr', { 'data-plugin': p.name }, el('th', { scope: 'row' }, p.name),
+          el('td', { class: 'num' }, ms(p.calls.p50_latency_us)), el('td', { class: 'num' }, ms(p.calls.p99_latency_us)),
+          el('td', { class: 'num' }, ms(p.calls.max_latency_us)));
+      }))));
+    });
+    return el('div', { class: 'panel' }, el('h3', null, 'Latency per plugin'), slot);
   }
 
   function seriesChart(s) {
