@@ -17,7 +17,7 @@
 
 use hintd_tests::plugins::install_shipped;
 use hintd_tests::receiver::Receiver;
-use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client, eventually};
+use hintd_tests::server::{ADMIN_KEY, SEAL_KEY, Server, ServerSpec, client, eventually};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "chaos-token";
 /// 32 bytes, base64: the key sealing webhook signing secrets.
-const SEAL_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 /// Kill/restart cycles when `HINTD_CHAOS_ITERATIONS` is not set: small enough for CI.
 const DEFAULT_ITERATIONS: u32 = 3;
 /// Tasks posting platform messages, and tasks asking for hints, at once.

@@ -9,7 +9,7 @@
 use hintd_tests::chat2desk::{admin, choice, hints_request, inbox, post, source_config};
 use hintd_tests::plugins::{install_example, install_shipped, repo_root};
 use hintd_tests::receiver::{Receiver, Reply};
-use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client, eventually};
+use hintd_tests::server::{ADMIN_KEY, SEAL_KEY, Server, ServerSpec, client, eventually};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -59,8 +59,8 @@ fn plugins(root: &Path) -> PathBuf {
 /// the first failure fails the message and only a resend sends it again.
 fn config() -> String {
     format!(
-        "{}\n[dispatch]\nallowed_cidrs = [\"127.0.0.0/8\"]\npoll_interval = \"50ms\"\n\
-         request_timeout = \"3s\"\nretry_schedule = []\n",
+        "{}\n[dispatch]\nsecret_key = \"{SEAL_KEY}\"\nallowed_cidrs = [\"127.0.0.0/8\"]\n\
+         poll_interval = \"50ms\"\nrequest_timeout = \"3s\"\nretry_schedule = []\n",
         source_config()
     )
 }

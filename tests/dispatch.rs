@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hintd_tests::chat2desk::admin as api;
 use hintd_tests::receiver::{Received, Receiver, Reply};
-use hintd_tests::server::{Server, ServerSpec, client, eventually};
+use hintd_tests::server::{SEAL_KEY, Server, ServerSpec, client, eventually};
 use hintd_tests::store::fresh_store_url;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 const C2D_TOKEN: &str = "c2d-test-token";
 /// 32 bytes, base64: the key sealing signing secrets (required on PostgreSQL).
-const SEAL_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 fn config(dispatch: &str, allow_loopback: bool) -> String {
     let allow = if allow_loopback {

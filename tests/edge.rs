@@ -533,11 +533,12 @@ const ROUTES: &[Route] = &[
 ];
 
 /// A path with every parameter set to a valid value, except `bad` set to `%FF`.
-fn fill(path: &str, bad: Option<&str>) -> String {
+/// `path` with its parameters filled in; `bad` names one to fill with a bad value instead.
+fn fill(path: &str, bad: Option<(&str, &str)>) -> String {
     path.split('/')
         .map(
             |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(name) if Some(name) == bad => "%FF".to_string(),
+                Some(name) if Some(name) == bad.map(|(n, _)| n) => bad.unwrap().1.to_string(),
                 Some("source") => "chat2desk".to_string(),
                 Some("account") => "default".to_string(),
                 Some(_) => "x1".to_string(),
@@ -635,13 +636,16 @@ async fn every_route_answers_errors_in_json() {
                 .is_some_and(|a| a.contains(r.method)),
             "PATCH {path}: {headers:?}"
         );
-        // A path parameter that is not UTF-8 once decoded: 400 naming it.
+        // A path parameter that is not UTF-8 once decoded, or holds a control character
+        // (which PostgreSQL cannot even compare): 400 naming it.
         for name in params(r.path) {
-            let bad = fill(r.path, Some(name));
-            let body = r.reads_body.then(|| b"{}".to_vec());
-            let (status, _, e) = error_of(&server, r.method, &bad, body).await;
-            assert_eq!(status, 400, "{} {bad}: {e}", r.method);
-            assert_eq!(e["error"]["field"], name, "{} {bad}: {e}", r.method);
+            for value in ["%FF", "a%00b", "%0A"] {
+                let bad = fill(r.path, Some((name, value)));
+                let body = r.reads_body.then(|| b"{}".to_vec());
+                let (status, _, e) = error_of(&server, r.method, &bad, body).await;
+                assert_eq!(status, 400, "{} {bad}: {e}", r.method);
+                assert_eq!(e["error"]["field"], name, "{} {bad}: {e}", r.method);
+            }
         }
         if r.reads_body {
             // Not JSON: 400.
@@ -666,7 +670,11 @@ async fn every_route_answers_errors_in_json() {
             }
         }
         if let Some(param) = r.query {
-            for (query, field) in [(format!("{param}=many"), param), ("nope=1".into(), "nope")] {
+            for (query, field) in [
+                (format!("{param}=many"), param),
+                (format!("{param}=%00"), param),
+                ("nope=1".into(), "nope"),
+            ] {
                 let with_query = format!("{path}?{query}");
                 let (status, _, e) = error_of(&server, r.method, &with_query, None).await;
                 assert_eq!(status, 400, "{} {with_query}: {e}", r.method);

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use hintd_tests::llm_mock::LlmMock;
 use hintd_tests::plugins::{install_plugin, install_shipped, repo_root};
 use hintd_tests::receiver::{Receiver, Reply};
-use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client, eventually};
+use hintd_tests::server::{ADMIN_KEY, SEAL_KEY, Server, ServerSpec, client, eventually};
 use hintd_tests::store::fresh_store_url;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -810,11 +810,13 @@ fn eval_on_the_example_dialogues_gives_stable_numbers() {
 async fn hint_events_reach_webhook_subscribers() {
     let receiver = Receiver::start().await;
     let tmp = tempfile::tempdir().unwrap();
-    let dispatch = "\n[dispatch]\nsecret_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\npoll_interval = \"50ms\"\n\
-                    allowed_cidrs = [\"127.0.0.0/8\"]\n";
+    let dispatch = format!(
+        "\n[dispatch]\nsecret_key = \"{SEAL_KEY}\"\npoll_interval = \"50ms\"\n\
+         allowed_cidrs = [\"127.0.0.0/8\"]\n"
+    );
     let server = start(
         tmp.path(),
-        config("inline", None, "") + dispatch,
+        config("inline", None, "") + &dispatch,
         plugins(tmp.path(), None),
     );
     let r = client()

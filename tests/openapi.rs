@@ -6,7 +6,7 @@
 
 use hintd_tests::chat2desk::{TOKEN, admin, hints_request, inbox, post, source_config};
 use hintd_tests::plugins::{install_shipped, repo_root};
-use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client};
+use hintd_tests::server::{ADMIN_KEY, SEAL_KEY, Server, ServerSpec, client};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,7 +29,7 @@ fn start(dir: &Path) -> Server {
     Server::start(
         dir,
         ServerSpec::new(format!(
-            "{}\n[dispatch]\nenabled = false\n",
+            "{}\n[dispatch]\nenabled = false\nsecret_key = \"{SEAL_KEY}\"\n",
             source_config()
         ))
         .plugins(plugins),

@@ -5,7 +5,7 @@
 use hintd_tests::chat2desk::{self, admin, choice, hints_request, inbox, post};
 use hintd_tests::plugins::install_shipped;
 use hintd_tests::receiver::{Receiver, Reply};
-use hintd_tests::server::{Server, ServerSpec, eventually};
+use hintd_tests::server::{SEAL_KEY, Server, ServerSpec, eventually};
 use hintd_tests::store::fresh_postgres_schema;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -14,7 +14,6 @@ use std::path::Path;
 use std::time::Duration;
 
 /// 32 bytes, base64: seals webhook signing secrets; replicas must share it.
-const SEAL_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 fn config(dispatch: &str) -> String {
     format!(

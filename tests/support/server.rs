@@ -9,6 +9,10 @@ use std::time::Duration;
 /// The admin key every test server is configured with.
 pub const ADMIN_KEY: &str = "test-admin-key";
 
+/// A `[dispatch] secret_key` (32 bytes, base64) for servers that seal webhook secrets: required
+/// with a PostgreSQL store, where every replica must share it.
+pub const SEAL_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct ServerSpec {

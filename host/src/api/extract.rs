@@ -7,13 +7,13 @@ use crate::app::App;
 use axum::body::Bytes;
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, RawPathParams, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 /// Path parameters, refused with `400` naming the parameter (e.g. `%FF`, which is not
-/// UTF-8 once decoded).
+/// UTF-8 once decoded, or a control character: see [`no_control_characters`]).
 #[derive(Debug, Clone)]
 pub struct PathParams<T>(pub T);
 
@@ -25,6 +25,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Ok(raw) = RawPathParams::from_request_parts(parts, state).await {
+            for (key, value) in &raw {
+                no_control_characters("path parameter", key, value)
+                    .map_err(|message| ApiError::invalid(key, message))?;
+            }
+        }
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(params)) => Ok(PathParams(params)),
             Err(rejection) => Err(path_error(rejection)),
@@ -71,8 +77,26 @@ where
     }
 }
 
+/// Refuses a parameter holding a control character. No id, name, cursor or filter of the API
+/// has one, and PostgreSQL cannot even compare text with a NUL: such a value would otherwise
+/// reach the store as a query that fails (a 500) instead of a refusal naming it.
+fn no_control_characters(kind: &str, key: &str, value: &str) -> Result<(), String> {
+    if value.chars().any(char::is_control) || key.chars().any(char::is_control) {
+        return Err(format!(
+            "{kind} `{}` must not contain control characters",
+            key.escape_default()
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a query string into `T`, naming the parameter at fault.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        no_control_characters("query parameter", &key, &value).map_err(|message| {
+            ApiError::bad_request("invalid_query", message).with_field(key.as_ref())
+        })?;
+    }
     let deserializer =
         serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
@@ -160,5 +184,14 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("nope"));
         assert!(parse_query::<Page>("limit=5&status=failed").is_ok());
         assert!(parse_query::<Page>("").is_ok());
+        // A NUL or another control character is refused before any use, naming the parameter.
+        for query in ["status=%00", "status=a%0Ab", "status=%7F"] {
+            let e = parse_query::<Page>(query).unwrap_err();
+            assert_eq!(
+                (e.status, e.field.as_deref()),
+                (StatusCode::BAD_REQUEST, Some("status")),
+                "{query}"
+            );
+        }
     }
 }
