@@ -367,7 +367,14 @@
   function openAttempts(gen, w, slot) {
     var base = 'api/v1/webhooks/' + encodeURIComponent(w.id);
     setState('loading', 'Loading attempts…');
-    load(gen, Promise.all([api('GET', base + '/attempts?limit=50'), api('GET', base + '/messages?limit=50')]), function (both) {
+    // Messages first, attempts after: a delivery's attempt is committed with its message's new
+    // status, so a message no longer pending always has its attempt in the list read next.
+    // (Read together, the attempts could be read just before a delivery and the messages just
+    // after it: the page would stop following with the attempt missing.)
+    var read = api('GET', base + '/messages?limit=50').then(function (messages) {
+      return api('GET', base + '/attempts?limit=50').then(function (attempts) { return [attempts, messages]; });
+    });
+    load(gen, read, function (both) {
       slot.textContent = '';
       var since = el('input', { id: 'recover-since', type: 'datetime-local', step: 1 });
       var recover = el('form', { class: 'row', id: 'recover' }, el('label', { for: 'recover-since' }, 'Recover failed messages since'), since,
