@@ -14,6 +14,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn_with_state, map_response};
 use utoipa_axum::router::OpenApiRouter;
 
+pub mod assets;
 pub mod auth;
 pub mod console;
 pub mod error;

@@ -2,6 +2,7 @@
 //! without internet access. The CSP allows scripts, styles and requests to hintd only, and no
 //! framing at all: the page handles the admin key.
 
+use crate::api::assets::embedded;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
@@ -46,27 +47,12 @@ pub async fn index() -> Response {
 
 /// `GET /console/console.js`.
 pub async fn script() -> Response {
-    asset("text/javascript; charset=utf-8", CONSOLE_JS)
+    embedded("text/javascript; charset=utf-8", CONSOLE_JS)
 }
 
 /// `GET /console/console.css`.
 pub async fn style() -> Response {
-    asset("text/css; charset=utf-8", CONSOLE_CSS)
-}
-
-fn asset(content_type: &'static str, body: &'static str) -> Response {
-    let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    // Short, so that an upgraded hintd serves its own assets within minutes.
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    response
+    embedded("text/css; charset=utf-8", CONSOLE_CSS)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! styles and requests to hintd only, and framing by the origins configured for the
 //! account (`panel_frame_ancestors`).
 
+use crate::api::assets::embedded;
 use crate::app::App;
 use crate::core::Source;
 use crate::ingest::panel_access::frame_ancestors;
@@ -49,27 +50,12 @@ pub async fn index(State(app): State<App>, RawQuery(query): RawQuery) -> Respons
 
 /// `GET /panel/panel.js`.
 pub async fn script() -> Response {
-    asset("text/javascript; charset=utf-8", PANEL_JS)
+    embedded("text/javascript; charset=utf-8", PANEL_JS)
 }
 
 /// `GET /panel/panel.css`.
 pub async fn style() -> Response {
-    asset("text/css; charset=utf-8", PANEL_CSS)
-}
-
-fn asset(content_type: &'static str, body: &'static str) -> Response {
-    let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    // Short, so that an upgraded hintd serves its own assets within minutes.
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    response
+    embedded("text/css; charset=utf-8", PANEL_CSS)
 }
 
 /// The `source` and `account` the page's query names, when they are valid.
