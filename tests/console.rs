@@ -6,6 +6,7 @@
 //!
 //! `tests/browser/setup.sh` installs the browser and playwright-core when they are missing.
 
+use hintd_tests::browser::{CHROMIUM, browser_dir, ensure_browser};
 use hintd_tests::chat2desk::{admin, choice, hints_request, inbox, post, source_config};
 use hintd_tests::plugins::{install_example, install_shipped, repo_root};
 use hintd_tests::receiver::{Receiver, Reply};
@@ -17,32 +18,12 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// The Chat2Desk dialog whose client message is answered, chosen and delivered to the webhook.
 const DIALOG: u64 = 77;
 const QUESTION: &str = "How long does delivery take to my city?";
 /// The playground's last client line, and the start of faq's answer to it.
 const PLAYGROUND_QUESTION: &str = "client: When will my order arrive? How long does delivery take?";
 const PLAYGROUND_ANSWER: &str = "Orders are delivered in 3 to 5 business days";
-
-/// Where setup.sh puts playwright-core.
-fn browser_dir() -> PathBuf {
-    repo_root().join("target").join("browser")
-}
-
-/// Runs `tests/browser/setup.sh` unless the browser and playwright-core are there already.
-fn ensure_browser() {
-    let modules = browser_dir().join("node_modules");
-    if Path::new(CHROMIUM).exists() && modules.join("playwright-core/package.json").exists() {
-        return;
-    }
-    let status = std::process::Command::new("bash")
-        .arg(repo_root().join("tests/browser/setup.sh"))
-        .arg(browser_dir())
-        .status()
-        .expect("bash runs tests/browser/setup.sh");
-    assert!(status.success(), "tests/browser/setup.sh failed: {status}");
-}
 
 /// faq and replies as shipped, and `broken`: the example plugin with a component that is not
 /// one, so that its load fails with a known error.

@@ -6,10 +6,10 @@
 //!
 //! `tests/browser/setup.sh` installs the browser and playwright-core when they are missing.
 
+use hintd_tests::browser::{CHROMIUM, browser_dir, ensure_browser};
 use hintd_tests::plugins::{install_hostile, install_shipped, repo_root};
 use hintd_tests::server::{ADMIN_KEY, Server, ServerSpec, client, eventually};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -17,7 +17,6 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 const WEBHOOK_TOKEN: &str = "chatwoot-webhook-token";
 const SHOP_PANEL: &str = "shop-panel-token-0123456789";
 const BANK_PANEL: &str = "bank-panel-token-9876543210";
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// The conversation (Chatwoot display id) the panel follows.
 const CONVERSATION: u64 = 42;
 /// A conversation whose client message no plugin can answer (one plugin fails).
@@ -57,25 +56,6 @@ const RANKED_AGAIN: &str = "And gift wrapping for presents, can you do it?";
 /// Chatwoot message ids of RANKED's two client messages.
 const RANKED_FIRST_ID: u64 = 5301;
 const RANKED_AGAIN_ID: u64 = 5302;
-
-/// Where setup.sh puts playwright-core.
-fn browser_dir() -> PathBuf {
-    repo_root().join("target").join("browser")
-}
-
-/// Runs `tests/browser/setup.sh` unless the browser and playwright-core are there already.
-fn ensure_browser() {
-    let modules = browser_dir().join("node_modules");
-    if Path::new(CHROMIUM).exists() && modules.join("playwright-core/package.json").exists() {
-        return;
-    }
-    let status = std::process::Command::new("bash")
-        .arg(repo_root().join("tests/browser/setup.sh"))
-        .arg(browser_dir())
-        .status()
-        .expect("bash runs tests/browser/setup.sh");
-    assert!(status.success(), "tests/browser/setup.sh failed: {status}");
-}
 
 /// A loopback server of the test's parent page (Chatwoot's stand-in). Returns its origin.
 fn parent_page() -> String {

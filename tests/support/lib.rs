@@ -1,6 +1,7 @@
 //! Shared helpers of hintd's end-to-end tests: building plugins from source, starting the real
 //! program on loopback ports, receiving webhooks.
 
+pub mod browser;
 pub mod chat2desk;
 pub mod llm_mock;
 pub mod plugins;
