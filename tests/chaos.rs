@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "chaos-token";
-/// 32 bytes, base64: the key sealing webhook signing secrets.
 /// Kill/restart cycles when `HINTD_CHAOS_ITERATIONS` is not set: small enough for CI.
 const DEFAULT_ITERATIONS: u32 = 3;
 /// Tasks posting platform messages, and tasks asking for hints, at once.

@@ -14,7 +14,6 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 const C2D_TOKEN: &str = "c2d-test-token";
-/// 32 bytes, base64: the key sealing signing secrets (required on PostgreSQL).
 
 fn config(dispatch: &str, allow_loopback: bool) -> String {
     let allow = if allow_loopback {

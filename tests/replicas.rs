@@ -13,8 +13,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-/// 32 bytes, base64: seals webhook signing secrets; replicas must share it.
-
 fn config(dispatch: &str) -> String {
     format!(
         "{}\n[dispatch]\nsecret_key = \"{SEAL_KEY}\"\nallowed_cidrs = [\"127.0.0.0/8\"]\npoll_interval = \"50ms\"\n\
