@@ -209,6 +209,21 @@ async fn inline_reply_has_the_chat2desk_shape_and_repeats_are_idempotent() {
         config("inline", None, ""),
         plugins(tmp.path(), None),
     );
+    // Before any traffic every family with known labels is there at zero, the loaded
+    // plugins' too, so that `increase()` sees the first event.
+    let m = metrics(&server).await;
+    for series in [
+        "hintd_hint_requests_total{source=\"chat2desk\",outcome=\"computed\"} 0",
+        "hintd_hint_requests_total{source=\"api\",outcome=\"error\"} 0",
+        "hintd_ingest_duplicates_total{source=\"whazing\"} 0",
+        "hintd_hint_callbacks_total{outcome=\"failed\"} 0",
+        "hintd_webhook_deliveries_total{outcome=\"failure\"} 0",
+        "hintd_http_connections_refused_total 0",
+        "hintd_plugin_calls_total{plugin=\"faq\",outcome=\"timeout\"} 0",
+        "hintd_hints_chosen_total{plugin=\"replies\"} 0",
+    ] {
+        assert!(m.lines().any(|l| l == series), "no `{series}` in\n{m}");
+    }
     message(
         &server,
         "inbox",

@@ -41,4 +41,4 @@ pub use panel::{PanelHint, PanelView};
 pub use playground::{MAX_PLAYGROUND_MESSAGES, Playground, PlaygroundQuery};
 pub use providers::{ProviderFailure, ProviderSlot, Providers};
 pub use reply::{HintsReply, ReplyHint};
-pub use service::{ChoiceOutcome, ChoiceQuery, HintQuery, Hints, Served};
+pub use service::{ChoiceOutcome, ChoiceQuery, HintQuery, Hints, REQUEST_OUTCOMES, Served};

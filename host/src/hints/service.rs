@@ -27,6 +27,9 @@ use futures::future::{BoxFuture, Shared};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+/// The `outcome` label values of `hintd_hint_requests_total`.
+pub const REQUEST_OUTCOMES: [&str; 4] = ["computed", "replayed", "invalid", "error"];
+
 /// How long a served answer stays in memory (for replays and choices) before only the
 /// store is asked: long enough for quick retries and choices.
 const MEMORY_WINDOW_MS: i64 = 60_000;
@@ -309,11 +312,12 @@ impl Hints {
         })?;
         let source = dialog.source.as_str();
         let result = self.request_inner(dialog.clone(), q).await;
+        let [computed, replayed, invalid, error] = REQUEST_OUTCOMES;
         let outcome = match &result {
-            Ok(s) if s.replayed => "replayed",
-            Ok(_) => "computed",
-            Err(HintsError::InvalidRequest { .. }) => "invalid",
-            Err(_) => "error",
+            Ok(s) if s.replayed => replayed,
+            Ok(_) => computed,
+            Err(HintsError::InvalidRequest { .. }) => invalid,
+            Err(_) => error,
         };
         metrics::counter!("hintd_hint_requests_total", "source" => source, "outcome" => outcome)
             .increment(1);
