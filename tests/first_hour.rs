@@ -226,3 +226,56 @@ async fn the_deployment_examples_serve_and_check_health() {
         );
     }
 }
+
+/// The README's `hintd eval` command, run as written from a checkout, prints the README's
+/// table: the same systems with the same quality figures (the latency columns vary by run).
+#[test]
+fn the_readme_eval_command_prints_the_readme_table() {
+    let root = hintd_tests::plugins::repo_root();
+    for krate in ["hintd-example", "hintd-faq", "hintd-replies"] {
+        hintd_tests::plugins::guest_wasm(krate);
+    }
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = &readme[readme.find("### Offline evaluation").unwrap()..];
+    let command = section
+        .lines()
+        .find(|l| l.starts_with("cargo run -p hintd -- eval "))
+        .expect("the README's eval command");
+    let args: Vec<&str> = command.split_whitespace().skip(5).collect();
+    let table: Vec<&str> = section
+        .lines()
+        .skip_while(|l| !l.ends_with("messages replayed"))
+        .take_while(|l| !l.starts_with("```"))
+        .collect();
+    assert!(table.len() > 2, "the README's eval table");
+    let quality = |lines: &[&str]| -> Vec<Vec<String>> {
+        lines
+            .iter()
+            .map(|l| l.split_whitespace().take(8).map(str::to_string).collect())
+            .collect()
+    };
+
+    // A scratch working directory that sees the checkout's `plugins` and `examples`, so that
+    // what eval writes beside itself stays out of the checkout.
+    let work = tempfile::tempdir().unwrap();
+    for dir in ["plugins", "examples"] {
+        std::os::unix::fs::symlink(root.join(dir), work.path().join(dir)).unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_hintd-under-test"))
+        .current_dir(work.path())
+        .args(&args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        quality(&printed),
+        quality(&table),
+        "eval printed:\n{stdout}"
+    );
+}
