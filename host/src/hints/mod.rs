@@ -11,6 +11,7 @@
 //! pieces are pure and tested on their own: [`merge`], [`reply`], [`feedback`], [`callback`].
 
 pub mod answer;
+pub mod baselines;
 pub mod callback;
 mod config;
 pub mod context_source;
