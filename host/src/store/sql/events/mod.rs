@@ -1,10 +1,13 @@
 //! SQL for the event log, messages and dialogs. The same statements run on SQLite and
 //! PostgreSQL (`ON CONFLICT ... DO UPDATE` and `RETURNING` exist in both). Ingest batches run
-//! on SQLite's write thread one row at a time (`super::sqlite::events`); on PostgreSQL, where
+//! on SQLite's write thread one row at a time (`sqlite`); on PostgreSQL, where
 //! every statement is a network round trip, as multi-row statements.
 
-use super::SqlStore;
+mod dialog_list;
+pub(super) mod sqlite;
+
 use crate::core::{DialogKey, Message, Role};
+use crate::store::sql::SqlStore;
 use crate::store::{
     Appended, ConversationChange, DialogChange, DialogListFilter, DialogRecord, DialogStatus,
     DialogSummary, ERASED_PAYLOAD, Erasure, EventStore, IngestRecord, NewEvent, StoreError,
@@ -354,6 +357,22 @@ async fn upsert_dialog(tx: &mut Transaction<'_, Any>, d: &DialogChange) -> Resul
     Ok(())
 }
 
+/// A row of `events` (the columns of [`EVENTS_AFTER`]).
+pub(super) fn event_from_row(r: &AnyRow) -> Result<StoredEvent, sqlx::Error> {
+    Ok(StoredEvent {
+        seq: r.try_get("seq")?,
+        event: NewEvent {
+            source: r.try_get("source")?,
+            account: r.try_get("account")?,
+            event_type: r.try_get("event_type")?,
+            dialog_id: r.try_get("dialog_id")?,
+            dedup_key: r.try_get("dedup_key")?,
+            received_at_ms: r.try_get("received_at_ms")?,
+            payload: r.try_get("payload")?,
+        },
+    })
+}
+
 fn message_from_row(r: &AnyRow) -> Result<Message, sqlx::Error> {
     Ok(Message {
         id: r.try_get("message_id")?,
@@ -400,21 +419,8 @@ impl EventStore for SqlStore {
             .bind(limit as i64)
             .fetch_all(&self.pool)
             .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(StoredEvent {
-                    seq: r.try_get("seq")?,
-                    event: NewEvent {
-                        source: r.try_get("source")?,
-                        account: r.try_get("account")?,
-                        event_type: r.try_get("event_type")?,
-                        dialog_id: r.try_get("dialog_id")?,
-                        dedup_key: r.try_get("dedup_key")?,
-                        received_at_ms: r.try_get("received_at_ms")?,
-                        payload: r.try_get("payload")?,
-                    },
-                })
-            })
+        rows.iter()
+            .map(event_from_row)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
     }
@@ -425,7 +431,7 @@ impl EventStore for SqlStore {
     ) -> Result<Vec<Appended>, StoreError> {
         if let Some(writer) = self.sqlite_writer() {
             return writer
-                .transaction(move |tx| super::sqlite::events::ingest(tx, &records))
+                .transaction(move |tx| sqlite::ingest(tx, &records))
                 .await;
         }
         let mut tx = self.begin_write().await?;

@@ -1,7 +1,10 @@
 //! SQL for webhook subscriptions, the outbox and attempts.
 
-use super::{Dialect, SqlStore};
+mod sqlite;
+
 use crate::core::now_ms;
+use crate::store::sql::events::event_from_row;
+use crate::store::sql::{Dialect, SqlStore};
 use crate::store::{
     AttemptRecord, AttemptResult, ClaimedMessage, DispatchStore, FailingWebhook, FanoutPlan,
     FanoutStats, MessageNext, MessageRecord, NewEvent, NewMessage, PurgeStats, StoreError,
@@ -124,7 +127,7 @@ impl SqlStore {
         // the cursor never passes an event that commits later. The row comparison is a range
         // on the (tx_id, seq) index; the equivalent OR is a filter over the whole log, which
         // made each fan-out read every event ever stored. (SQLite fans out on its write
-        // thread: `super::sqlite::dispatch`.)
+        // thread: `sqlite`.)
         let rows = sqlx::query(&format!(
             "SELECT {COLS}, tx_id::text AS tx FROM events \
              WHERE (tx_id, seq) > ($1::xid8, $2) \
@@ -139,21 +142,7 @@ impl SqlStore {
         rows.iter()
             .map(|r| {
                 let tx_id = r.try_get::<String, _>("tx")?.parse().unwrap_or(0);
-                Ok((
-                    tx_id,
-                    StoredEvent {
-                        seq: r.try_get("seq")?,
-                        event: NewEvent {
-                            source: r.try_get("source")?,
-                            account: r.try_get("account")?,
-                            event_type: r.try_get("event_type")?,
-                            dialog_id: r.try_get("dialog_id")?,
-                            dedup_key: r.try_get("dedup_key")?,
-                            received_at_ms: r.try_get("received_at_ms")?,
-                            payload: r.try_get("payload")?,
-                        },
-                    },
-                ))
+                Ok((tx_id, event_from_row(r)?))
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
@@ -415,7 +404,7 @@ impl DispatchStore for SqlStore {
         let now = now_ms();
         if let Some(writer) = self.sqlite_writer() {
             return writer
-                .transaction(move |tx| super::sqlite::dispatch::fanout(tx, limit, plan, now))
+                .transaction(move |tx| sqlite::fanout(tx, limit, plan, now))
                 .await;
         }
         let mut tx = self.begin_write().await?;
@@ -1012,7 +1001,8 @@ mod tests {
 
     #[tokio::test]
     async fn outbox_round_trip_on_postgres() {
-        let Some(pg) = super::super::test_postgres::TestSchema::create("dispatch").await else {
+        let Some(pg) = crate::store::sql::test_postgres::TestSchema::create("dispatch").await
+        else {
             return;
         };
         for d in ["d1", "d1", "d2"] {

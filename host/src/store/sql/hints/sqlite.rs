@@ -1,6 +1,6 @@
-//! Served answers on the write thread, with the shared SQL's statements (`super::super::hints`).
+//! Served answers on the write thread, with the shared SQL's statements (`super`).
 
-use super::super::hints::{INSERT_ANSWER, INSERT_ANSWER_HINT, RELEASE_EXPIRED_KEY};
+use super::{INSERT_ANSWER, INSERT_ANSWER_HINT, RELEASE_EXPIRED_KEY};
 use crate::store::{AnswerRecord, StoreError};
 use rusqlite::{Transaction, params};
 

@@ -3,7 +3,7 @@
 //! shifting the rest of the list. The statement runs unchanged on SQLite and PostgreSQL (both
 //! compare row values).
 
-use super::SqlStore;
+use crate::store::sql::SqlStore;
 use crate::store::{DialogListFilter, DialogSummary, StoreError};
 use sqlx::Row;
 

@@ -1,8 +1,10 @@
 //! Ingest batches on the write thread: the same statements as the shared SQL
-//! (`super::super::events`), one row each, prepared once per connection.
+//! (`super`), one row each, prepared once per connection.
 
-use super::super::events::{DELETE_MESSAGE, INSERT_EVENT_ROW, UPSERT_DIALOG, UPSERT_MESSAGE};
-use crate::store::{Appended, ConversationChange, DialogStatus, IngestRecord, StoreError};
+use super::{DELETE_MESSAGE, INSERT_EVENT_ROW, UPSERT_DIALOG, UPSERT_MESSAGE};
+use crate::store::{
+    Appended, ConversationChange, DialogStatus, IngestRecord, NewEvent, StoreError, StoredEvent,
+};
 use rusqlite::{Transaction, params};
 
 /// Appends every record's event and applies the conversation changes of those that were
@@ -92,4 +94,20 @@ fn apply(tx: &Transaction<'_>, change: &ConversationChange) -> Result<(), StoreE
         }
     }
     Ok(())
+}
+
+/// A row of `events` (the columns of [`super::EVENTS_AFTER`]).
+pub(crate) fn event_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        seq: r.get("seq")?,
+        event: NewEvent {
+            source: r.get("source")?,
+            account: r.get("account")?,
+            event_type: r.get("event_type")?,
+            dialog_id: r.get("dialog_id")?,
+            dedup_key: r.get("dedup_key")?,
+            received_at_ms: r.get("received_at_ms")?,
+            payload: r.get("payload")?,
+        },
+    })
 }

@@ -1,11 +1,10 @@
 //! The outbox fan-out on the write thread: cursor, active webhooks, new events and the
 //! messages they become, in one transaction.
 
-use super::super::dispatch::{INSERT_MESSAGES, WEBHOOK_COLUMNS};
-use super::super::events::EVENTS_AFTER;
-use crate::store::{
-    FanoutPlan, FanoutStats, NewEvent, StoreError, StoredEvent, WebhookRecord, WebhookStatus,
-};
+use super::{INSERT_MESSAGES, WEBHOOK_COLUMNS};
+use crate::store::sql::events::EVENTS_AFTER;
+use crate::store::sql::events::sqlite::event_from_row;
+use crate::store::{FanoutPlan, FanoutStats, StoreError, WebhookRecord, WebhookStatus};
 use rusqlite::{Row, Transaction, params};
 
 /// Turns up to `limit` events after the cursor into messages per `plan` and advances the
@@ -71,21 +70,6 @@ pub(crate) fn fanout(
         events,
         messages,
         active_webhooks,
-    })
-}
-
-fn event_from_row(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
-    Ok(StoredEvent {
-        seq: r.get("seq")?,
-        event: NewEvent {
-            source: r.get("source")?,
-            account: r.get("account")?,
-            event_type: r.get("event_type")?,
-            dialog_id: r.get("dialog_id")?,
-            dedup_key: r.get("dedup_key")?,
-            received_at_ms: r.get("received_at_ms")?,
-            payload: r.get("payload")?,
-        },
     })
 }
 

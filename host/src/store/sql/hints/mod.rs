@@ -1,6 +1,8 @@
 //! SQL for served answers and feedback.
 
-use super::SqlStore;
+mod sqlite;
+
+use crate::store::sql::SqlStore;
 use crate::store::{
     AnswerRecord, ChoiceRecord, HintStats, HintStore, PluginAcceptance, SeriesFilter, SeriesPoint,
     ServedHintRecord, StatsFilter, StoreError,
@@ -161,7 +163,7 @@ impl HintStore for SqlStore {
     async fn save_answers(&self, answers: Vec<AnswerRecord>) -> Result<Vec<bool>, StoreError> {
         if let Some(writer) = self.sqlite_writer() {
             return writer
-                .transaction(move |tx| super::sqlite::hints::save_answers(tx, &answers))
+                .transaction(move |tx| sqlite::save_answers(tx, &answers))
                 .await;
         }
         let mut tx = self.begin_write().await?;

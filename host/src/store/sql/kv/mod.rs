@@ -9,7 +9,9 @@
 //! on PostgreSQL that row's lock also queues the writers of one plugin (every writer locks it
 //! before it touches an entry, so they never deadlock).
 
-use super::SqlStore;
+mod sqlite;
+
+use crate::store::sql::SqlStore;
 use crate::store::{KvQuotaRefusals, KvStore, KvWrite, StoreError};
 use sqlx::Row;
 
@@ -93,7 +95,7 @@ impl KvStore for SqlStore {
             let (plugin, key, value) = (plugin.to_owned(), key.to_owned(), value.to_vec());
             return writer
                 .transaction(move |tx| {
-                    super::sqlite::kv::set(tx, &plugin, key.as_bytes(), &value, quota_bytes)
+                    sqlite::set(tx, &plugin, key.as_bytes(), &value, quota_bytes)
                 })
                 .await;
         }
@@ -143,7 +145,7 @@ impl KvStore for SqlStore {
         if let Some(writer) = self.sqlite_writer() {
             let (plugin, key) = (plugin.to_owned(), key.to_owned());
             return writer
-                .transaction(move |tx| super::sqlite::kv::delete(tx, &plugin, key.as_bytes()))
+                .transaction(move |tx| sqlite::delete(tx, &plugin, key.as_bytes()))
                 .await;
         }
         let mut tx = self.begin_write().await?;
@@ -696,8 +698,8 @@ mod tests {
     /// values in one statement, and its usage row.
     async fn fill(s: &SqlStore, plugin: &str, rows: i64) {
         let key = match s.dialect {
-            super::super::Dialect::Sqlite => "CAST('fill/' || i AS BLOB)",
-            super::super::Dialect::Postgres => "convert_to('fill/' || i, 'UTF8')",
+            crate::store::sql::Dialect::Sqlite => "CAST('fill/' || i AS BLOB)",
+            crate::store::sql::Dialect::Postgres => "convert_to('fill/' || i, 'UTF8')",
         };
         let _gate = s.enter_gate().await;
         sqlx::query(&format!(

@@ -1,9 +1,7 @@
 //! Plugins' key-value writes on the write thread. Each transaction holds SQLite's write lock
 //! from its start (`BEGIN IMMEDIATE`), so the usage read here cannot change before the write.
 
-use super::super::kv::{
-    ADD_USAGE, DELETE_KV, ENTRY_BYTES, RECORD_REFUSAL, UPSERT_KV, USAGE, exceeds_quota,
-};
+use super::{ADD_USAGE, DELETE_KV, ENTRY_BYTES, RECORD_REFUSAL, UPSERT_KV, USAGE, exceeds_quota};
 use crate::store::{KvWrite, StoreError};
 use rusqlite::{OptionalExtension, Transaction, params};
 
