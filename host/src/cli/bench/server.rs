@@ -3,7 +3,7 @@
 //! receiver, a mock completion endpoint).
 
 use super::client::{LoadClient, Reply};
-use crate::app::App;
+use crate::app::{App, Running};
 use crate::config::Config;
 use anyhow::Context as _;
 use axum::Router;
@@ -52,27 +52,20 @@ pub struct Hintd {
     pub account: String,
     /// Its listener.
     pub local: Local,
-    app: App,
-    retention: JoinHandle<()>,
+    running: Running,
 }
 
 impl Hintd {
-    /// Builds hintd from `config` in the order `serve` does (application, retention task,
-    /// delivery workers, router) and serves it on a loopback port.
+    /// Starts hintd from `config` as `serve` does ([`App::start`]), waits for its plugins,
+    /// and serves it on a loopback port.
     pub async fn start(config: Config, account: &str) -> anyhow::Result<Hintd> {
-        let app = App::build(config).await.context("building hintd")?;
-        app.plugins.loaded().await;
-        let retention = crate::context::spawn_retention(app.context.clone());
-        app.dispatch
-            .start()
-            .await
-            .context("starting webhook delivery")?;
-        let local = serve_local(crate::api::router(app.clone())).await?;
+        let running = App::start(config).await.context("starting hintd")?;
+        running.app().plugins.loaded().await;
+        let local = serve_local(crate::api::router(running.app().clone())).await?;
         Ok(Hintd {
             account: account.to_string(),
             local,
-            app,
-            retention,
+            running,
         })
     }
 
@@ -94,16 +87,9 @@ impl Hintd {
     /// run's backlog).
     pub async fn stop(self) {
         self.local.task.abort();
-        self.app.dispatch.stop().await;
-        drop(self);
+        self.running.shutdown().await;
         // Let aborted tasks and closed connections wind down before the next measurement.
         tokio::task::yield_now().await;
-    }
-}
-
-impl Drop for Hintd {
-    fn drop(&mut self) {
-        self.retention.abort();
     }
 }
 
