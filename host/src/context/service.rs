@@ -6,7 +6,7 @@
 use super::changes::{KnownRow, changes_for};
 use super::watch::{DialogWatch, WatchError};
 use super::window::DialogWindow;
-use super::writer::Writer;
+use super::writer::EventWriter;
 use super::{ContextConfig, ContextError};
 use crate::core::{DialogKey, Message, Source};
 use crate::ingest::{Event, EventKind};
@@ -49,7 +49,7 @@ pub struct ContextService {
 struct Inner {
     config: ContextConfig,
     store: Arc<dyn Store>,
-    writer: Writer,
+    writer: EventWriter,
     dialogs: DashMap<DialogKey, DialogWindow>,
     /// (source, account, client) → the client's current dialog, for events without a dialog.
     client_dialogs: DashMap<(Source, Box<str>, Box<str>), Box<str>>,
@@ -66,7 +66,7 @@ struct Inner {
 impl ContextService {
     /// Builds the service and starts its writer task.
     pub fn new(config: ContextConfig, store: Arc<dyn Store>) -> ContextService {
-        let writer = Writer::spawn(store.clone(), config.write_batch_max, config.write_queue);
+        let writer = EventWriter::spawn(store.clone(), config.write_batch_max, config.write_queue);
         let shared_store = store.backend() == crate::store::Backend::Postgres;
         ContextService {
             inner: Arc::new(Inner {

@@ -24,41 +24,6 @@ pub trait ContextSource: Send + Sync + 'static {
     ) -> Result<Option<LatestClientMessage>, String>;
 }
 
-/// A fixed set of dialogs, for `hintd eval` and tests.
-#[derive(Debug, Default)]
-pub struct StaticContext {
-    dialogs: parking_lot::RwLock<std::collections::HashMap<DialogKey, Vec<Message>>>,
-}
-
-impl StaticContext {
-    /// Replaces a dialog's messages.
-    pub fn set(&self, dialog: DialogKey, messages: Vec<Message>) {
-        self.dialogs.write().insert(dialog, messages);
-    }
-}
-
-#[async_trait::async_trait]
-impl ContextSource for StaticContext {
-    async fn window(&self, dialog: &DialogKey) -> Result<Vec<Message>, String> {
-        Ok(self.dialogs.read().get(dialog).cloned().unwrap_or_default())
-    }
-
-    async fn latest_client_message(
-        &self,
-        dialog: &DialogKey,
-    ) -> Result<Option<LatestClientMessage>, String> {
-        Ok(self.dialogs.read().get(dialog).and_then(|m| {
-            m.iter()
-                .rev()
-                .find(|m| m.role == crate::core::Role::Client)
-                .map(|m| LatestClientMessage {
-                    id: m.id.clone(),
-                    sent_at_ms: m.sent_at_ms,
-                })
-        }))
-    }
-}
-
 #[async_trait::async_trait]
 impl ContextSource for crate::context::ContextService {
     async fn window(&self, dialog: &DialogKey) -> Result<Vec<Message>, String> {

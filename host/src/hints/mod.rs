@@ -34,7 +34,7 @@ mod writer;
 
 pub use answer::Answer;
 pub use config::{HintsConfig, InvalidHintsConfig, MAX_HINTS_CEILING};
-pub use context_source::{ContextSource, LatestClientMessage, StaticContext};
+pub use context_source::{ContextSource, LatestClientMessage};
 pub use delivery::Delivered;
 pub use error::HintsError;
 pub use merge::{MergeRules, MergedHint, Origin, PluginHints, merge};

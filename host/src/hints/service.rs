@@ -2,7 +2,7 @@
 //! announced), the operator's choice routed back to the plugins, and callbacks.
 
 use super::answer::Answer;
-use super::callback::{CallbackOutcome, CallbackSender, RetryPolicy};
+use super::callback::{CallbackOutcome, CallbackRetry, CallbackSender};
 use super::context_source::{ContextSource, LatestClientMessage};
 use super::debounce::Debouncer;
 use super::error::HintsError;
@@ -204,7 +204,7 @@ impl Hints {
             .callback_secret
             .as_deref()
             .map(|s| SigningSecret::parse(s).expect("validated"));
-        let retry = RetryPolicy {
+        let retry = CallbackRetry {
             timeout: Duration::from_millis(config.callback_timeout_ms.max(1)),
             initial: Duration::from_millis(config.callback_retry_initial_ms),
             max_delay: Duration::from_millis(config.callback_retry_max_ms),
