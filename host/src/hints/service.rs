@@ -351,7 +351,7 @@ impl Hints {
         {
             return Err(HintsError::InvalidRequest {
                 field: "max_hints",
-                reason: format!("{n} is not in 1..=20"),
+                reason: format!("{n} is not in 1..={MAX_HINTS_CEILING}"),
             });
         }
         let Some(request_id) = q.request_id.clone().filter(|r| !r.is_empty()) else {

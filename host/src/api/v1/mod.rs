@@ -3,6 +3,7 @@
 pub mod clients;
 pub mod conversation_list;
 pub mod conversations;
+mod fields;
 pub mod hint_series;
 pub mod ingest;
 pub mod playground;
