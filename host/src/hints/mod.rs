@@ -25,6 +25,7 @@ pub mod merge;
 pub mod note;
 pub mod panel;
 pub mod pipeline;
+mod platform_queries;
 pub mod playground;
 pub mod providers;
 pub mod reply;

@@ -1,28 +1,25 @@
-//! Prompter mode over HTTP: the reply to Chat2Desk's `ai_hints_requested` (both forms), and
-//! the generic API for platforms without a hints webhook:
-//! `POST /api/v1/hints` (same reply shape), `POST /api/v1/hints/choice` (the operator's
-//! choice) and `GET /api/v1/hints/stats` (acceptance).
+//! Prompter mode for platforms without a hints webhook: `POST /api/v1/hints` (the reply
+//! Chat2Desk's `ai_hints_requested` gets), `POST /api/v1/hints/choice` (the operator's choice)
+//! and `GET /api/v1/hints/stats` (acceptance).
 
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{BodyBytes, QueryParams};
 use crate::api::v1::fields::{
-    api_error, bad, id_field, id_schema, json_object, max_hints_field, source_field,
+    bad, id_field, id_schema, json_object, max_hints_field, source_field,
 };
+use crate::api::v1::hint_http::{DeliveryAccepted, StatsQuery, delivered, error, hint_stats};
 use crate::app::App;
 use crate::core::{DialogKey, Source};
-use crate::hints::{
-    ChoiceOutcome, ChoiceQuery, Delivered, HintQuery, HintsError, HintsReply, Served,
-};
-use crate::ingest::{AccountLookupError, Delivery, Event, EventKind};
-use crate::store::{HintStats, StatsFilter};
+use crate::hints::{ChoiceOutcome, ChoiceQuery, HintQuery, HintsReply};
+use crate::ingest::AccountLookupError;
+use crate::store::HintStats;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -32,199 +29,6 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(post_hints))
         .routes(routes!(post_choice))
         .routes(routes!(get_stats))
-}
-
-/// The answer to a hints request whose hints go out in the background only (the account's
-/// `delivery`: `callback` or `note`).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryAccepted {
-    /// Always `accepted`.
-    pub status: AcceptedStatus,
-    /// Where the hints go.
-    pub delivery: DeferredDelivery,
-}
-
-/// The status of a request taken for later.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AcceptedStatus {
-    /// Taken; the result comes later.
-    Accepted,
-}
-
-/// Where hints answered in the background go.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeferredDelivery {
-    /// POSTed to the account's `callback_url`.
-    Callback,
-    /// Posted as one private note into the Chatwoot conversation.
-    Note,
-}
-
-/// The answer to an operator's choice arriving as a platform webhook.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChoiceAck {
-    /// `ok`, or `duplicate` when the choice had been recorded already.
-    pub status: ChoiceStatus,
-    /// What the choice did.
-    pub choice: ChoiceOutcome,
-}
-
-/// Whether a choice was new.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ChoiceStatus {
-    /// Recorded now.
-    Ok,
-    /// Recorded before; nothing was sent again.
-    Duplicate,
-}
-
-/// The HTTP response to an ingested hint event (`HintsRequested` / `HintChosen`), or `None`
-/// when the event is not one (the ingest endpoint then answers with its usual acknowledgement).
-pub async fn on_hint_event(app: &App, event: &Event) -> Option<Response> {
-    match &event.kind {
-        EventKind::HintsRequested {
-            request_id,
-            message_id,
-        } => Some(hints_requested(app, event, request_id, message_id).await),
-        EventKind::HintChosen {
-            message_id,
-            hint_id,
-        } => Some(hint_chosen(app, event, message_id, *hint_id).await),
-        _ => None,
-    }
-}
-
-async fn hints_requested(app: &App, event: &Event, request_id: &str, message_id: &str) -> Response {
-    let meta = &event.meta;
-    let Some(dialog) = meta.dialog_key() else {
-        return error(&HintsError::InvalidRequest {
-            field: "dialog_id",
-            reason: "is required".into(),
-        });
-    };
-    let query = HintQuery {
-        dialog: Some(dialog),
-        request_id: Some(request_id.to_string()).filter(|r| !r.is_empty()),
-        message_id: Some(message_id.to_string()).filter(|m| !m.is_empty()),
-        client_id: meta.client_id.clone(),
-        operator_id: meta.operator_id.clone(),
-        channel_id: meta.channel_id.clone(),
-        transport: meta.transport.clone(),
-        external_key: meta.external_key.clone(),
-        max_hints: None,
-    };
-    delivered(app, query).await
-}
-
-/// Serves a hints request the way its source and account are configured to receive hints
-/// (the decision is the hint service's): the answer, or `202` when it goes out in the
-/// background only (callback, private note).
-async fn delivered(app: &App, query: HintQuery) -> Response {
-    match app.hints.deliver(query, &app.config.sources).await {
-        Ok(Delivered::Inline(served)) => reply(&served),
-        Ok(Delivered::Accepted(delivery)) => {
-            let delivery = match delivery {
-                Delivery::Note => DeferredDelivery::Note,
-                _ => DeferredDelivery::Callback,
-            };
-            let accepted = DeliveryAccepted {
-                status: AcceptedStatus::Accepted,
-                delivery,
-            };
-            (StatusCode::ACCEPTED, Json(accepted)).into_response()
-        }
-        Err(e) => error(&e),
-    }
-}
-
-/// Refuses a Chat2Desk choice (`ai_hints_requested` with `hint_id`) that names no served
-/// answer or hint, before the webhook is stored; `None` when it may be stored and learnt.
-pub async fn refuse_unknown_choice(app: &App, event: &Event) -> Option<Response> {
-    let EventKind::HintChosen {
-        message_id,
-        hint_id,
-    } = &event.kind
-    else {
-        return None;
-    };
-    let query = match choice_query(event, message_id, *hint_id) {
-        Ok(q) => q,
-        Err(e) => return Some(error(&e)),
-    };
-    app.hints
-        .check_choice(&query)
-        .await
-        .err()
-        .map(|e| error(&e))
-}
-
-fn choice_query(event: &Event, message_id: &str, hint_id: i64) -> Result<ChoiceQuery, HintsError> {
-    let meta = &event.meta;
-    let Some(source) = meta.source else {
-        return Err(HintsError::InvalidRequest {
-            field: "source",
-            reason: "unknown".into(),
-        });
-    };
-    Ok(ChoiceQuery {
-        source,
-        account: meta.account.clone(),
-        message_id: message_id.to_string(),
-        client_id: meta.client_id.clone(),
-        hint_id,
-        edited_text: None,
-    })
-}
-
-async fn hint_chosen(app: &App, event: &Event, message_id: &str, hint_id: i64) -> Response {
-    let query = match choice_query(event, message_id, hint_id) {
-        Ok(q) => q,
-        Err(e) => return error(&e),
-    };
-    match app.hints.choose(query).await {
-        Ok(outcome) => Json(ChoiceAck {
-            status: if outcome.recorded {
-                ChoiceStatus::Ok
-            } else {
-                ChoiceStatus::Duplicate
-            },
-            choice: outcome,
-        })
-        .into_response(),
-        Err(e) => error(&e),
-    }
-}
-
-/// The answer body exactly as served (also for replays: byte-identical).
-fn reply(served: &Served) -> Response {
-    let mut response = served.answer.body.clone().into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if served.replayed {
-        response
-            .headers_mut()
-            .insert("x-hintd-replayed", HeaderValue::from_static("true"));
-    }
-    // The plugins' share of the request time, so clients (and the benchmark) can tell the
-    // host's overhead apart.
-    let timing = format!(
-        "plugins;dur={:.3}",
-        served.plugins_elapsed.as_secs_f64() * 1000.0
-    );
-    if let Ok(v) = HeaderValue::from_str(&timing) {
-        response.headers_mut().insert("server-timing", v);
-    }
-    response
-}
-
-/// The API's JSON error for a pipeline error.
-fn error(e: &HintsError) -> Response {
-    api_error(e).into_response()
 }
 
 /// Refuses a source or account that is not configured (404 naming which), so that no state
@@ -424,20 +228,6 @@ pub fn choice_body(body: &[u8]) -> Result<ChoiceQuery, ApiError> {
     })
 }
 
-/// Query of `GET /api/v1/hints/stats`.
-#[derive(Debug, Default, serde::Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct StatsQuery {
-    /// Only answers for this source (`chat2desk`, `chatwoot`, `whazing`, `api`).
-    #[param(value_type = Option<Source>)]
-    pub source: Option<String>,
-    /// Only answers for this account.
-    pub account: Option<String>,
-    /// Only answers served at or after this time, unix ms.
-    pub since_ms: Option<i64>,
-}
-
 /// `GET /api/v1/hints/stats[?source=&account=&since_ms=]`: acceptance per plugin and overall.
 #[utoipa::path(get, operation_id = "get_hint_stats", path = "/api/v1/hints/stats", tag = "hints", params(StatsQuery),
     responses(
@@ -448,19 +238,4 @@ async fn get_stats(State(app): State<App>, QueryParams(q): QueryParams<StatsQuer
         Ok(stats) => Json(stats).into_response(),
         Err(e) => e.into_response(),
     }
-}
-
-/// Acceptance statistics filtered by `q` (shared with `GET /api/v1/plugins`).
-pub(crate) async fn hint_stats(app: &App, q: StatsQuery) -> Result<HintStats, ApiError> {
-    if let Some(s) = &q.source
-        && let Err(e) = s.parse::<Source>()
-    {
-        return Err(bad("source", e.to_string()));
-    }
-    let filter = StatsFilter {
-        source: q.source,
-        account: q.account,
-        since_ms: q.since_ms,
-    };
-    app.hints.stats(&filter).await.map_err(|e| api_error(&e))
 }
