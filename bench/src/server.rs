@@ -3,10 +3,10 @@
 //! receiver, a mock completion endpoint).
 
 use super::client::{LoadClient, Reply};
-use crate::app::App;
-use crate::config::Config;
 use anyhow::Context as _;
 use axum::Router;
+use hintd::app::App;
+use hintd::config::Config;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -62,12 +62,12 @@ impl Hintd {
     pub async fn start(config: Config, account: &str) -> anyhow::Result<Hintd> {
         let app = App::build(config).await.context("building hintd")?;
         app.plugins.loaded().await;
-        let retention = crate::context::spawn_retention(app.context.clone());
+        let retention = hintd::context::spawn_retention(app.context.clone());
         app.dispatch
             .start()
             .await
             .context("starting webhook delivery")?;
-        let local = serve_local(crate::api::router(app.clone())).await?;
+        let local = serve_local(hintd::api::router(app.clone())).await?;
         Ok(Hintd {
             account: account.to_string(),
             local,
