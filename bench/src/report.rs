@@ -1,4 +1,4 @@
-//! The result of a `hintd bench` run: sections of rows (median, spread, target), printed as
+//! The result of a `hintd-bench` run: sections of rows (median, spread, target), printed as
 //! one table or as JSON for tooling.
 
 use super::machine::RunInfo;

@@ -1,4 +1,4 @@
-//! `hintd bench dispatch`: webhook deliveries from the durable outbox to a loopback receiver
+//! `hintd-bench dispatch`: webhook deliveries from the durable outbox to a loopback receiver
 //! (an axum handler in this process answering 204), and the latency from posting an event to
 //! hintd to its delivery.
 //!

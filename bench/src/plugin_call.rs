@@ -1,4 +1,4 @@
-//! `hintd bench plugin-call`: one `suggest` call of the minimal `example` plugin through the
+//! `hintd-bench plugin-call`: one `suggest` call of the minimal `example` plugin through the
 //! registry (the path the hint pipeline takes), with a fresh instance per call and with a
 //! reused instance, beside the very same logic compiled natively into this binary
 //! (`plugins/example/src/logic.rs`). Calls run one after another on one task, so the figure
@@ -8,16 +8,12 @@ use super::fixtures::plugin_dir;
 use super::report::{Goal, Row, Section};
 use super::scratch::ScratchDir;
 use super::stats::{Latencies, nanos};
-use super::{Ctx, payloads};
-use crate::core::{DialogKey, Message, Role, Source};
-use crate::plugins::{Hint, HintRequest, PluginsConfig, Registry};
+use super::{Ctx, example_logic, payloads};
 use anyhow::Context as _;
+use hintd::core::{DialogKey, Message, Role, Source};
+use hintd::plugins::{Hint, HintRequest, PluginsConfig, Registry};
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// The example plugin's logic, compiled natively: the comparison point of the Wasm calls.
-#[path = "../../../../plugins/example/src/logic.rs"]
-mod example_logic;
 
 /// What the native side does for one call: what the guest's `suggest` does around the logic.
 fn native_suggest(req: &HintRequest, greeting: &str) -> Vec<Hint> {
@@ -150,7 +146,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let scratch = ScratchDir::new("plugin-call")?;
     let dir = scratch.path().join("plugins");
     layout(&example, &dir)?;
-    let store = crate::store::open(&crate::store::StoreConfig {
+    let store = hintd::store::open(&hintd::store::StoreConfig {
         url: scratch.sqlite_url(),
         ..Default::default()
     })
@@ -172,7 +168,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let greeting = "Hello! How can I help you?".to_string();
     let mut section = Section::new(
         "plugin-call",
-        "one suggest() of plugins/example through Registry::suggest, sequential calls; native = same logic.rs compiled into hintd",
+        "one suggest() of plugins/example through Registry::suggest, sequential calls; native = same logic.rs compiled into hintd-bench",
     );
     let warm = ctx.duration.min(Duration::from_millis(500));
     // Hundreds of thousands of calls per variant settle the figure; more time adds nothing.

@@ -1,5 +1,6 @@
-//! `hintd bench`: reproducible figures for every hot path, measured against the real server
-//! started in this process on a loopback port and driven by an in-process load generator.
+//! hintd's benchmark harness: reproducible figures for every hot path, measured against the
+//! real server started in this process on a loopback port and driven by an in-process load
+//! generator. It is a crate of its own so that the `hintd` binary carries none of it.
 //!
 //! Each measurement is repeated (`--repeats`) and reported as the median with its min–max
 //! range; comparisons (hintd ÷ baseline, fresh ÷ reused) are taken within the same repeat so
@@ -10,6 +11,7 @@ mod baseline;
 mod client;
 mod dispatch;
 mod fixtures;
+pub mod guests;
 mod hints;
 mod ingest;
 mod load;
@@ -24,7 +26,13 @@ mod scratch;
 mod server;
 mod stats;
 
-use clap::{Args, ValueEnum};
+/// The example plugin's logic compiled natively: what the Wasm calls of `plugin-call` and of
+/// the `plugin_call` criterion bench are compared with. The plugin itself is a `cdylib` of
+/// the guest workspace, so its one binding-free file is compiled here as it is.
+#[path = "../../plugins/example/src/logic.rs"]
+pub mod example_logic;
+
+use clap::{Parser, ValueEnum};
 use report::{Report, Section, Settings};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -44,8 +52,9 @@ pub enum Which {
     All,
 }
 
-/// `hintd bench` arguments.
-#[derive(Debug, Clone, Args)]
+/// hintd-bench: measures hintd's hot paths against a server started in this process.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "hintd-bench", version, about)]
 pub struct BenchArgs {
     /// Which benchmark to run.
     #[arg(value_enum)]
@@ -159,7 +168,16 @@ impl Ctx {
     }
 }
 
-/// Runs `hintd bench`.
+/// Entry point of the `hintd-bench` binary.
+pub fn main() -> anyhow::Result<()> {
+    let args = BenchArgs::parse();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
+
+/// Runs the benchmarks `args` asks for and prints their report.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let ctx = Ctx::from_args(&args)?;
     let run_info = machine::RunInfo::collect();
@@ -210,7 +228,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             data: ctx
                 .data
                 .as_deref()
-                .map(crate::store::sql::redact)
+                .map(hintd::store::sql::redact)
                 .unwrap_or_else(|| "sqlite (temporary file)".into()),
         },
         sections,

@@ -1,4 +1,4 @@
-//! `hintd bench hints`: Chat2Desk hints requests (`ai_hints_requested`) through the real
+//! `hintd-bench hints`: Chat2Desk hints requests (`ai_hints_requested`) through the real
 //! endpoint with the shipped plugins and a 20-message context per dialog, against the bare
 //! baseline handler (same request JSON, fixed reply) in the same run. Then latency at half of
 //! hintd's maximum rate, and the host's overhead beyond plugin time when the server reports

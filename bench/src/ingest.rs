@@ -1,4 +1,4 @@
-//! `hintd bench ingest`: Chat2Desk message webhooks (`inbox`/`outbox`) over many dialogs
+//! `hintd-bench ingest`: Chat2Desk message webhooks (`inbox`/`outbox`) over many dialogs
 //! through the real endpoint, each one stored and applied to its dialog's context before the
 //! 2xx; then the memory of N active dialogs × 20 messages.
 

@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;
 
-/// One bar over the steps (measurements) of a whole `hintd bench` run.
+/// One bar over the steps (measurements) of a whole `hintd-bench` run.
 #[derive(Clone)]
 pub struct Progress(ProgressBar);
 

@@ -38,9 +38,9 @@ fn repo_root() -> anyhow::Result<PathBuf> {
     }
 }
 
-/// Builds the guest workspace off the async runtime (see [`crate::cli::guests`]).
+/// Builds the guest workspace off the async runtime (see [`crate::guests`]).
 async fn build_guests(root: PathBuf) -> anyhow::Result<PathBuf> {
-    tokio::task::spawn_blocking(move || crate::cli::guests::build_guest_workspace(&root)).await?
+    tokio::task::spawn_blocking(move || crate::guests::build_guest_workspace(&root)).await?
 }
 
 /// Copies plugin `name`'s manifest (edited by `edit`) and component into `<dest>/<name>/`.

@@ -3,10 +3,10 @@
 //! receiver, a mock completion endpoint).
 
 use super::client::{LoadClient, Reply};
-use crate::app::{App, Running};
-use crate::config::Config;
 use anyhow::Context as _;
 use axum::Router;
+use hintd::app::{App, Running};
+use hintd::config::Config;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -61,7 +61,7 @@ impl Hintd {
     pub async fn start(config: Config, account: &str) -> anyhow::Result<Hintd> {
         let running = App::start(config).await.context("starting hintd")?;
         running.app().plugins.loaded().await;
-        let local = serve_local(crate::api::router(running.app().clone())).await?;
+        let local = serve_local(hintd::api::router(running.app().clone())).await?;
         Ok(Hintd {
             account: account.to_string(),
             local,

@@ -1,4 +1,4 @@
-//! Records the compiler and wasmtime versions at build time, so `hintd bench` can state what
+//! Records the compiler and wasmtime versions at build time, so `hintd-bench` can state what
 //! built the binary it measures.
 
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! a reused instance, and the same logic compiled natively; plus the parts of a fresh call
 //! (host state, store, instantiation, the call itself) to show where its time goes.
 //!
-//! `cargo bench -p hintd --bench plugin_call` (builds `plugins/` for wasm32-wasip2 first).
+//! `cargo bench -p hintd-bench --bench plugin_call` (builds `plugins/` for wasm32-wasip2 first).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hintd::core::{DialogKey, Message, Role, Source};
@@ -15,8 +15,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-#[path = "../../plugins/example/src/logic.rs"]
-mod logic;
+use hintd_bench::example_logic as logic;
 
 const GREETING: &str = "Hello! How can I help you?";
 
@@ -29,7 +28,7 @@ fn repo_root() -> PathBuf {
 
 /// Builds the guest workspace and returns the example component.
 fn example_wasm() -> PathBuf {
-    hintd::cli::guests::build_guest_workspace(&repo_root())
+    hintd_bench::guests::build_guest_workspace(&repo_root())
         .expect("building plugins/")
         .join("hintd_example.wasm")
 }
