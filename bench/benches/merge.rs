@@ -1,6 +1,9 @@
 //! The hint pipeline's pure hot path: merging the plugins' hints (normalise, weight,
 //! threshold, near-duplicate removal, rank, cut) and writing the Chat2Desk reply.
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use hintd::hints::{HintsReply, MergeRules, PluginHints, merge};
 use hintd::plugins::Hint;

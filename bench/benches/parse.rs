@@ -2,6 +2,9 @@
 //! the hints request, from the sample payloads in `examples/payloads/`, read leniently into
 //! the normalised `Event`.
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hintd::core::Source;
 use hintd::ingest::parse;

@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p hintd-bench --bench plugin_call` (builds `plugins/` for wasm32-wasip2 first).
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use hintd::core::{DialogKey, Message, Role, Source};
 use hintd::plugins::host::{GuardedHttpPolicy, HostState, PluginContext};

@@ -1,6 +1,9 @@
 //! Signatures on hot paths: Standard Webhooks signing of every outbound delivery (one secret,
 //! and two during a rotation) and Chatwoot's inbound `X-Chatwoot-Signature` check.
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hintd::core::signature::{SigningSecret, headers};
 use hintd::ingest::verify::{sign, verify_signature};
