@@ -22,6 +22,11 @@ pub trait ContextSource: Send + Sync + 'static {
         &self,
         dialog: &DialogKey,
     ) -> Result<Option<LatestClientMessage>, String>;
+    /// Both, read together (a hint request needs both of the same moment).
+    async fn snapshot(
+        &self,
+        dialog: &DialogKey,
+    ) -> Result<(Vec<Message>, Option<LatestClientMessage>), String>;
 }
 
 #[async_trait::async_trait]
@@ -43,6 +48,22 @@ impl ContextSource for crate::context::ContextService {
                     id: m.id,
                     sent_at_ms: m.sent_at_ms,
                 })
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    async fn snapshot(
+        &self,
+        dialog: &DialogKey,
+    ) -> Result<(Vec<Message>, Option<LatestClientMessage>), String> {
+        crate::context::ContextService::snapshot(self, dialog)
+            .await
+            .map(|s| {
+                let latest = s.latest_client.map(|m| LatestClientMessage {
+                    id: m.id,
+                    sent_at_ms: m.sent_at_ms,
+                });
+                (s.window, latest)
             })
             .map_err(|e| e.to_string())
     }

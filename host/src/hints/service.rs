@@ -450,14 +450,9 @@ impl Hints {
     ) -> Result<Served, HintsError> {
         let inner = &*self.inner;
         let config = &inner.config;
-        let baseline = inner
+        let (context, baseline) = inner
             .contexts
-            .latest_client_message(&dialog)
-            .await
-            .map_err(HintsError::Unavailable)?;
-        let context = inner
-            .contexts
-            .window(&dialog)
+            .snapshot(&dialog)
             .await
             .map_err(HintsError::Unavailable)?;
         let message_id = q
