@@ -28,16 +28,11 @@ impl Hints {
         query: HintQuery,
         sources: &SourcesConfig,
     ) -> Result<Delivered, HintsError> {
-        let settings = query
-            .dialog
-            .as_ref()
-            .and_then(|d| sources.account(d.source, Some(&d.account)).ok());
+        let d = &query.dialog;
+        let settings = sources.account(d.source, Some(&d.account)).ok();
         let delivery = settings.map_or(Delivery::Inline, |s| s.delivery);
         let callback_url = settings.and_then(|s| s.callback_url.map(str::to_owned));
-        let chatwoot = query
-            .dialog
-            .as_ref()
-            .and_then(|d| sources.chatwoot_api(d.source, &d.account));
+        let chatwoot = sources.chatwoot_api(d.source, &d.account);
         match (delivery, callback_url, chatwoot) {
             (Delivery::Callback, Some(url), _) => {
                 let this = self.clone();
@@ -94,11 +89,7 @@ impl Hints {
         let this = self.clone();
         tokio::spawn(async move {
             this.note_debounce().settle(&dialog, slot).await;
-            let query = HintQuery {
-                dialog: Some(dialog),
-                ..Default::default()
-            };
-            match this.request(query).await {
+            match this.request(HintQuery::new(dialog)).await {
                 Ok(served) => this.post_note(&served, &api).await,
                 Err(e) => {
                     tracing::warn!(error = %e, "hints for a private note could not be computed")

@@ -113,10 +113,9 @@ impl Hints {
             return Ok(PanelView::empty(&dialog));
         };
         let query = HintQuery {
-            dialog: Some(dialog),
             request_id: (!fresh).then(|| PANEL_REQUEST_ID.to_string()),
             message_id: Some(latest.id),
-            ..HintQuery::default()
+            ..HintQuery::new(dialog)
         };
         let served = self.request(query.clone()).await?;
         // A replay does not say how the plugins fared; an empty answer is asked again so

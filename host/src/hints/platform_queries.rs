@@ -20,7 +20,7 @@ impl HintQuery {
             });
         };
         Ok(HintQuery {
-            dialog: Some(dialog),
+            dialog,
             request_id: Some(request_id.to_string()).filter(|r| !r.is_empty()),
             message_id: Some(message_id.to_string()).filter(|m| !m.is_empty()),
             client_id: meta.client_id.clone(),

@@ -37,10 +37,10 @@ const MEMORY_WINDOW_MS: i64 = 60_000;
 const MEMORY_CAPACITY: usize = 50_000;
 
 /// A request for hints, from a platform webhook or the API.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HintQuery {
     /// Source, account and dialog.
-    pub dialog: Option<DialogKey>,
+    pub dialog: DialogKey,
     /// The platform's request id; with it, a repeat of the request is answered from the
     /// first answer (same `message_id` too) while `idempotency_ttl_secs` last.
     pub request_id: Option<String>,
@@ -58,6 +58,23 @@ pub struct HintQuery {
     pub external_key: Option<String>,
     /// Hints wanted (1–20); default `[hints] max_hints`.
     pub max_hints: Option<u32>,
+}
+
+impl HintQuery {
+    /// A request for hints on `dialog`'s latest client message, with nothing else said.
+    pub fn new(dialog: DialogKey) -> HintQuery {
+        HintQuery {
+            dialog,
+            request_id: None,
+            message_id: None,
+            client_id: None,
+            operator_id: None,
+            channel_id: None,
+            transport: None,
+            external_key: None,
+            max_hints: None,
+        }
+    }
 }
 
 /// An answer as served to one request.
@@ -306,10 +323,7 @@ impl Hints {
     /// and announced (`hints.generated`).
     pub async fn request(&self, q: HintQuery) -> Result<Served, HintsError> {
         let started = Instant::now();
-        let dialog = q.dialog.clone().ok_or(HintsError::InvalidRequest {
-            field: "dialog_id",
-            reason: "is required".into(),
-        })?;
+        let dialog = q.dialog.clone();
         let source = dialog.source.as_str();
         let result = self.request_inner(dialog.clone(), q).await;
         let [computed, replayed, invalid, error] = REQUEST_OUTCOMES;

@@ -153,9 +153,7 @@ async fn post_hints(State(app): State<App>, BodyBytes(body): BodyBytes) -> Respo
         Ok(query) => query,
         Err(e) => return e.into_response(),
     };
-    if let Some(dialog) = &query.dialog
-        && let Err(e) = known_dialog(&app, dialog).await
-    {
+    if let Err(e) = known_dialog(&app, &query.dialog).await {
         return e.into_response();
     }
     delivered(&app, query).await
@@ -171,7 +169,7 @@ pub fn hints_body(body: &[u8]) -> Result<HintQuery, ApiError> {
     let dialog_id = id_field(body.dialog_id.as_ref(), "dialog_id", true)?.unwrap_or_default();
     let max_hints = max_hints_field(body.max_hints)?;
     Ok(HintQuery {
-        dialog: Some(DialogKey::new(source, account, dialog_id)),
+        dialog: DialogKey::new(source, account, dialog_id),
         request_id: id_field(body.request_id.as_ref(), "request_id", false)?,
         message_id: id_field(body.message_id.as_ref(), "message_id", false)?,
         client_id: id_field(body.client_id.as_ref(), "client_id", false)?,
