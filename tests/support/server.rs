@@ -28,6 +28,8 @@ pub struct ServerSpec {
     pub env: Vec<(String, String)>,
     /// A file the process's stderr (its log) is appended to, instead of the test's stderr.
     pub stderr: Option<PathBuf>,
+    /// How long the first plugin load may take before the start fails.
+    pub plugins_load_timeout: Duration,
 }
 
 impl ServerSpec {
@@ -40,7 +42,15 @@ impl ServerSpec {
             args: vec![],
             env: vec![],
             stderr: None,
+            plugins_load_timeout: Duration::from_secs(120),
         }
+    }
+
+    /// Lets the first plugin load take up to `timeout` (large components compile for long on a
+    /// busy machine).
+    pub fn plugins_load_timeout(mut self, timeout: Duration) -> Self {
+        self.plugins_load_timeout = timeout;
+        self
     }
 
     /// Sets the plugin directory.
@@ -167,11 +177,13 @@ impl Server {
         self.base = format!("http://{addr}");
         self.child = Some(child);
         // hintd listens before its plugins have loaded; tests start once they have.
-        let until = std::time::Instant::now() + Duration::from_secs(120);
+        let timeout = self.spec.plugins_load_timeout;
+        let until = std::time::Instant::now() + timeout;
         while plugins_loading(&addr) {
             assert!(
                 std::time::Instant::now() < until,
-                "hintd's plugins did not load within 120 s"
+                "hintd's plugins did not load within {} s",
+                timeout.as_secs()
             );
             std::thread::sleep(Duration::from_millis(20));
         }

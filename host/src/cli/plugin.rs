@@ -25,17 +25,22 @@ pub enum PluginCommand {
         /// A plugin directory (with plugin.toml) or a .wasm component.
         path: PathBuf,
     },
-    /// Creates a plugin crate that builds on its own (`cargo build --release` in it) and is a
-    /// plugin folder once built.
+    /// Creates a plugin in Rust, Python or JavaScript that builds on its own, outside the
+    /// repository (`cargo build --release` or `./build.sh` in it), and is a plugin folder once
+    /// built.
     New {
         /// The plugin's name: a-z first, then a-z, 0-9, `-`, `_`.
         name: String,
         /// The folder to create [default: ./NAME].
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// The SDK (`plugins/sdk` of a hintd checkout) [default: this build's own].
+        /// The SDK of the language (`plugins/sdk`, `plugins/sdk-python` or `plugins/sdk-js`
+        /// of a hintd checkout) [default: this build's own].
         #[arg(long)]
         sdk: Option<PathBuf>,
+        /// The plugin's language.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: super::scaffold::Lang,
     },
     /// Runs suggest() on a recorded dialogue and prints the hints.
     Run {
@@ -54,12 +59,20 @@ pub enum PluginCommand {
 pub async fn run(args: PluginArgs) -> anyhow::Result<()> {
     match args.command {
         PluginCommand::Check { path } => check(&path).await,
-        PluginCommand::New { name, dir, sdk } => {
-            let made = super::scaffold::create(&name, dir.as_deref(), sdk.as_deref())?;
+        PluginCommand::New {
+            name,
+            dir,
+            sdk,
+            lang,
+        } => {
+            let made = super::scaffold::create(&name, dir.as_deref(), sdk.as_deref(), lang)?;
             let dir = made.dir.display();
             println!("created plugin `{name}` in {dir}");
-            println!("build:   cd {dir} && cargo build --release");
+            println!("build:   cd {dir} && {}", made.build);
             println!("output:  {dir}/{}", made.wasm);
+            if let Some(test) = made.test {
+                println!("test:    cd {dir} && {test}");
+            }
             println!("try it:  hintd plugin check {dir}");
             println!(
                 "install: copy {dir} into the plugins folder (or plugin.toml and the .wasm, with `wasm` pointing at it)"
