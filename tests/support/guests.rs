@@ -65,6 +65,9 @@ pub fn install_guest(root: &Path, name: &str, extra: &str) -> PathBuf {
         .map(|l| {
             if l.trim_start().starts_with("wasm =") {
                 format!("wasm = \"{name}.wasm\"")
+            } else if l.trim_start().starts_with("enabled =") {
+                // Shipped disabled until built; installed here, it is built.
+                "enabled = true".to_string()
             } else if l.trim_start().starts_with("timeout_ms =") {
                 "timeout_ms = 5000".to_string()
             } else {
