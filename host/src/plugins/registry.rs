@@ -9,6 +9,7 @@ use super::engine::{self, CacheStats, ComponentCache};
 use super::error::{CallError, PluginError};
 use super::gate::{Gate, Gates};
 use super::guest_threads;
+use super::imports;
 use super::host::{GuardedHttpPolicy, HttpPolicy, PluginContext};
 use super::instance::{Answer, Call, Function, InstancePool, Runner};
 use super::limits::Limits;
@@ -637,6 +638,13 @@ impl Inner {
         let fingerprint: [u8; 32] = h.finalize().into();
         if let Some(prev) = previous.filter(|p| p.fingerprint == fingerprint) {
             return Ok(prev.clone());
+        }
+        if let Some(interface) = imports::first_not_provided(&wasm) {
+            return Err(PluginError::NotProvided {
+                name: manifest.name.clone(),
+                path: wasm_path,
+                interface,
+            });
         }
         let shared = engine::shared()?;
         let cache = self.cache.clone();
