@@ -6,6 +6,7 @@ pub mod bench;
 pub mod eval;
 pub mod guests;
 pub mod plugin;
+mod plugin_output;
 pub mod scaffold;
 pub mod serve;
 
