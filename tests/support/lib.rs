@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod chat2desk;
+pub mod js;
 pub mod llm_mock;
 pub mod plugins;
 pub mod receiver;
