@@ -1,20 +1,19 @@
-//! `hintd bench` runs: each benchmark in smoke mode (tiny sizes, a fraction of a second per
+//! `hintd-bench` runs: each benchmark in smoke mode (tiny sizes, a fraction of a second per
 //! measurement) exits 0 and prints its table, and `--json` prints a report tools can read.
 //! Benchmarks are not timed tests: no number is checked here.
 
 use std::process::Command;
 
-/// Runs `hintd-under-test bench <args>` and returns its stdout, failing with its stderr.
+/// Runs `hintd-bench-under-test <args>` and returns its stdout, failing with its stderr.
 fn bench(args: &[&str]) -> String {
     // The guest plugins are built once per test process (cargo's lock serialises the
     // benchmark's own build, which is then a no-op).
     hintd_tests::plugins::guest_wasm("hintd-example");
-    let out = Command::new(env!("CARGO_BIN_EXE_hintd-under-test"))
-        .arg("bench")
+    let out = Command::new(env!("CARGO_BIN_EXE_hintd-bench-under-test"))
         .args(args)
         .env("RUST_LOG", "warn")
         .output()
-        .expect("hintd-under-test starts");
+        .expect("hintd-bench-under-test starts");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -65,10 +64,10 @@ fn dispatch_smoke() {
 #[test]
 fn two_replicas_share_one_postgres_store() {
     if !hintd_tests::store::is_postgres() {
-        let out = Command::new(env!("CARGO_BIN_EXE_hintd-under-test"))
-            .args(["bench", "dispatch", "--smoke", "--replicas", "2"])
+        let out = Command::new(env!("CARGO_BIN_EXE_hintd-bench-under-test"))
+            .args(["dispatch", "--smoke", "--replicas", "2"])
             .output()
-            .expect("hintd-under-test starts");
+            .expect("hintd-bench-under-test starts");
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("needs a PostgreSQL store"));
         return;
@@ -106,10 +105,25 @@ fn json_report_is_machine_readable() {
 
 #[test]
 fn bad_arguments_are_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_hintd-bench-under-test"))
+        .args(["ingest", "--repeats", "0"])
+        .output()
+        .expect("hintd-bench-under-test starts");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--repeats"));
+}
+
+/// The harness lives in `hintd-bench`; the product binary has no `bench` subcommand.
+#[test]
+fn the_product_binary_carries_no_benchmarks() {
     let out = Command::new(env!("CARGO_BIN_EXE_hintd-under-test"))
-        .args(["bench", "ingest", "--repeats", "0"])
+        .args(["bench", "hints", "--smoke"])
         .output()
         .expect("hintd-under-test starts");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--repeats"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unrecognized subcommand 'bench'"),
+        "{stderr}"
+    );
 }

@@ -209,6 +209,21 @@ async fn inline_reply_has_the_chat2desk_shape_and_repeats_are_idempotent() {
         config("inline", None, ""),
         plugins(tmp.path(), None),
     );
+    // Before any traffic every family with known labels is there at zero, the loaded
+    // plugins' too, so that `increase()` sees the first event.
+    let m = metrics(&server).await;
+    for series in [
+        "hintd_hint_requests_total{source=\"chat2desk\",outcome=\"computed\"} 0",
+        "hintd_hint_requests_total{source=\"api\",outcome=\"error\"} 0",
+        "hintd_ingest_duplicates_total{source=\"whazing\"} 0",
+        "hintd_hint_callbacks_total{outcome=\"failed\"} 0",
+        "hintd_webhook_deliveries_total{outcome=\"failure\"} 0",
+        "hintd_http_connections_refused_total 0",
+        "hintd_plugin_calls_total{plugin=\"faq\",outcome=\"timeout\"} 0",
+        "hintd_hints_chosen_total{plugin=\"replies\"} 0",
+    ] {
+        assert!(m.lines().any(|l| l == series), "no `{series}` in\n{m}");
+    }
     message(
         &server,
         "inbox",
@@ -762,6 +777,105 @@ fn eval(plugins: &Path) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `--baselines` scores BM25 over the account's earlier replies and the oracle on the same
+/// replay; `--per-reply` writes every reply with what each system showed; a failing plugin's
+/// calls and a plugin's refused `kv` writes are counted, every reply asked of every plugin
+/// (no circuit skips them); compiled plugins go to the user's cache, not the working directory.
+#[test]
+fn eval_reports_baselines_every_reply_failures_and_kv_refusals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = plugins(tmp.path(), None);
+    hintd_tests::plugins::install_hostile(
+        &dir,
+        "trapper",
+        "trap",
+        "capabilities = [\"config\"]",
+        "",
+    );
+    hintd_tests::plugins::install_hostile(
+        &dir,
+        "hoarder",
+        "kv",
+        "capabilities = [\"kv\", \"config\"]",
+        "kv_bytes = 2000000",
+    );
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let per_reply = tmp.path().join("replies.jsonl");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hintd-under-test"))
+        .current_dir(&work)
+        .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+        .arg("eval")
+        .arg("--plugins")
+        .arg(&dir)
+        .arg("--dialogs")
+        .arg(repo_root().join("examples/dialogues.jsonl"))
+        .args(["--k", "1,3,9", "--json", "--baselines", "--per-reply"])
+        .arg(&per_reply)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "eval failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let system = |name: &str| {
+        report["systems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["system"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {report:#}"))
+            .clone()
+    };
+    let bm25 = system("bm25-history");
+    assert_eq!(bm25["replies"], 40);
+    assert!(bm25["hit_at"]["1"].as_f64().unwrap() > 0.0, "{bm25}");
+    let oracle = report["oracle"].as_f64().unwrap();
+    assert!(oracle > 0.0 && oracle <= 1.0, "{report}");
+    // No system that suggests past replies beats the oracle.
+    assert!(bm25["hit_at"]["9"].as_f64().unwrap() <= oracle, "{report}");
+    assert!(report["max_hints"].as_u64().unwrap() < 9);
+
+    let health = |name: &str| {
+        report["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["plugin"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {report:#}"))
+            .clone()
+    };
+    let trapper = health("trapper");
+    assert_eq!(trapper["suggest"]["trap"], 40, "{trapper}");
+    assert!(trapper["failed_calls"].as_u64().unwrap() >= 40, "{trapper}");
+    assert_eq!(health("hoarder")["kv_refusals"], 40, "{report:#}");
+    assert_eq!(health("faq")["suggest"]["ok"], 40);
+
+    let lines: Vec<Value> = std::fs::read_to_string(&per_reply)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 40);
+    let matched = lines.iter().filter(|l| !l["matched_at"].is_null()).count() as f64;
+    let merged_hit_9 = system("merged")["hit_at"]["9"].as_f64().unwrap();
+    assert!((matched / 40.0 - merged_hit_9).abs() < 1e-9, "{}", lines[0]);
+    for l in &lines {
+        assert!(l["reply"].is_string() && l["merged"].is_array(), "{l}");
+        assert_eq!(l["plugins"]["trapper"]["outcome"], "trap", "{l}");
+        assert!(l["baselines"]["oracle"].is_boolean(), "{l}");
+    }
+
+    assert_eq!(
+        std::fs::read_dir(&work).unwrap().count(),
+        0,
+        "eval wrote into its working directory"
+    );
+    assert!(tmp.path().join("cache/hintd/plugin-cache").is_dir());
 }
 
 #[test]

@@ -5,6 +5,7 @@ use crate::context::{ContextError, ContextService};
 use crate::ingest::Event;
 use crate::store::{Appended, Store};
 use std::sync::Arc;
+use tokio::task::JoinHandle;
 
 /// Everything a running hintd holds. Cloning is cheap.
 #[derive(Clone)]
@@ -64,6 +65,28 @@ impl App {
         })
     }
 
+    /// Builds every layer and starts every background loop: message retention, webhook
+    /// delivery and, when configured, plugin hot reload. [`Running::shutdown`] stops them all;
+    /// `serve` and the benchmarks start and stop hintd only this way.
+    pub async fn start(config: Config) -> anyhow::Result<Running> {
+        let app = App::build(config).await?;
+        let retention = crate::context::spawn_retention(app.context.clone());
+        app.dispatch.start().await?;
+        let plugin_watch = match app.plugins.watch() {
+            Ok(watch) => watch,
+            Err(e) => {
+                app.dispatch.stop().await;
+                retention.abort();
+                return Err(e.into());
+            }
+        };
+        Ok(Running {
+            app,
+            retention,
+            _plugin_watch: plugin_watch,
+        })
+    }
+
     /// Gives `event` what it needs before it is stored: a Chat2Desk message that names only
     /// its client gets the client's current dialog, and a pending dialog is merged into the
     /// real one when an event first names both.
@@ -89,5 +112,37 @@ impl App {
             self.plugins.observe(observed);
         }
         Ok(Accepted::Stored { seq })
+    }
+}
+
+/// hintd with its background loops running (see [`App::start`]).
+pub struct Running {
+    app: App,
+    retention: JoinHandle<()>,
+    /// Hot reload of the plugin directory, while held.
+    _plugin_watch: Option<crate::plugins::WatchGuard>,
+}
+
+impl Running {
+    /// The application, for the router and the callers of its layers.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Stops every background loop after storing what is still queued for the store (an
+    /// answer computed for a callback, say): the hint writer is flushed before its task goes
+    /// away with the runtime, and webhook delivery hands back its leases.
+    pub async fn shutdown(self) {
+        self.app.hints.flush().await;
+        self.retention.abort();
+        self.app.dispatch.stop().await;
+    }
+}
+
+impl Drop for Running {
+    /// A `Running` dropped without [`Running::shutdown`] (a failed start, a test) leaves no
+    /// retention task behind.
+    fn drop(&mut self) {
+        self.retention.abort();
     }
 }

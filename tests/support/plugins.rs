@@ -18,7 +18,7 @@ pub fn repo_root() -> PathBuf {
 pub fn guest_wasm(crate_name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let out = BUILT.get_or_init(|| {
-        hintd::cli::guests::build_guest_workspace(&repo_root()).unwrap_or_else(|e| panic!("{e:#}"))
+        hintd_bench::guests::build_guest_workspace(&repo_root()).unwrap_or_else(|e| panic!("{e:#}"))
     });
     let path = out.join(format!("{}.wasm", crate_name.replace('-', "_")));
     assert!(path.exists(), "no component at {}", path.display());

@@ -11,6 +11,7 @@
 //! `hintd_http_connections_refused_total`.
 
 use crate::app::App;
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -38,6 +39,7 @@ pub fn install() -> Option<&'static PrometheusHandle> {
             match builder.install_recorder() {
                 Ok(handle) => {
                     describe();
+                    start_at_zero();
                     let upkeep = handle.clone();
                     // Histograms are drained into their buckets here, bounding memory between scrapes.
                     std::thread::Builder::new()
@@ -125,6 +127,69 @@ fn describe() {
     );
 }
 
+/// The series whose label values are known before anything happens, registered at zero: an
+/// alert on `rate()` or `increase()` sees each series from the first scrape, not only after its
+/// first event (a counter that appears at 1 shows no increase).
+fn start_at_zero() {
+    use crate::core::Source;
+    use metrics::{counter, gauge};
+    for source in Source::PLATFORMS.into_iter().chain([Source::Api]) {
+        for outcome in crate::hints::REQUEST_OUTCOMES {
+            counter!("hintd_hint_requests_total", "source" => source.as_str(), "outcome" => outcome)
+                .increment(0);
+        }
+    }
+    for source in Source::PLATFORMS.map(Source::as_str) {
+        counter!("hintd_ingest_rejected_total", "source" => source, "reason" => "invalid")
+            .increment(0);
+        counter!("hintd_ingest_duplicates_total", "source" => source).increment(0);
+    }
+    counter!("hintd_ingest_rejected_total", "reason" => "unauthorized").increment(0);
+    for result in ["empty", "with_hints"] {
+        counter!("hintd_hint_answers_total", "result" => result).increment(0);
+    }
+    for outcome in ["sent", "failed", "suppressed"] {
+        counter!("hintd_hint_callbacks_total", "outcome" => outcome).increment(0);
+    }
+    for outcome in ["success", "failure"] {
+        counter!("hintd_webhook_deliveries_total", "outcome" => outcome).increment(0);
+    }
+    for reason in ["idle", "header_timeout", "evicted"] {
+        counter!("hintd_http_connections_closed_total", "reason" => reason).increment(0);
+    }
+    for family in [
+        "hintd_hint_answer_write_failures_total",
+        "hintd_hint_callback_attempts_failed_total",
+        "hintd_http_connections_refused_total",
+        "hintd_webhook_messages_total",
+    ] {
+        counter!(family).increment(0);
+    }
+    gauge!("hintd_http_connections_open").set(0.0);
+}
+
+/// Every loaded plugin's series, at zero until its first call: plugins load after the
+/// recorder is installed and may be added by a reload at any time, so they are registered
+/// when scraped.
+fn plugins_at_zero(app: &App) {
+    use crate::plugins::Outcome;
+    use metrics::counter;
+    for stats in app.plugins.stats() {
+        let plugin = stats.plugin;
+        for outcome in Outcome::ALL {
+            counter!("hintd_plugin_calls_total", "plugin" => plugin.clone(), "outcome" => outcome.as_str())
+                .increment(0);
+        }
+        for family in [
+            "hintd_hints_shown_total",
+            "hintd_hints_chosen_total",
+            "hintd_plugin_observe_dropped_total",
+        ] {
+            counter!(family, "plugin" => plugin.clone()).increment(0);
+        }
+    }
+}
+
 /// `GET /metrics` (no admin key: scrapers rarely carry one and nothing secret is exported).
 pub fn routes() -> OpenApiRouter<App> {
     install();
@@ -137,9 +202,10 @@ pub fn routes() -> OpenApiRouter<App> {
         content_type = "text/plain"),
     (status = 503, description = "No metrics recorder is installed in this process",
         body = super::error::ErrorBody)))]
-async fn render() -> Response {
+async fn render(State(app): State<App>) -> Response {
     match install() {
         Some(handle) => {
+            plugins_at_zero(&app);
             let mut response = handle.render().into_response();
             response.headers_mut().insert(
                 header::CONTENT_TYPE,

@@ -36,7 +36,7 @@ pub fn documented() -> OpenApiRouter<App> {
         .merge(v1::conversation_list::routes())
         .merge(v1::clients::routes())
         .merge(v1::webhooks::routes())
-        .merge(v1::prompter::routes())
+        .merge(v1::hints::routes())
         .merge(v1::hint_series::routes())
         .merge(v1::plugins::routes())
         .merge(v1::playground::routes())

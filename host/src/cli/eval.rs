@@ -12,6 +12,7 @@
 
 use crate::config::Config;
 use crate::core::{DialogKey, Message, Role, Source};
+use crate::hints::baselines::HistoryBaselines;
 use crate::hints::evaluation::{SystemReport, Tally, first_match};
 use crate::hints::feedback::{FeedbackBase, route};
 use crate::hints::pipeline::fan_out;
@@ -19,7 +20,8 @@ use crate::hints::{HintsConfig, MergeRules, Providers, merge};
 use crate::plugins::{ConversationEvent, DialogRef, HintRequest, Registry};
 use crate::store::StoreConfig;
 use anyhow::{Context as _, bail};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,6 +47,14 @@ pub struct EvalArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also score the baselines on the same replay: BM25 over the account's earlier replies,
+    /// and the oracle (the share of replies that an earlier reply matches).
+    #[arg(long)]
+    pub baselines: bool,
+    /// Write every operator reply, the hints each system showed for it and where one matched,
+    /// to FILE as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub per_reply: Option<PathBuf>,
 }
 
 /// The whole report.
@@ -54,9 +64,36 @@ pub struct EvalReport {
     pub dialogues: usize,
     /// Messages replayed.
     pub messages: usize,
-    /// `merged` first, then each plugin by name.
+    /// The most hints an answer shows (`[hints] max_hints`): hit@k above it counts only
+    /// what was shown.
+    pub max_hints: usize,
+    /// `merged` first, then each plugin by name, then the baselines (with `--baselines`).
     pub systems: Vec<SystemReport>,
+    /// How each plugin's calls went during the replay.
+    pub plugins: Vec<PluginHealth>,
+    /// With `--baselines`: the share of replies an earlier reply of the account matches, the
+    /// ceiling of any system that suggests past replies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oracle: Option<f64>,
 }
+
+/// One plugin's calls during a replay: what a quality figure alone would hide.
+#[derive(Debug, serde::Serialize)]
+pub struct PluginHealth {
+    /// The plugin.
+    pub plugin: String,
+    /// Its `suggest` calls by outcome (`ok`, `timeout`, `deadline`, `error`, `trap`, `oom`,
+    /// `rejected`, `busy`, `skipped`).
+    pub suggest: BTreeMap<&'static str, u64>,
+    /// Every call of every function (`suggest`, `observe`, `feedback`, `describe`) that
+    /// failed: errors, timeouts, traps, out of memory, refused answers.
+    pub failed_calls: u64,
+    /// `kv` writes refused by the plugin's quota.
+    pub kv_refusals: u64,
+}
+
+/// The name of the BM25 baseline in reports.
+pub const BM25_BASELINE: &str = "bm25-history";
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -233,6 +270,14 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
     }
     plugins_config.dir = Some(args.plugins.clone());
     plugins_config.hot_reload = false;
+    // Every reply is asked of every plugin: a circuit opened by a run of failures would skip
+    // the plugin silently and flatter or sink its figures. Failures are reported instead.
+    plugins_config.breaker_failures = 0;
+    // Compiled plugins are kept in the user's cache, not in whatever directory eval runs in.
+    match user_cache_dir() {
+        Some(dir) => plugins_config.cache_dir = dir.join("hintd").join("plugin-cache"),
+        None => plugins_config.cache = false,
+    }
     // An in-memory store: every run starts from nothing, so results are reproducible.
     let store = crate::store::open(&StoreConfig {
         url: "sqlite::memory:".into(),
@@ -241,7 +286,7 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
     })
     .await
     .context("in-memory store")?;
-    let registry = Registry::load(&plugins_config, store)
+    let registry = Registry::load(&plugins_config, store.clone())
         .await
         .context("loading plugins")?;
     for (dir, error) in registry.failures() {
@@ -268,7 +313,19 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
         .iter()
         .map(|s| (s.name.clone(), Tally::default()))
         .collect();
+    let mut suggest_outcomes: HashMap<String, BTreeMap<&'static str, u64>> = HashMap::new();
     let mut contexts: Vec<Vec<Message>> = dialogues.iter().map(|_| Vec::new()).collect();
+    let mut baselines = args
+        .baselines
+        .then(|| (HistoryBaselines::default(), Tally::default(), 0u64));
+    let mut per_reply = match &args.per_reply {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("--per-reply {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let mut replies_seen = 0u64;
 
     let progress = indicatif::ProgressBar::new(steps.len() as u64);
     progress.set_style(
@@ -316,6 +373,8 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
                 args.match_threshold,
             );
             merged_tally.record(&ks, merged.len(), position, merged_latency);
+            replies_seen += 1;
+            let mut plugin_positions = serde_json::Map::new();
             for outcome in &out.outcomes {
                 let own = out.results.iter().find(|r| r.plugin == outcome.plugin);
                 let texts: Vec<&str> = own
@@ -325,6 +384,48 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
                 if let Some(t) = plugin_tallies.get_mut(&outcome.plugin) {
                     t.record(&ks, texts.len(), p, outcome.latency);
                 }
+                *suggest_outcomes
+                    .entry(outcome.plugin.clone())
+                    .or_default()
+                    .entry(outcome.outcome)
+                    .or_default() += 1;
+                plugin_positions.insert(
+                    outcome.plugin.clone(),
+                    serde_json::json!({"outcome": outcome.outcome, "hints": texts, "matched_at": p}),
+                );
+            }
+            let mut baseline_line = serde_json::Value::Null;
+            if let Some((history, tally, oracle_hits)) = &mut baselines {
+                let account = &dialogue.key.account;
+                let question = client_turn(context);
+                let started = Instant::now();
+                let ranked = history.bm25(account, &question, rules.max_hints as usize);
+                let latency = started.elapsed();
+                let p = first_match(
+                    ranked.iter().map(String::as_str),
+                    &message.text,
+                    args.match_threshold,
+                );
+                tally.record(&ks, ranked.len(), p, latency);
+                let oracle = history.oracle(account, &message.text, args.match_threshold);
+                *oracle_hits += u64::from(oracle);
+                history.learn(account, &question, &message.text);
+                baseline_line = serde_json::json!({
+                    BM25_BASELINE: {"hints": ranked, "matched_at": p},
+                    "oracle": oracle,
+                });
+            }
+            if let Some(w) = &mut per_reply {
+                let line = serde_json::json!({
+                    "dialog_id": dialogue.key.dialog_id,
+                    "account": dialogue.key.account,
+                    "reply": message.text,
+                    "merged": merged.iter().map(|h| serde_json::json!({"text": h.text, "plugin": h.plugin()})).collect::<Vec<_>>(),
+                    "matched_at": position,
+                    "plugins": plugin_positions,
+                    "baselines": baseline_line,
+                });
+                writeln!(w, "{line}").context("--per-reply")?;
             }
             // The operator "chooses" the matching hint: the plugins hear it as in production.
             if let Some(p) = position {
@@ -355,19 +456,75 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
     }
     progress.finish_and_clear();
 
+    if let Some(w) = &mut per_reply {
+        w.flush().context("--per-reply")?;
+    }
+
     let mut systems = vec![merged_tally.report("merged")];
     let mut names: Vec<&String> = plugin_tallies.keys().collect();
     names.sort();
-    systems.extend(
-        names
-            .into_iter()
-            .map(|name| plugin_tallies[name].report(name)),
-    );
+    systems.extend(names.iter().map(|name| plugin_tallies[*name].report(name)));
+    let mut oracle = None;
+    if let Some((_, tally, oracle_hits)) = &baselines {
+        systems.push(tally.report(BM25_BASELINE));
+        oracle = Some(if replies_seen == 0 {
+            0.0
+        } else {
+            *oracle_hits as f64 / replies_seen as f64
+        });
+    }
+    let kv_refusals: HashMap<String, u64> = store
+        .kv_quota_refusals(0)
+        .await
+        .context("reading kv refusals")?
+        .into_iter()
+        .map(|r| (r.plugin, r.refusals))
+        .collect();
+    let stats = registry.stats();
+    let plugins = names
+        .into_iter()
+        .map(|name| {
+            let s = stats.iter().find(|s| &s.plugin == name);
+            PluginHealth {
+                plugin: name.clone(),
+                suggest: suggest_outcomes.remove(name).unwrap_or_default(),
+                failed_calls: s.map_or(0, |s| s.error + s.timeout + s.trap + s.oom + s.rejected),
+                kv_refusals: kv_refusals.get(name).copied().unwrap_or(0),
+            }
+        })
+        .collect();
     Ok(EvalReport {
         dialogues: dialogues.len(),
         messages: steps.len(),
+        max_hints: rules.max_hints as usize,
         systems,
+        plugins,
+        oracle,
     })
+}
+
+/// What the client wrote since the operator last spoke (their latest turn), as one text.
+fn client_turn(context: &[Message]) -> String {
+    let turn: Vec<&str> = context
+        .iter()
+        .rev()
+        .take_while(|m| m.role != Role::Operator)
+        .filter(|m| m.role == Role::Client)
+        .map(|m| m.text.as_str())
+        .collect();
+    turn.into_iter().rev().collect::<Vec<_>>().join(" ")
+}
+
+/// `$XDG_CACHE_HOME`, else `$HOME/.cache`.
+fn user_cache_dir() -> Option<PathBuf> {
+    let non_empty = |v: std::ffi::OsString| (!v.is_empty()).then(|| PathBuf::from(v));
+    std::env::var_os("XDG_CACHE_HOME")
+        .and_then(non_empty)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .and_then(non_empty)
+                .map(|h| h.join(".cache"))
+        })
 }
 
 fn print_table(report: &EvalReport, ks: &[usize]) {
@@ -377,7 +534,8 @@ fn print_table(report: &EvalReport, ks: &[usize]) {
     );
     let mut header = format!("{:<12} {:>7}", "system", "replies");
     for k in ks {
-        header.push_str(&format!(" {:>7}", format!("hit@{k}")));
+        let above = if *k > report.max_hints { "*" } else { "" };
+        header.push_str(&format!(" {:>7}", format!("hit@{k}{above}")));
     }
     header.push_str(&format!(
         " {:>6} {:>8} {:>10} {:>8} {:>8} {:>8}",
@@ -398,4 +556,46 @@ fn print_table(report: &EvalReport, ks: &[usize]) {
         ));
         println!("{line}");
     }
+    if ks.iter().any(|&k| k > report.max_hints) {
+        println!(
+            "* k above max_hints ({}): an answer shows at most {} hints, so hit@k counts only those",
+            report.max_hints, report.max_hints
+        );
+    }
+    if let Some(oracle) = report.oracle {
+        println!("oracle (an earlier reply of the account matches): {oracle:.3}");
+    }
+    println!();
+    println!(
+        "{:<12} {:>7} {:>7} {:>8} {:>7} {:>7} {:>7} {:>9} {:>7} {:>10}",
+        "plugin",
+        "ok",
+        "timeout",
+        "deadline",
+        "error",
+        "trap",
+        "skipped",
+        "rejected",
+        "failed",
+        "kv-refused"
+    );
+    for p in &report.plugins {
+        let n = |o: &str| p.suggest.get(o).copied().unwrap_or(0);
+        println!(
+            "{:<12} {:>7} {:>7} {:>8} {:>7} {:>7} {:>7} {:>9} {:>7} {:>10}",
+            p.plugin,
+            n("ok"),
+            n("timeout"),
+            n("deadline"),
+            n("error"),
+            n("trap") + n("oom"),
+            n("skipped") + n("busy"),
+            n("rejected"),
+            p.failed_calls,
+            p.kv_refusals
+        );
+    }
+    println!(
+        "(suggest calls by outcome; `failed`: failed calls of every function, observe and feedback included)"
+    );
 }

@@ -2,9 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-pub mod bench;
 pub mod eval;
-pub mod guests;
 pub mod plugin;
 mod plugin_output;
 pub mod scaffold;
@@ -24,8 +22,6 @@ pub struct Cli {
 pub enum Command {
     /// Runs the server: platform webhooks, context, plugins, hints, webhook delivery.
     Serve(serve::ServeArgs),
-    /// Measures hintd's hot paths against a server started in this process.
-    Bench(bench::BenchArgs),
     /// Replays recorded dialogues through the plugins and reports hit@k, MRR, coverage.
     Eval(eval::EvalArgs),
     /// Checks and runs a plugin outside the server (the plugin author's inner loop).
@@ -51,7 +47,6 @@ pub fn main() -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Serve(args) => runtime()?.block_on(serve::run(args)),
-        Command::Bench(args) => runtime()?.block_on(bench::run(args)),
         Command::Eval(args) => runtime()?.block_on(eval::run(args)),
         Command::Plugin(args) => runtime()?.block_on(plugin::run(args)),
         Command::Completions { shell } => {

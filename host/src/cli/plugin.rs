@@ -27,6 +27,7 @@ pub enum PluginCommand {
     Check {
         /// A plugin directory (with plugin.toml) or a .wasm component.
         path: PathBuf,
+        /// Cache and output options.
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -52,6 +53,7 @@ pub enum PluginCommand {
         /// Print the hints as JSON.
         #[arg(long)]
         json: bool,
+        /// Cache and output options.
         #[command(flatten)]
         load: LoadArgs,
     },

@@ -142,17 +142,24 @@ fn lib_rs(name: &str) -> String {
 
 use hintd_plugin::{{Hint, HintRequest, PluginInfo, Provider, ProviderError, settings}};
 
-struct Plugin;
+/// One value per component instance, made on its first call: with `instance = "reuse"` in
+/// plugin.toml, what a call leaves in it is there for the next call of the instance.
+#[derive(Default)]
+struct Plugin {{
+    /// Requests this instance answered.
+    answered: u64,
+}}
 
 impl Provider for Plugin {{
-    fn describe() -> PluginInfo {{
+    fn describe(&mut self) -> PluginInfo {{
         PluginInfo::new("{name}", env!("CARGO_PKG_VERSION"), "Greets the client")
     }}
 
-    fn suggest(req: HintRequest) -> Result<Vec<Hint>, ProviderError> {{
+    fn suggest(&mut self, req: HintRequest) -> Result<Vec<Hint>, ProviderError> {{
         let Some(last) = req.last_client_message() else {{
             return Ok(vec![]);
         }};
+        self.answered += 1;
         // `[config] greeting` of plugin.toml.
         let greeting = settings::get::<String>("greeting").unwrap_or_else(|| "Hello!".into());
         Ok(vec![Hint::new(

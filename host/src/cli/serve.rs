@@ -80,22 +80,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let listen = config.server.listen;
-    let app = App::build(config).await.context("cannot start")?;
+    let running = App::start(config).await.context("cannot start")?;
+    let app = running.app().clone();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-
-    let retention = crate::context::spawn_retention(app.context.clone());
-    app.dispatch
-        .start()
-        .await
-        .context("cannot start webhook delivery")?;
-    // Held for the life of the server: dropping the guard stops hot reload.
-    let _plugin_watch = app
-        .plugins
-        .watch()
-        .context("cannot watch the plugin directory")?;
 
     {
         let mut out = std::io::stdout().lock();
@@ -125,11 +115,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         result = server => result.context("server failed")?,
         _ = grace => tracing::warn!("requests still open after {SHUTDOWN_GRACE:?}; stopping anyway"),
     }
-    // Anything still queued for the hint writer (e.g. an answer computed for a callback) is
-    // stored before the runtime, and the writer task with it, goes away.
-    app.hints.flush().await;
-    retention.abort();
-    app.dispatch.stop().await;
+    running.shutdown().await;
     tracing::info!("hintd stopped");
     Ok(())
 }

@@ -13,7 +13,9 @@ mod window;
 mod writer;
 
 pub use retention::spawn_retention;
-pub use service::{ClientMessageRef, ContextService, Conversation, PENDING_DIALOG_PREFIX};
+pub use service::{
+    ClientMessageRef, ContextService, Conversation, DialogSnapshot, PENDING_DIALOG_PREFIX,
+};
 pub use watch::{MAX_WATCHED_DIALOGS, MAX_WATCHERS_PER_DIALOG, WatchError};
 
 use crate::store::StoreError;

@@ -6,7 +6,7 @@
 use super::changes::{KnownRow, changes_for};
 use super::watch::{DialogWatch, WatchError};
 use super::window::DialogWindow;
-use super::writer::Writer;
+use super::writer::EventWriter;
 use super::{ContextConfig, ContextError};
 use crate::core::{DialogKey, Message, Source};
 use crate::ingest::{Event, EventKind};
@@ -29,6 +29,15 @@ pub struct ClientMessageRef {
     pub sent_at_ms: i64,
 }
 
+/// What the hint pipeline reads of a dialog for one request ([`ContextService::snapshot`]).
+#[derive(Debug, Clone, Default)]
+pub struct DialogSnapshot {
+    /// The plugin-visible window, oldest first, private notes removed.
+    pub window: Vec<Message>,
+    /// The newest client message.
+    pub latest_client: Option<ClientMessageRef>,
+}
+
 /// A dialog as the conversations API shows it.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Conversation {
@@ -49,7 +58,7 @@ pub struct ContextService {
 struct Inner {
     config: ContextConfig,
     store: Arc<dyn Store>,
-    writer: Writer,
+    writer: EventWriter,
     dialogs: DashMap<DialogKey, DialogWindow>,
     /// (source, account, client) → the client's current dialog, for events without a dialog.
     client_dialogs: DashMap<(Source, Box<str>, Box<str>), Box<str>>,
@@ -66,7 +75,7 @@ struct Inner {
 impl ContextService {
     /// Builds the service and starts its writer task.
     pub fn new(config: ContextConfig, store: Arc<dyn Store>) -> ContextService {
-        let writer = Writer::spawn(store.clone(), config.write_batch_max, config.write_queue);
+        let writer = EventWriter::spawn(store.clone(), config.write_batch_max, config.write_queue);
         let shared_store = store.backend() == crate::store::Backend::Postgres;
         ContextService {
             inner: Arc::new(Inner {
@@ -343,6 +352,22 @@ impl ContextService {
             .get(key)
             .map(|w| w.visible(self.inner.config.max_chars))
             .unwrap_or_default())
+    }
+
+    /// The plugin-visible window and the newest client message of a dialog, read together:
+    /// one load from the store at most (on a shared store, one query per hint request
+    /// instead of two).
+    pub async fn snapshot(&self, key: &DialogKey) -> Result<DialogSnapshot, ContextError> {
+        self.ensure_loaded(key).await?;
+        Ok(match self.inner.dialogs.get(key) {
+            Some(w) => DialogSnapshot {
+                window: w.visible(self.inner.config.max_chars),
+                latest_client: w
+                    .latest_client()
+                    .map(|(id, sent_at_ms)| ClientMessageRef { id, sent_at_ms }),
+            },
+            None => DialogSnapshot::default(),
+        })
     }
 
     /// The newest client message of a dialog, if any.

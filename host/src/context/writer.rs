@@ -13,17 +13,17 @@ struct Job {
 
 /// Handle to the writer task. The task ends when every handle is dropped.
 #[derive(Clone)]
-pub(crate) struct Writer {
+pub(crate) struct EventWriter {
     jobs: mpsc::Sender<Job>,
 }
 
-impl Writer {
+impl EventWriter {
     /// Starts the writer task: at most `max_batch` events per transaction, at most `queue`
     /// events waiting (further callers wait for room).
-    pub(crate) fn spawn(store: Arc<dyn Store>, max_batch: usize, queue: usize) -> Writer {
+    pub(crate) fn spawn(store: Arc<dyn Store>, max_batch: usize, queue: usize) -> EventWriter {
         let (jobs, rx) = mpsc::channel(queue.max(1));
         tokio::spawn(run(store, rx, max_batch.max(1)));
-        Writer { jobs }
+        EventWriter { jobs }
     }
 
     /// Stores one record and waits for its commit.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 /// Retry bounds of callbacks (from `[hints]`).
 #[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
+pub struct CallbackRetry {
     /// Timeout of one POST.
     pub timeout: Duration,
     /// First retry delay; doubled after each failure.
@@ -25,7 +25,7 @@ pub struct RetryPolicy {
     pub give_up_after: Duration,
 }
 
-impl RetryPolicy {
+impl CallbackRetry {
     /// The delay before attempt `n + 1` after `n` failures (n ≥ 1), with ±20 % jitter so
     /// many callbacks failing together do not retry together.
     pub fn delay(&self, failures: u32) -> Duration {
@@ -77,14 +77,14 @@ impl CallbackOutcome {
 #[derive(Clone)]
 pub struct CallbackSender {
     client: reqwest::Client,
-    policy: RetryPolicy,
+    policy: CallbackRetry,
     outbound: Arc<dyn OutboundPolicy>,
 }
 
 impl CallbackSender {
     /// A sender with its own connection pool, guarded by `outbound` (no proxy; redirects are
     /// never followed, a 3xx is a failure).
-    pub fn new(policy: RetryPolicy, outbound: Arc<dyn OutboundPolicy>) -> Self {
+    pub fn new(policy: CallbackRetry, outbound: Arc<dyn OutboundPolicy>) -> Self {
         let client = guarded_client(outbound.clone())
             .timeout(policy.timeout)
             .user_agent(concat!("hintd/", env!("CARGO_PKG_VERSION")))
@@ -278,7 +278,7 @@ mod tests {
             ..Default::default()
         };
         CallbackSender::new(
-            RetryPolicy {
+            CallbackRetry {
                 timeout: Duration::from_secs(5),
                 initial: Duration::from_millis(10),
                 max_delay: Duration::from_millis(10),
@@ -333,7 +333,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_bound() {
-        let p = RetryPolicy {
+        let p = CallbackRetry {
             timeout: Duration::from_secs(1),
             initial: Duration::from_millis(100),
             max_delay: Duration::from_millis(1000),

@@ -146,7 +146,7 @@ impl HintsConfig {
             return bad("threshold", "must be 0..=100");
         }
         if self.max_hints == 0 || self.max_hints > MAX_HINTS_CEILING {
-            return bad("max_hints", "must be 1..=20");
+            return bad("max_hints", &format!("must be 1..={MAX_HINTS_CEILING}"));
         }
         if !(0.0..=1.0).contains(&self.dedupe_similarity) || self.dedupe_similarity == 0.0 {
             return bad("dedupe_similarity", "must be in (0, 1]");

@@ -22,41 +22,11 @@ pub trait ContextSource: Send + Sync + 'static {
         &self,
         dialog: &DialogKey,
     ) -> Result<Option<LatestClientMessage>, String>;
-}
-
-/// A fixed set of dialogs, for `hintd eval` and tests.
-#[derive(Debug, Default)]
-pub struct StaticContext {
-    dialogs: parking_lot::RwLock<std::collections::HashMap<DialogKey, Vec<Message>>>,
-}
-
-impl StaticContext {
-    /// Replaces a dialog's messages.
-    pub fn set(&self, dialog: DialogKey, messages: Vec<Message>) {
-        self.dialogs.write().insert(dialog, messages);
-    }
-}
-
-#[async_trait::async_trait]
-impl ContextSource for StaticContext {
-    async fn window(&self, dialog: &DialogKey) -> Result<Vec<Message>, String> {
-        Ok(self.dialogs.read().get(dialog).cloned().unwrap_or_default())
-    }
-
-    async fn latest_client_message(
+    /// Both, read together (a hint request needs both of the same moment).
+    async fn snapshot(
         &self,
         dialog: &DialogKey,
-    ) -> Result<Option<LatestClientMessage>, String> {
-        Ok(self.dialogs.read().get(dialog).and_then(|m| {
-            m.iter()
-                .rev()
-                .find(|m| m.role == crate::core::Role::Client)
-                .map(|m| LatestClientMessage {
-                    id: m.id.clone(),
-                    sent_at_ms: m.sent_at_ms,
-                })
-        }))
-    }
+    ) -> Result<(Vec<Message>, Option<LatestClientMessage>), String>;
 }
 
 #[async_trait::async_trait]
@@ -78,6 +48,22 @@ impl ContextSource for crate::context::ContextService {
                     id: m.id,
                     sent_at_ms: m.sent_at_ms,
                 })
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    async fn snapshot(
+        &self,
+        dialog: &DialogKey,
+    ) -> Result<(Vec<Message>, Option<LatestClientMessage>), String> {
+        crate::context::ContextService::snapshot(self, dialog)
+            .await
+            .map(|s| {
+                let latest = s.latest_client.map(|m| LatestClientMessage {
+                    id: m.id,
+                    sent_at_ms: m.sent_at_ms,
+                });
+                (s.window, latest)
             })
             .map_err(|e| e.to_string())
     }

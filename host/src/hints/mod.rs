@@ -11,6 +11,7 @@
 //! pieces are pure and tested on their own: [`merge`], [`reply`], [`feedback`], [`callback`].
 
 pub mod answer;
+pub mod baselines;
 pub mod callback;
 mod config;
 pub mod context_source;
@@ -24,6 +25,7 @@ pub mod merge;
 pub mod note;
 pub mod panel;
 pub mod pipeline;
+mod platform_queries;
 pub mod playground;
 pub mod providers;
 pub mod reply;
@@ -33,7 +35,7 @@ mod writer;
 
 pub use answer::Answer;
 pub use config::{HintsConfig, InvalidHintsConfig, MAX_HINTS_CEILING};
-pub use context_source::{ContextSource, LatestClientMessage, StaticContext};
+pub use context_source::{ContextSource, LatestClientMessage};
 pub use delivery::Delivered;
 pub use error::HintsError;
 pub use merge::{MergeRules, MergedHint, Origin, PluginHints, merge};
@@ -41,4 +43,4 @@ pub use panel::{PanelHint, PanelView};
 pub use playground::{MAX_PLAYGROUND_MESSAGES, Playground, PlaygroundQuery};
 pub use providers::{ProviderFailure, ProviderSlot, Providers};
 pub use reply::{HintsReply, ReplyHint};
-pub use service::{ChoiceOutcome, ChoiceQuery, HintQuery, Hints, Served};
+pub use service::{ChoiceOutcome, ChoiceQuery, HintQuery, Hints, REQUEST_OUTCOMES, Served};

@@ -179,7 +179,10 @@ impl Hints {
         if let Some(n) = q.max_hints
             && (n == 0 || n > MAX_HINTS_CEILING)
         {
-            return Err(invalid("max_hints", format!("{n} is not in 1..=20")));
+            return Err(invalid(
+                "max_hints",
+                format!("{n} is not in 1..={MAX_HINTS_CEILING}"),
+            ));
         }
         let mut slots = self.providers().slots();
         if let Some(names) = &q.plugins {

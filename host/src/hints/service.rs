@@ -2,7 +2,7 @@
 //! announced), the operator's choice routed back to the plugins, and callbacks.
 
 use super::answer::Answer;
-use super::callback::{CallbackOutcome, CallbackSender, RetryPolicy};
+use super::callback::{CallbackOutcome, CallbackRetry, CallbackSender};
 use super::context_source::{ContextSource, LatestClientMessage};
 use super::debounce::Debouncer;
 use super::error::HintsError;
@@ -26,6 +26,9 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
+
+/// The `outcome` label values of `hintd_hint_requests_total`.
+pub const REQUEST_OUTCOMES: [&str; 4] = ["computed", "replayed", "invalid", "error"];
 
 /// How long a served answer stays in memory (for replays and choices) before only the
 /// store is asked: long enough for quick retries and choices.
@@ -201,7 +204,7 @@ impl Hints {
             .callback_secret
             .as_deref()
             .map(|s| SigningSecret::parse(s).expect("validated"));
-        let retry = RetryPolicy {
+        let retry = CallbackRetry {
             timeout: Duration::from_millis(config.callback_timeout_ms.max(1)),
             initial: Duration::from_millis(config.callback_retry_initial_ms),
             max_delay: Duration::from_millis(config.callback_retry_max_ms),
@@ -309,11 +312,12 @@ impl Hints {
         })?;
         let source = dialog.source.as_str();
         let result = self.request_inner(dialog.clone(), q).await;
+        let [computed, replayed, invalid, error] = REQUEST_OUTCOMES;
         let outcome = match &result {
-            Ok(s) if s.replayed => "replayed",
-            Ok(_) => "computed",
-            Err(HintsError::InvalidRequest { .. }) => "invalid",
-            Err(_) => "error",
+            Ok(s) if s.replayed => replayed,
+            Ok(_) => computed,
+            Err(HintsError::InvalidRequest { .. }) => invalid,
+            Err(_) => error,
         };
         metrics::counter!("hintd_hint_requests_total", "source" => source, "outcome" => outcome)
             .increment(1);
@@ -347,7 +351,7 @@ impl Hints {
         {
             return Err(HintsError::InvalidRequest {
                 field: "max_hints",
-                reason: format!("{n} is not in 1..=20"),
+                reason: format!("{n} is not in 1..={MAX_HINTS_CEILING}"),
             });
         }
         let Some(request_id) = q.request_id.clone().filter(|r| !r.is_empty()) else {
@@ -446,14 +450,9 @@ impl Hints {
     ) -> Result<Served, HintsError> {
         let inner = &*self.inner;
         let config = &inner.config;
-        let baseline = inner
+        let (context, baseline) = inner
             .contexts
-            .latest_client_message(&dialog)
-            .await
-            .map_err(HintsError::Unavailable)?;
-        let context = inner
-            .contexts
-            .window(&dialog)
+            .snapshot(&dialog)
             .await
             .map_err(HintsError::Unavailable)?;
         let message_id = q

@@ -546,9 +546,18 @@ impl Inner {
             let label = dir.display().to_string();
             self.loading.lock().insert(label.clone());
             async move {
-                let result = self.load_dir(dir, previous).await;
+                // A disabled plugin is neither compiled nor instantiated: its manifest is
+                // all a reload needs to read of it.
+                let result = match self.read_manifest(dir) {
+                    Ok((manifest, _)) if !manifest.enabled => Ok(Scanned::Disabled(manifest.name)),
+                    Ok((manifest, bytes)) => self
+                        .load_manifest(dir, manifest, bytes, previous)
+                        .await
+                        .map(Scanned::Ready),
+                    Err(e) => Err(e),
+                };
                 self.loading.lock().remove(&label);
-                if first && let Ok(plugin) = &result {
+                if first && let Ok(Scanned::Ready(plugin)) = &result {
                     self.install_early(plugin);
                 }
                 result
@@ -558,8 +567,8 @@ impl Inner {
         for (dir, result) in dirs.into_iter().zip(loaded) {
             let label = dir.display().to_string();
             match result {
-                Ok(plugin) => {
-                    let name = plugin.manifest.name.clone();
+                Ok(scanned) => {
+                    let name = scanned.name().to_string();
                     if let Some(first) = dirs_of.get(&name) {
                         let e = PluginError::DuplicateName {
                             name,
@@ -571,11 +580,14 @@ impl Inner {
                         continue;
                     }
                     dirs_of.insert(name.clone(), dir.clone());
-                    if !plugin.manifest.enabled {
-                        tracing::info!(plugin = %name, "plugin disabled by its manifest");
-                        continue;
+                    match scanned {
+                        Scanned::Ready(plugin) => {
+                            next.plugins.insert(name, plugin);
+                        }
+                        Scanned::Disabled(_) => {
+                            tracing::info!(plugin = %name, "plugin disabled by its manifest");
+                        }
                     }
-                    next.plugins.insert(name, plugin);
                 }
                 Err(e) => {
                     tracing::error!(dir = %label, error = %e, "plugin skipped");
@@ -620,6 +632,13 @@ impl Inner {
         dir: &Path,
         previous: Option<&Arc<LoadedPlugin>>,
     ) -> Result<Arc<LoadedPlugin>, PluginError> {
+        let (manifest, text) = self.read_manifest(dir)?;
+        self.load_manifest(dir, manifest, text, previous).await
+    }
+
+    /// The manifest of the plugin in `dir` and its bytes (part of the plugin's fingerprint);
+    /// its `wasm` file is followed by hot reload from now on.
+    fn read_manifest(&self, dir: &Path) -> Result<(Manifest, Vec<u8>), PluginError> {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read(&path).map_err(|source| PluginError::Io {
             path: path.clone(),
@@ -632,7 +651,7 @@ impl Inner {
             })?;
         let manifest = Manifest::parse(&text_str, &path, &self.limits)?;
         self.followed.lock().insert(dir.join(&manifest.wasm));
-        self.load_manifest(dir, manifest, text, previous).await
+        Ok((manifest, text))
     }
 
     async fn load_manifest(
@@ -721,6 +740,23 @@ impl Inner {
             runner,
             fingerprint,
         }))
+    }
+}
+
+/// What a reload found in one plugin directory.
+enum Scanned {
+    /// Loaded (or kept from the previous load when unchanged), ready to serve.
+    Ready(Arc<LoadedPlugin>),
+    /// `enabled = false`: the plugin's name, nothing loaded.
+    Disabled(String),
+}
+
+impl Scanned {
+    fn name(&self) -> &str {
+        match self {
+            Scanned::Ready(plugin) => &plugin.manifest.name,
+            Scanned::Disabled(name) => name,
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The example's logic, free of any binding so the host's benchmark can compile the very
+//! The example's logic, free of any binding so the benchmarks (`bench/`) can compile the very
 //! same code natively and compare it with the Wasm call.
 
 /// Suggestions for the latest client message: `(plugin-local id, text, relevance)`.

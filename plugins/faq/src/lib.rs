@@ -5,34 +5,35 @@
 
 use hintd_plugin::{Hint, HintRequest, PluginInfo, Provider, ProviderError, Role, settings};
 use hintd_textkit::tokens;
-use std::cell::RefCell;
 
 mod knowledge;
 
 use knowledge::Knowledge;
 
-thread_local! {
-    /// The index, built on first use and kept while the instance lives (`instance = "reuse"`).
-    static KNOWLEDGE: RefCell<Option<Result<Knowledge, String>>> = const { RefCell::new(None) };
-}
-
 /// Client messages of the context that count, latest first.
 const CONTEXT_MESSAGES: usize = 4;
 
-struct Faq;
+/// The plugin: its index, built from the config on the instance's first call and kept while
+/// the instance lives (`instance = "reuse"`).
+struct Faq {
+    /// The index, or why the config gives none.
+    knowledge: Result<Knowledge, String>,
+}
+
+impl Faq {
+    fn from_config() -> Faq {
+        Faq { knowledge: Knowledge::from_config(&settings::all()) }
+    }
+}
 
 impl Provider for Faq {
-    fn describe() -> PluginInfo {
+    fn describe(&mut self) -> PluginInfo {
         PluginInfo::new("faq", env!("CARGO_PKG_VERSION"), "Answers from a FAQ ranked with BM25")
     }
 
-    fn suggest(req: HintRequest) -> Result<Vec<Hint>, ProviderError> {
-        KNOWLEDGE.with(|cell| {
-            let mut cell = cell.borrow_mut();
-            let knowledge = cell.get_or_insert_with(|| Knowledge::from_config(&settings::all()));
-            let knowledge = knowledge.as_ref().map_err(|e| ProviderError::Misconfigured(e.clone()))?;
-            Ok(answer(knowledge, &req))
-        })
+    fn suggest(&mut self, req: HintRequest) -> Result<Vec<Hint>, ProviderError> {
+        let knowledge = self.knowledge.as_ref().map_err(|e| ProviderError::Misconfigured(e.clone()))?;
+        Ok(answer(knowledge, &req))
     }
 }
 
@@ -73,5 +74,4 @@ impl Knowledge {
     }
 }
 
-
-hintd_plugin::export_plugin!(Faq);
+hintd_plugin::export_plugin!(Faq, Faq::from_config);

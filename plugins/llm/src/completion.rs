@@ -57,7 +57,7 @@ impl Config {
 
 /// The JSON body: the system prompt, the dialog (client → user, operator and bot →
 /// assistant; system notices left out) and the instruction.
-pub fn request_body(config: &Config, context: &[Message], wanted: usize) -> Vec<u8> {
+pub fn request_body(config: &Config, context: &[Message], wanted: usize) -> Value {
     let mut messages = vec![json!({"role": "system", "content": config.system_prompt})];
     let start = context.len().saturating_sub(config.max_messages);
     for m in &context[start..] {
@@ -74,20 +74,18 @@ pub fn request_body(config: &Config, context: &[Message], wanted: usize) -> Vec<
         "role": "system",
         "content": format!("Give {wanted} alternative replies for the operator's next message as a JSON array of {wanted} strings."),
     }));
-    serde_json::to_vec(&json!({
+    json!({
         "model": config.model,
         "messages": messages,
         "temperature": config.temperature,
         "max_tokens": 400,
-    }))
-    .expect("JSON values serialise")
+    })
 }
 
 /// The suggestions in a completion: the first choice's content read as a JSON array of
 /// strings, or else as one suggestion per line (list markers removed).
-pub fn parse_response(body: &[u8], wanted: usize) -> Result<Vec<String>, String> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| format!("response is not JSON: {e}"))?;
-    let content = value
+pub fn suggestions(completion: &Value, wanted: usize) -> Result<Vec<String>, String> {
+    let content = completion
         .pointer("/choices/0/message/content")
         .and_then(Value::as_str)
         .ok_or("response has no choices[0].message.content")?;
@@ -122,16 +120,16 @@ fn strip_list_marker(line: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn completion(content: &str) -> Vec<u8> {
-        serde_json::to_vec(&json!({"choices": [{"message": {"role": "assistant", "content": content}}]})).unwrap()
+    fn completion(content: &str) -> Value {
+        json!({"choices": [{"message": {"role": "assistant", "content": content}}]})
     }
 
     #[test]
     fn parses_a_json_array_or_lines() {
-        assert_eq!(parse_response(&completion(r#"["One", "Two", "Three", "Four"]"#), 3).unwrap(), ["One", "Two", "Three"]);
-        assert_eq!(parse_response(&completion("1. One\n2) Two\n- Three"), 3).unwrap(), ["One", "Two", "Three"]);
-        assert_eq!(parse_response(&completion("```json\n[\"A\"]\n```"), 3).unwrap(), ["A"]);
-        assert!(parse_response(&completion("   "), 3).is_err());
-        assert!(parse_response(b"{}", 3).is_err());
+        assert_eq!(suggestions(&completion(r#"["One", "Two", "Three", "Four"]"#), 3).unwrap(), ["One", "Two", "Three"]);
+        assert_eq!(suggestions(&completion("1. One\n2) Two\n- Three"), 3).unwrap(), ["One", "Two", "Three"]);
+        assert_eq!(suggestions(&completion("```json\n[\"A\"]\n```"), 3).unwrap(), ["A"]);
+        assert!(suggestions(&completion("   "), 3).is_err());
+        assert!(suggestions(&json!({}), 3).is_err());
     }
 }

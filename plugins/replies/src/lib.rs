@@ -17,27 +17,32 @@ mod names;
 mod rank;
 mod store;
 
-struct Replies;
+/// The plugin: what it keeps between calls of one instance.
+#[derive(Default)]
+struct Replies {
+    /// The parsed candidates of the account asked about last.
+    cache: rank::Cache,
+}
 
 impl Provider for Replies {
-    fn describe() -> PluginInfo {
+    fn describe(&mut self) -> PluginInfo {
         PluginInfo::new("replies", env!("CARGO_PKG_VERSION"), "Operators' past replies to similar questions, learned")
     }
 
-    fn suggest(req: HintRequest) -> Result<Vec<Hint>, ProviderError> {
+    fn suggest(&mut self, req: HintRequest) -> Result<Vec<Hint>, ProviderError> {
         let settings = rank::Settings {
             max_hints: settings::get::<i64>("max_hints").unwrap_or(3).clamp(1, 20) as usize,
             min_similarity: settings::get::<f64>("min_similarity").unwrap_or(0.2),
             max_candidates: settings::get::<i64>("max_candidates").unwrap_or(2000).clamp(1, 100_000) as u32,
         };
-        rank::suggest(&req, &settings)
+        rank::suggest(&req, &settings, &mut self.cache)
     }
 
-    fn feedback(fb: Feedback) {
+    fn feedback(&mut self, fb: Feedback) {
         rank::learn_from_feedback(&fb);
     }
 
-    fn observe(event: ConversationEvent) {
+    fn observe(&mut self, event: ConversationEvent) {
         match event {
             ConversationEvent::MessageAdded((at, message)) if !message.private => match message.role {
                 Role::Client => store::remember_client_message(&at, &message.text),

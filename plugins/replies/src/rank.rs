@@ -3,7 +3,6 @@
 use crate::candidate::Candidate;
 use crate::names;
 use crate::store::{candidate_prefix, generation, load, save_candidate};
-use std::cell::RefCell;
 use hintd_plugin::{Feedback, Hint, HintRequest, ProviderError, Role, kv};
 use hintd_textkit::{cosine, tokens};
 use std::collections::HashSet;
@@ -25,26 +24,25 @@ struct Parsed {
     examples: Vec<HashSet<String>>,
 }
 
-/// One account's parsed candidates, valid while its generation is unchanged.
-struct Cache {
+/// The parsed candidates of the account last asked about, valid while its generation is
+/// unchanged. Kept while the instance lives (`instance = "reuse"`): a warm instance reads one
+/// kv key per request instead of every candidate.
+#[derive(Default)]
+pub struct Cache(Option<Cached>);
+
+struct Cached {
     prefix: String,
     generation: u64,
     limit: u32,
     entries: Vec<Parsed>,
 }
 
-thread_local! {
-    /// Kept while the instance lives (`instance = "reuse"`): a warm instance reads one kv key
-    /// per request instead of every candidate.
-    static CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
-}
-
 fn load_candidates(prefix: &str, limit: u32) -> Result<Vec<Parsed>, ProviderError> {
-    let entries = kv::scan(prefix, limit).map_err(|e| ProviderError::Upstream(format!("kv scan: {e:?}")))?;
+    let entries = kv::scan(prefix, limit)?;
     Ok(entries
         .into_iter()
         .filter_map(|(key, bytes)| {
-            let candidate = serde_json::from_slice::<Candidate>(&bytes).ok()?;
+            let candidate = kv::decode::<Candidate>(&key, &bytes).ok()?;
             let examples = candidate.examples.iter().map(|e| tokens(e).into_iter().collect()).collect();
             Some(Parsed { key, candidate, examples })
         })
@@ -78,23 +76,23 @@ fn client_name(req: &HintRequest) -> Option<String> {
 }
 
 /// Ranked past replies for a request.
-pub fn suggest(req: &HintRequest, settings: &Settings) -> Result<Vec<Hint>, ProviderError> {
+pub fn suggest(req: &HintRequest, settings: &Settings, cache: &mut Cache) -> Result<Vec<Hint>, ProviderError> {
     let query = question(req);
     if query.is_empty() {
         return Ok(Vec::new());
     }
     let prefix = candidate_prefix(&req.source, &req.account);
     let current = generation(&prefix);
-    CACHE.with(|cell| {
-        let mut cache = cell.borrow_mut();
-        let fresh = matches!(&*cache, Some(c) if c.prefix == prefix && c.generation == current && c.limit == settings.max_candidates);
-        if !fresh {
+    let cached = match cache.0.take() {
+        Some(c) if c.prefix == prefix && c.generation == current && c.limit == settings.max_candidates => c,
+        _ => {
             let entries = load_candidates(&prefix, settings.max_candidates)?;
-            *cache = Some(Cache { prefix: prefix.clone(), generation: current, limit: settings.max_candidates, entries });
+            Cached { prefix, generation: current, limit: settings.max_candidates, entries }
         }
-        let entries = &cache.as_ref().expect("filled above").entries;
-        Ok(rank(entries, &query, req, settings))
-    })
+    };
+    let hints = rank(&cached.entries, &query, req, settings);
+    cache.0 = Some(cached);
+    Ok(hints)
 }
 
 fn rank(entries: &[Parsed], query: &HashSet<String>, req: &HintRequest, settings: &Settings) -> Vec<Hint> {

@@ -5,6 +5,7 @@
 use crate::candidate::Candidate;
 use crate::names;
 use hintd_plugin::{DialogRef, kv, log};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Client messages remembered per dialog until an operator answers.
@@ -73,32 +74,30 @@ pub fn text_hash(text: &str) -> String {
     format!("{h:016x}")
 }
 
-/// Reads a JSON value from kv.
-pub fn load<T: for<'de> Deserialize<'de>>(key: &str) -> Option<T> {
-    match kv::get(key) {
-        Ok(Some(bytes)) => serde_json::from_slice(&bytes).ok(),
-        Ok(None) => None,
-        Err(e) => {
-            log::warn(&format!("kv get {key}: {e:?}"));
-            None
-        }
-    }
+/// Reads a JSON value from kv; `None` when absent or unreadable (logged).
+pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
+    kv::get_json(key).unwrap_or_else(|e| {
+        log::warn(&format!("kv get {key}: {e}"));
+        None
+    })
 }
 
 /// Writes a JSON value to kv.
 pub fn save<T: Serialize>(key: &str, value: &T) {
-    let bytes = serde_json::to_vec(value).expect("plain data serialises");
-    if let Err(e) = kv::set(key, &bytes) {
-        log::warn(&format!("kv set {key}: {e:?}"));
+    if let Err(e) = kv::set_json(key, value) {
+        log::warn(&format!("kv set {key}: {e}"));
     }
 }
 
 /// Writes a candidate and moves its account's generation on.
 pub fn save_candidate(key: &str, candidate: &Candidate) {
-    let bytes = serde_json::to_vec(candidate).expect("plain data serialises");
-    match kv::set(key, &bytes) {
-        Ok(()) => bump_generation(key, &bytes),
-        Err(e) => log::warn(&format!("kv set {key}: {e:?}")),
+    let written = kv::encode(key, candidate).and_then(|bytes| {
+        kv::set(key, &bytes)?;
+        Ok(bytes)
+    });
+    match written {
+        Ok(bytes) => bump_generation(key, &bytes),
+        Err(e) => log::warn(&format!("kv set {key}: {e}")),
     }
 }
 

@@ -1,24 +1,43 @@
 //! SDK for hintd hint-provider plugins.
 //!
-//! A plugin implements [`Provider`] and calls [`export_plugin!`] once:
+//! A plugin implements [`Provider`] and calls [`export_plugin!`] once. The macro keeps one
+//! value of the type per component instance, made on its first call, and hands it to every
+//! call as `&mut self`: with `instance = "reuse"` in the manifest, what a call leaves there
+//! (a parsed index, a cache) is there for the next call of the same instance.
 //!
-//! ```ignore
-//! use hintd_plugin::{Provider, HintRequest, Hint, ProviderError, PluginInfo};
+//! ```no_run
+//! use hintd_plugin::{Hint, HintRequest, PluginInfo, Provider, ProviderError, kv};
 //!
-//! struct Greeter;
+//! #[derive(Default)]
+//! struct Greeter {
+//!     /// Requests this instance answered.
+//!     answered: u64,
+//! }
 //!
 //! impl Provider for Greeter {
-//!     fn describe() -> PluginInfo { PluginInfo::new("greeter", "0.1.0", "Says hello") }
-//!     fn suggest(req: HintRequest) -> Result<Vec<Hint>, ProviderError> {
-//!         Ok(vec![Hint::new("1", "Hello! How can I help?", 80)])
+//!     fn describe(&mut self) -> PluginInfo {
+//!         PluginInfo::new("greeter", "0.1.0", "Says hello")
+//!     }
+//!
+//!     fn suggest(&mut self, req: HintRequest) -> Result<Vec<Hint>, ProviderError> {
+//!         self.answered += 1;
+//!         // Kept across instances in the host's store; a kv error converts with `?`.
+//!         let greeting: Option<String> = kv::get_json(&format!("greeting/{}", req.account))?;
+//!         let greeting = greeting.unwrap_or_else(|| "Hello! How can I help?".into());
+//!         Ok(vec![Hint::new("hello", greeting, 80)])
 //!     }
 //! }
 //!
 //! hintd_plugin::export_plugin!(Greeter);
+//! # fn main() {}
 //! ```
 //!
-//! The host capabilities are re-exported as [`log`], [`kv`], [`http`] and [`config`]; each
-//! works only when the plugin's manifest grants it.
+//! A type without a `Default`, or one that reads its configuration first, names its
+//! constructor: `export_plugin!(Faq, Faq::from_config)`.
+//!
+//! The host capabilities are [`log`], [`kv`], [`http`] and [`config`] (typed through
+//! [`settings`]); each works only when the plugin's manifest grants it. Their errors convert
+//! into [`ProviderError`], so `?` works inside `suggest`.
 
 #[doc(hidden)]
 pub mod bindings {
@@ -32,55 +51,56 @@ pub mod bindings {
     });
 }
 
+mod errors;
+#[doc(hidden)]
+pub mod export;
+pub mod http;
+pub mod kv;
+pub mod log;
+pub mod settings;
+
+pub use bindings::hintd::provider::config;
 pub use bindings::hintd::provider::types::{
-    ConversationEvent, DialogRef, Feedback, Hint, HintRequest, Message, PluginInfo,
-    ProviderError, Role,
+    ConversationEvent, DialogRef, Feedback, Hint, HintRequest, Message, PluginInfo, ProviderError,
+    Role,
 };
-pub use bindings::hintd::provider::{config, http, kv};
-
-/// Host logging, tagged with the plugin name on the host side.
-pub mod log {
-    pub use crate::bindings::hintd::provider::log::{Level, write};
-
-    /// Logs at info level.
-    pub fn info(message: &str) {
-        write(Level::Info, message);
-    }
-
-    /// Logs at warn level.
-    pub fn warn(message: &str) {
-        write(Level::Warn, message);
-    }
-
-    /// Logs at debug level.
-    pub fn debug(message: &str) {
-        write(Level::Debug, message);
-    }
-}
 
 /// What a plugin implements. Only `describe` and `suggest` are required.
+///
+/// One value serves every call of a component instance (see [`export_plugin!`]); calls never
+/// overlap, so `&mut self` needs no lock.
 pub trait Provider {
     /// Names the plugin; called once at load.
-    fn describe() -> PluginInfo;
+    fn describe(&mut self) -> PluginInfo;
     /// Ranked hints for a request, best first.
-    fn suggest(req: HintRequest) -> Result<Vec<Hint>, ProviderError>;
+    fn suggest(&mut self, req: HintRequest) -> Result<Vec<Hint>, ProviderError>;
     /// The operator's choice; default: ignored.
-    fn feedback(_fb: Feedback) {}
+    fn feedback(&mut self, _fb: Feedback) {}
     /// A conversation event; default: ignored.
-    fn observe(_event: ConversationEvent) {}
+    fn observe(&mut self, _event: ConversationEvent) {}
 }
 
 impl PluginInfo {
     /// Builds a `PluginInfo`.
     pub fn new(name: &str, version: &str, description: &str) -> Self {
-        PluginInfo { name: name.into(), version: version.into(), description: description.into() }
+        PluginInfo {
+            name: name.into(),
+            version: version.into(),
+            description: description.into(),
+        }
     }
 }
 
 impl Hint {
     /// A hint without url or link.
     pub fn new(id: impl Into<String>, text: impl Into<String>, relevance: u8) -> Self {
-        Hint { id: id.into(), text: text.into(), url: None, link: None, relevance: relevance.min(100) }
+        Hint {
+            id: id.into(),
+            text: text.into(),
+            url: None,
+            link: None,
+            relevance: relevance.min(100),
+        }
     }
 }
 
@@ -89,87 +109,4 @@ impl HintRequest {
     pub fn last_client_message(&self) -> Option<&Message> {
         self.context.iter().rev().find(|m| m.role == Role::Client)
     }
-}
-
-/// Typed access to the plugin's `[config]` table.
-pub mod settings {
-    use std::sync::OnceLock;
-
-    /// The table, read from the host once per instance: it cannot change while an instance
-    /// lives (a changed manifest is a new plugin version with new instances), and reused
-    /// instances then pay neither the host call nor the JSON parse again.
-    fn table() -> &'static serde_json::Value {
-        static TABLE: OnceLock<serde_json::Value> = OnceLock::new();
-        TABLE.get_or_init(|| serde_json::from_str(&crate::config::get_all()).unwrap_or(serde_json::Value::Null))
-    }
-
-    /// A config value; `None` when absent or of another type.
-    pub fn get<T: FromJson>(key: &str) -> Option<T> {
-        T::from_json(table().get(key)?)
-    }
-
-    /// The whole table (an empty object when the manifest does not grant `config`).
-    pub fn all() -> serde_json::Value {
-        table().clone()
-    }
-
-    /// Conversion from a JSON config value.
-    pub trait FromJson: Sized {
-        /// Decodes the value, `None` on a type mismatch.
-        fn from_json(v: &serde_json::Value) -> Option<Self>;
-    }
-
-    impl FromJson for String {
-        fn from_json(v: &serde_json::Value) -> Option<Self> {
-            v.as_str().map(str::to_owned)
-        }
-    }
-    impl FromJson for i64 {
-        fn from_json(v: &serde_json::Value) -> Option<Self> {
-            v.as_i64()
-        }
-    }
-    impl FromJson for f64 {
-        fn from_json(v: &serde_json::Value) -> Option<Self> {
-            v.as_f64()
-        }
-    }
-    impl FromJson for bool {
-        fn from_json(v: &serde_json::Value) -> Option<Self> {
-            v.as_bool()
-        }
-    }
-    impl FromJson for serde_json::Value {
-        fn from_json(v: &serde_json::Value) -> Option<Self> {
-            Some(v.clone())
-        }
-    }
-}
-
-/// Exports a [`Provider`] implementation as the plugin's `hint-provider` component.
-#[macro_export]
-macro_rules! export_plugin {
-    ($provider:ty) => {
-        #[doc(hidden)]
-        struct __HintdPluginExport;
-
-        impl $crate::bindings::exports::hintd::provider::provider::Guest for __HintdPluginExport {
-            fn describe() -> $crate::PluginInfo {
-                <$provider as $crate::Provider>::describe()
-            }
-            fn suggest(
-                req: $crate::HintRequest,
-            ) -> ::core::result::Result<::std::vec::Vec<$crate::Hint>, $crate::ProviderError> {
-                <$provider as $crate::Provider>::suggest(req)
-            }
-            fn feedback(fb: $crate::Feedback) {
-                <$provider as $crate::Provider>::feedback(fb)
-            }
-            fn observe(event: $crate::ConversationEvent) {
-                <$provider as $crate::Provider>::observe(event)
-            }
-        }
-
-        $crate::bindings::__export_hint_provider!(__HintdPluginExport with_types_in $crate::bindings);
-    };
 }

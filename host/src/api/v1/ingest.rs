@@ -7,10 +7,12 @@
 use crate::api::auth::bearer;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{PathParams, body_error};
-use crate::api::v1::prompter::{ChoiceAck, DeliveryAccepted, on_hint_event, refuse_unknown_choice};
+use crate::api::v1::hint_http::{ChoiceAck, ChoiceStatus, DeliveryAccepted, delivered, error};
 use crate::app::{Accepted, App};
 use crate::core::Source;
 use crate::hints::HintsReply;
+use crate::hints::{ChoiceQuery, HintQuery};
+use crate::ingest::Event;
 use crate::ingest::verify::{AuthError, Credentials};
 use crate::ingest::{AccountLookupError, EventKind, ParseError};
 use axum::Json;
@@ -269,6 +271,69 @@ fn log_unknown_once(source: Source, event_type: &str) {
             event_type,
             "unknown event type accepted and stored raw"
         );
+    }
+}
+
+/// The HTTP response to an ingested hint event (`HintsRequested` / `HintChosen`), or `None`
+/// when the event is not one (the ingest endpoint then answers with its usual acknowledgement).
+async fn on_hint_event(app: &App, event: &Event) -> Option<Response> {
+    match &event.kind {
+        EventKind::HintsRequested {
+            request_id,
+            message_id,
+        } => Some(hints_requested(app, event, request_id, message_id).await),
+        EventKind::HintChosen {
+            message_id,
+            hint_id,
+        } => Some(hint_chosen(app, event, message_id, *hint_id).await),
+        _ => None,
+    }
+}
+
+async fn hints_requested(app: &App, event: &Event, request_id: &str, message_id: &str) -> Response {
+    match HintQuery::from_event(event, request_id, message_id) {
+        Ok(query) => delivered(app, query).await,
+        Err(e) => error(&e),
+    }
+}
+
+/// Refuses a Chat2Desk choice (`ai_hints_requested` with `hint_id`) that names no served
+/// answer or hint, before the webhook is stored; `None` when it may be stored and learnt.
+async fn refuse_unknown_choice(app: &App, event: &Event) -> Option<Response> {
+    let EventKind::HintChosen {
+        message_id,
+        hint_id,
+    } = &event.kind
+    else {
+        return None;
+    };
+    let query = match ChoiceQuery::from_event(event, message_id, *hint_id) {
+        Ok(q) => q,
+        Err(e) => return Some(error(&e)),
+    };
+    app.hints
+        .check_choice(&query)
+        .await
+        .err()
+        .map(|e| error(&e))
+}
+
+async fn hint_chosen(app: &App, event: &Event, message_id: &str, hint_id: i64) -> Response {
+    let query = match ChoiceQuery::from_event(event, message_id, hint_id) {
+        Ok(q) => q,
+        Err(e) => return error(&e),
+    };
+    match app.hints.choose(query).await {
+        Ok(outcome) => Json(ChoiceAck {
+            status: if outcome.recorded {
+                ChoiceStatus::Ok
+            } else {
+                ChoiceStatus::Duplicate
+            },
+            choice: outcome,
+        })
+        .into_response(),
+        Err(e) => error(&e),
     }
 }
 

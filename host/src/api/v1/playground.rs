@@ -3,7 +3,9 @@
 
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::BodyBytes;
-use crate::api::v1::prompter::{api_error, bad, id_schema, json_object, source_field};
+use crate::api::v1::fields::{
+    api_error, bad, id_schema, json_object, max_hints_field, source_field,
+};
 use crate::app::App;
 use crate::core::{Message, Source};
 use crate::hints::{MAX_PLAYGROUND_MESSAGES, Playground, PlaygroundQuery};
@@ -78,15 +80,7 @@ pub fn playground_body(body: &[u8]) -> Result<PlaygroundQuery, ApiError> {
             .map_err(|e| bad("context", format!("is not a list of messages: {e}")))?,
         Some(_) => return Err(bad("context", "must be a list of messages")),
     };
-    let max_hints = match body.max_hints {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .filter(|n| (1..=20).contains(n))
-                .ok_or_else(|| bad("max_hints", "must be an integer in 1..=20"))?
-                as u32,
-        ),
-    };
+    let max_hints = max_hints_field(body.max_hints)?;
     let plugins = match body.plugins {
         None | Some(Value::Null) => None,
         Some(v) => Some(

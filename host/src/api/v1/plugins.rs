@@ -2,7 +2,7 @@
 //! state per function, calls by outcome with latency, and how often its hints were shown and
 //! chosen; `POST /api/v1/plugins/reload`: rescan the plugin directory now.
 
-use super::prompter::{StatsQuery, hint_stats};
+use super::hint_http::{StatsQuery, hint_stats};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::QueryParams;
 use crate::app::App;

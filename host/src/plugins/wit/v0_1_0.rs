@@ -1,5 +1,8 @@
 //! Bindings for `hintd:provider@0.1.0` and their conversions to the host's types.
 
+// The generated bindings carry the WIT's own comments, not Rust docs on every item.
+#![allow(missing_docs)]
+
 use crate::plugins::types as host;
 
 wasmtime::component::bindgen!({

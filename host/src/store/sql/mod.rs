@@ -1,6 +1,5 @@
 //! The SQL implementation of [`Store`](super::Store) shared by SQLite and PostgreSQL.
 
-mod dialog_list;
 mod dispatch;
 mod events;
 mod hints;

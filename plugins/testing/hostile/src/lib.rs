@@ -29,27 +29,28 @@ use hintd_plugin::{
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+#[derive(Default)]
 struct Hostile;
 
 /// `feedback` calls this instance has received.
 static FEEDBACKS: AtomicU32 = AtomicU32::new(0);
 
 impl Provider for Hostile {
-    fn describe() -> PluginInfo {
+    fn describe(&mut self) -> PluginInfo {
         misbehave("describe");
         PluginInfo::new("hostile", env!("CARGO_PKG_VERSION"), "Misbehaves on purpose (tests only)")
     }
 
-    fn feedback(_fb: Feedback) {
+    fn feedback(&mut self, _fb: Feedback) {
         FEEDBACKS.fetch_add(1, Ordering::Relaxed);
         misbehave("feedback");
     }
 
-    fn observe(_event: ConversationEvent) {
+    fn observe(&mut self, _event: ConversationEvent) {
         misbehave("observe");
     }
 
-    fn suggest(_req: HintRequest) -> Result<Vec<Hint>, ProviderError> {
+    fn suggest(&mut self, _req: HintRequest) -> Result<Vec<Hint>, ProviderError> {
         let mode = settings::get::<String>("mode").unwrap_or_else(|| "ok".into());
         match mode.as_str() {
             "ok" => Ok(vec![Hint::new("ok", "still here", 50)]),
@@ -126,8 +127,7 @@ fn recurse(depth: u64) -> u64 {
 fn fetch() -> String {
     let url = settings::get::<String>("url").unwrap_or_default();
     let timeout_ms = settings::get::<i64>("http_timeout_ms").unwrap_or(60_000) as u32;
-    let req = http::Request { method: "GET".into(), url, headers: vec![], body: vec![], timeout_ms };
-    match http::send(&req) {
+    match http::Request::get(url).timeout_ms(timeout_ms).send() {
         Ok(resp) => format!("status:{}", resp.status),
         Err(http::HttpError::Denied(why)) => format!("error:denied:{why}"),
         Err(http::HttpError::InvalidRequest(why)) => format!("error:invalid:{why}"),

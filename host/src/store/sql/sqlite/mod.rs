@@ -4,11 +4,8 @@
 //! thread runs each write transaction whole: the hot writes (ingest batches, the outbox
 //! fan-out, served answers, plugin kv) cost one hand-off per transaction. Cold writes stay on sqlx; the
 //! write gate ([`SqliteWriter::enter_gate`]) keeps the two from ever waiting inside SQLite.
+//! Each table's transactions on this thread live beside its shared SQL, in `<table>/sqlite.rs`.
 
-pub(crate) mod dispatch;
-pub(crate) mod events;
-pub(crate) mod hints;
-pub(crate) mod kv;
 mod writer;
 
 pub(crate) use writer::SqliteWriter;
