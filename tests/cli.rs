@@ -6,7 +6,13 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn hintd() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_hintd-under-test"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hintd-under-test"));
+    // `plugin check|run` keep compiled components where `serve` would: not in the checkout.
+    command.env(
+        "HINTD__PLUGINS__CACHE_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/plugin-cache"),
+    );
+    command
 }
 
 fn run(args: &[&str]) -> (String, String, std::process::ExitStatus) {

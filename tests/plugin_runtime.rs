@@ -633,6 +633,11 @@ async fn reused_instances_serve_repeated_calls() {
 fn hintd(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_hintd-under-test"))
         .args(args)
+        // `plugin check|run` keep compiled components where `serve` would: not in the checkout.
+        .env(
+            "HINTD__PLUGINS__CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/plugin-cache"),
+        )
         .output()
         .expect("runs")
 }
@@ -742,4 +747,107 @@ async fn observe_is_delivered_off_the_request_path_and_drops_are_counted() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The feedback `[config] mode = "feedbacks"` reports: how many `feedback` calls the instance
+/// answering has seen.
+async fn feedbacks_seen(registry: &Registry, name: &str) -> String {
+    let hints = registry
+        .suggest(name, hint_request("acme", "x"))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    hints[0].text.clone()
+}
+
+fn feedback_for(account: &str) -> hintd::plugins::Feedback {
+    let hint = hintd::plugins::Hint {
+        id: "f".into(),
+        text: "t".into(),
+        url: None,
+        link: None,
+        relevance: 50,
+    };
+    hintd::plugins::Feedback {
+        request_id: "r1".into(),
+        dialog_id: "d1".into(),
+        account: account.into(),
+        message_id: "m1".into(),
+        chosen: hint.clone(),
+        chosen_is_mine: true,
+        shown: vec![hint],
+        context: vec![],
+    }
+}
+
+/// With `instance = "reuse"`, `feedback` runs in an instance of the dialog's account, so what a
+/// plugin learns in memory from it is there at the next `suggest`; a fresh plugin's is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_reaches_the_reused_instance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    let caps = "capabilities = [\"config\"]";
+    install_hostile(
+        &plugins,
+        "reused",
+        "feedbacks",
+        &format!("{caps}\ninstance = \"reuse\""),
+        "",
+    );
+    install_hostile(&plugins, "fresh", "feedbacks", caps, "");
+    let registry = Registry::load(&plugins_config(tmp.path()), sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
+    for name in ["reused", "fresh"] {
+        assert_eq!(feedbacks_seen(&registry, name).await, "feedbacks:0");
+        registry
+            .feedback(name, &feedback_for("acme"))
+            .await
+            .unwrap();
+        registry
+            .feedback(name, &feedback_for("acme"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(feedbacks_seen(&registry, "reused").await, "feedbacks:2");
+    assert_eq!(feedbacks_seen(&registry, "fresh").await, "feedbacks:0");
+    // Another account's pool is another instance.
+    registry
+        .feedback("reused", &feedback_for("other"))
+        .await
+        .unwrap();
+    assert_eq!(feedbacks_seen(&registry, "reused").await, "feedbacks:2");
+}
+
+/// A relevance over the contract's 100 is clamped to 100, the hints kept, and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relevance_over_100_is_clamped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    let caps = "capabilities = [\"config\"]";
+    install_hostile(&plugins, "eager", "relevance", caps, "relevance = 250");
+    install_hostile(&plugins, "calm", "relevance", caps, "relevance = 100");
+    let registry = Registry::load(&plugins_config(tmp.path()), sqlite_store(tmp.path()).await)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let hints = registry
+            .suggest("eager", hint_request("acme", "x"))
+            .await
+            .expect("hints kept");
+        assert_eq!(
+            (hints[0].relevance, hints[0].text.as_str()),
+            (100, "relevance 250")
+        );
+    }
+    let hints = registry
+        .suggest("calm", hint_request("acme", "x"))
+        .await
+        .unwrap();
+    assert_eq!(hints[0].relevance, 100);
+    let eager = registry
+        .stats()
+        .into_iter()
+        .find(|s| s.plugin == "eager")
+        .unwrap();
+    assert_eq!(eager.ok, 3, "clamped answers are successful calls");
 }

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod chat2desk;
 pub mod guests;
+pub mod js;
 pub mod llm_mock;
 pub mod plugins;
 pub mod receiver;

@@ -432,6 +432,7 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
                 let base = FeedbackBase {
                     request_id: &request.request_id,
                     dialog_id: &dialogue.key.dialog_id,
+                    account: &dialogue.key.account,
                     message_id: &request.message_id,
                     context: &request.context,
                 };

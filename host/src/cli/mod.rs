@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 pub mod eval;
 pub mod plugin;
+mod plugin_output;
 pub mod scaffold;
 pub mod serve;
 

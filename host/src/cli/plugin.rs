@@ -1,5 +1,8 @@
-//! `hintd plugin check|run`: validate a plugin and try it on a recorded dialogue.
+//! `hintd plugin check|run`: validate a plugin and try it on a recorded dialogue, with the
+//! server's compile cache and the plugin's own output shown.
 
+use super::plugin_output::PluginOutput;
+use crate::config::Config;
 use crate::core::{DialogKey, Message, Source};
 use crate::plugins::{PluginsConfig, Registry};
 use crate::store::StoreConfig;
@@ -24,6 +27,9 @@ pub enum PluginCommand {
     Check {
         /// A plugin directory (with plugin.toml) or a .wasm component.
         path: PathBuf,
+        /// Cache and output options.
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Creates a plugin in Rust, Python or JavaScript that builds on its own, outside the
     /// repository (`cargo build --release` or `./build.sh` in it), and is a plugin folder once
@@ -52,13 +58,38 @@ pub enum PluginCommand {
         /// Print the hints as JSON.
         #[arg(long)]
         json: bool,
+        /// Cache and output options.
+        #[command(flatten)]
+        load: LoadArgs,
     },
+}
+
+/// How `check` and `run` load the plugin.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Print the plugin's log lines, stdout and stderr also when it succeeds (when it fails
+    /// they are always printed).
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// The server's TOML configuration, for its `[plugins]` cache and limits: the compiled
+    /// component is taken from and written to the cache `serve` uses ([plugins] cache_dir,
+    /// default hintd-data/plugin-cache; `HINTD__PLUGINS__*` variables apply as for serve).
+    #[arg(long, env = "HINTD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Compile without the on-disk cache.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// Runs a plugin subcommand.
 pub async fn run(args: PluginArgs) -> anyhow::Result<()> {
     match args.command {
-        PluginCommand::Check { path } => check(&path).await,
+        PluginCommand::Check { path, load } => {
+            let output = PluginOutput::collect();
+            let result = check(&path, &load).await;
+            show_output(&output, &path, &load, result.is_err());
+            result
+        }
         PluginCommand::New {
             name,
             dir,
@@ -83,15 +114,41 @@ pub async fn run(args: PluginArgs) -> anyhow::Result<()> {
             path,
             context,
             json,
-        } => run_dialogue(&path, &context, json).await,
+            load,
+        } => {
+            let output = PluginOutput::collect();
+            let result = run_dialogue(&path, &context, json, &load).await;
+            show_output(&output, &path, &load, result.is_err());
+            result
+        }
     }
 }
 
-async fn open(path: &Path) -> anyhow::Result<Registry> {
+/// The plugin's output, with `--verbose` or after a failure.
+fn show_output(output: &PluginOutput, path: &Path, load: &LoadArgs, failed: bool) {
+    if load.verbose || failed {
+        output.print(&path.display().to_string());
+    }
+}
+
+/// The `[plugins]` settings `serve` would use, without a plugin directory or hot reload.
+fn plugins_config(load: &LoadArgs) -> anyhow::Result<PluginsConfig> {
+    let config = Config::load(load.config.as_deref(), std::env::vars(), &[])
+        .context("configuration")?
+        .plugins;
+    Ok(PluginsConfig {
+        dir: None,
+        hot_reload: false,
+        cache: config.cache && !load.no_cache,
+        ..config
+    })
+}
+
+async fn open(path: &Path, load: &LoadArgs) -> anyhow::Result<Registry> {
     if !path.exists() {
         bail!("{}: no such file or directory", path.display());
     }
-    // The CLI keeps nothing: kv goes to an in-memory database and nothing is cached on disk.
+    // kv goes to an in-memory database: a try leaves no data behind.
     let store = crate::store::open(&StoreConfig {
         url: "sqlite::memory:".into(),
         max_connections: 1,
@@ -99,16 +156,24 @@ async fn open(path: &Path) -> anyhow::Result<Registry> {
     })
     .await
     .context("opening an in-memory store")?;
-    let config = PluginsConfig {
-        cache: false,
-        hot_reload: false,
-        ..PluginsConfig::default()
-    };
-    Ok(Registry::load_one(path, &config, store).await?)
+    let config = plugins_config(load)?;
+    let started = std::time::Instant::now();
+    let registry = Registry::load_one(path, &config, store).await?;
+    let took = started.elapsed().as_secs_f64() * 1000.0;
+    let cache = registry.cache_stats();
+    let dir = config.cache_dir.display();
+    if !config.cache {
+        eprintln!("compiled in {took:.0} ms (compile cache off)");
+    } else if cache.hits > 0 {
+        eprintln!("loaded from the compile cache {dir} in {took:.0} ms");
+    } else {
+        eprintln!("compiled in {took:.0} ms, kept in the compile cache {dir}");
+    }
+    Ok(registry)
 }
 
-async fn check(path: &Path) -> anyhow::Result<()> {
-    let registry = open(path).await?;
+async fn check(path: &Path, load: &LoadArgs) -> anyhow::Result<()> {
+    let registry = open(path, load).await?;
     let plugin = registry
         .enabled()
         .into_iter()
@@ -172,12 +237,17 @@ fn default_max_hints() -> u32 {
     3
 }
 
-async fn run_dialogue(path: &Path, context: &Path, json: bool) -> anyhow::Result<()> {
+async fn run_dialogue(
+    path: &Path,
+    context: &Path,
+    json: bool,
+    load: &LoadArgs,
+) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(context)
         .with_context(|| format!("reading {}", context.display()))?;
     let dialogue: Dialogue = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a dialogue", context.display()))?;
-    let registry = open(path).await?;
+    let registry = open(path, load).await?;
     let plugin = registry
         .enabled()
         .into_iter()

@@ -14,6 +14,8 @@ pub struct FeedbackBase<'a> {
     pub request_id: &'a str,
     /// Its dialog.
     pub dialog_id: &'a str,
+    /// The dialog's account (picks the plugin's reused instances).
+    pub account: &'a str,
     /// The message the hints answered.
     pub message_id: &'a str,
     /// The context the hints were computed from.
@@ -48,6 +50,7 @@ pub fn route(
                 let feedback = Feedback {
                     request_id: base.request_id.to_string(),
                     dialog_id: base.dialog_id.to_string(),
+                    account: base.account.to_string(),
                     message_id: base.message_id.to_string(),
                     chosen: mine.unwrap_or(&chosen.origins[0]).hint.clone(),
                     chosen_is_mine: mine.is_some(),
@@ -98,6 +101,7 @@ mod tests {
         let base = FeedbackBase {
             request_id: "r",
             dialog_id: "d",
+            account: "a",
             message_id: "m",
             context: &[],
         };

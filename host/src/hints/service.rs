@@ -725,6 +725,7 @@ impl Hints {
             let base = FeedbackBase {
                 request_id: &answer.request_id,
                 dialog_id: &answer.dialog.dialog_id,
+                account: &answer.dialog.account,
                 message_id: &answer.message_id,
                 context,
             };

@@ -31,7 +31,8 @@ pub const MAX_INSTANCES: u32 = 512;
 pub struct SharedEngine {
     /// The engine.
     pub engine: Engine,
-    /// WASI (locked down per store) + `log`, `kv`, `http`, `config`.
+    /// WASI (locked down per store), `wasi:http` (under the `http` policy) + `log`, `kv`,
+    /// `http`, `config`.
     pub linker: Linker<HostState>,
 }
 
@@ -74,6 +75,7 @@ fn build() -> wasmtime::Result<SharedEngine> {
     let engine = Engine::new(&config)?;
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     HintProvider::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
     let ticker = engine.weak();
     std::thread::Builder::new()

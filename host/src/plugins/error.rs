@@ -41,6 +41,16 @@ pub enum PluginError {
         /// What is missing or mismatched.
         reason: String,
     },
+    /// The component imports an interface hintd does not link; found before compiling.
+    #[error("plugin {name} imports {interface}, which hintd does not provide ({path})")]
+    NotProvided {
+        /// The plugin.
+        name: String,
+        /// The component file.
+        path: PathBuf,
+        /// The import, as the component names it (`wasi:keyvalue/store@0.2.0-draft`).
+        interface: String,
+    },
     /// `describe()` failed when the plugin was loaded.
     #[error("{name}: describe() failed: {error}")]
     Describe {

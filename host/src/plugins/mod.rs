@@ -11,6 +11,7 @@ mod error;
 mod gate;
 mod guest_threads;
 pub mod host;
+pub mod imports;
 mod instance;
 mod latency;
 pub mod limits;

@@ -1,6 +1,9 @@
 //! Checks on what `suggest` returns. Over-limit output is refused whole (the plugin is
 //! misbehaving), never silently cut, except beyond the request's own `max_hints`, which the
-//! contract says is merely wasted work.
+//! contract says is merely wasted work, and a `relevance` over 100, which is clamped: the
+//! same rule for every language (a Python or JavaScript SDK clamps before the value crosses
+//! the contract's `u8`; 101–255 from any guest is clamped here), counted and logged, because
+//! an over-eager score is a calibration slip, not a reason to lose the hints.
 
 use super::error::CallError;
 use super::limits::Limits;
@@ -67,16 +70,20 @@ pub fn check_hints(
                 )));
             }
         }
-        if h.relevance > 100 {
-            return Err(CallError::InvalidOutput(format!(
-                "hint {i}: relevance {} is over 100",
-                h.relevance
-            )));
-        }
     }
     let mut hints = hints;
     hints.truncate(max_hints as usize);
     Ok(hints)
+}
+
+/// Clamps every relevance over 100 to 100; returns how many were.
+pub fn clamp_relevance(hints: &mut [Hint]) -> usize {
+    let mut clamped = 0;
+    for h in hints.iter_mut().filter(|h| h.relevance > 100) {
+        h.relevance = 100;
+        clamped += 1;
+    }
+    clamped
 }
 
 #[cfg(test)]
@@ -113,7 +120,14 @@ mod tests {
         let l = Limits::default();
         assert!(check_hints(vec![hint("a", 1); l.max_hints + 1], &l, 100).is_err());
         assert!(check_hints(vec![hint(&"x".repeat(l.max_hint_text_bytes + 1), 1)], &l, 3).is_err());
-        assert!(check_hints(vec![hint("a", 101)], &l, 3).is_err());
         assert_eq!(check_hints(vec![hint("a", 1); 5], &l, 3).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn relevance_over_100_is_clamped_and_counted() {
+        let mut hints = vec![hint("a", 101), hint("b", 100), hint("c", 255), hint("d", 0)];
+        assert_eq!(clamp_relevance(&mut hints), 2);
+        let relevances: Vec<u8> = hints.iter().map(|h| h.relevance).collect();
+        assert_eq!(relevances, [100, 100, 100, 0]);
     }
 }

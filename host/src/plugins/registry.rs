@@ -10,11 +10,12 @@ use super::error::{CallError, PluginError};
 use super::gate::{Gate, Gates};
 use super::guest_threads;
 use super::host::{GuardedHttpPolicy, HttpPolicy, PluginContext};
+use super::imports;
 use super::instance::{Answer, Call, Function, InstancePool, Runner};
 use super::limits::Limits;
 use super::manifest::{Capability, InstanceMode, MANIFEST_FILE, Manifest};
 use super::observe::{ObserveQueues, ObserveReceiver};
-use super::output::{check_hints, check_info};
+use super::output::{check_hints, check_info, clamp_relevance};
 use super::reuse_pool::PoolBounds;
 use super::stats::{Outcome, PluginCounters, PluginStats, Stats};
 use super::types::{ConversationEvent, Feedback, Hint, HintRequest, PluginInfo};
@@ -60,9 +61,31 @@ pub struct LoadedPlugin {
     breakers: Arc<PluginBreakers>,
     gate: Arc<Gate>,
     placement: guest_threads::Placement,
+    /// Whether a clamped relevance was logged for this version yet.
+    clamp_logged: std::sync::atomic::AtomicBool,
 }
 
 impl LoadedPlugin {
+    /// Counts `n` relevances clamped to 100 (`hintd_plugin_relevance_clamped_total`), logged
+    /// the first time per plugin version.
+    fn relevance_clamped(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let plugin = self.manifest.name.as_str();
+        metrics::counter!("hintd_plugin_relevance_clamped_total", "plugin" => plugin.to_string())
+            .increment(n as u64);
+        if !self
+            .clamp_logged
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(
+                plugin,
+                "relevance over 100 clamped to 100 (logged once; counted in hintd_plugin_relevance_clamped_total)"
+            );
+        }
+    }
+
     fn summary(&self, limits: &Limits) -> PluginSummary {
         PluginSummary {
             name: self.manifest.name.clone(),
@@ -283,6 +306,7 @@ impl Registry {
         // The call may move to the guest threads, so it owns what it lowers into the guest.
         let limits = inner.limits.clone();
         let runner = plugin.runner.clone();
+        let loaded = plugin.clone();
         inner
             .guarded(&plugin, Function::Suggest, timeout_ms, async move {
                 let context = lower_all(&req.context);
@@ -291,11 +315,11 @@ impl Registry {
                     .run(Some(&req.dialog.account), call, Some(timeout_ms))
                     .await?
                 {
-                    Answer::Hints(Ok(hints)) => check_hints(
-                        hints.into_iter().map(Hint::from).collect(),
-                        &limits,
-                        req.max_hints,
-                    ),
+                    Answer::Hints(Ok(hints)) => {
+                        let mut hints: Vec<Hint> = hints.into_iter().map(Hint::from).collect();
+                        loaded.relevance_clamped(clamp_relevance(&mut hints));
+                        check_hints(hints, &limits, req.max_hints)
+                    }
                     Answer::Hints(Err(e)) => Err(CallError::Provider(e.into())),
                     _ => Err(CallError::Trap("unexpected answer".into())),
                 }
@@ -303,7 +327,8 @@ impl Registry {
             .await
     }
 
-    /// Tells plugin `name` what the operator chose.
+    /// Tells plugin `name` what the operator chose; with `instance = "reuse"` in an instance
+    /// of the dialog's account, so state the plugin keeps in memory sees its feedback.
     pub async fn feedback(&self, name: &str, fb: &Feedback) -> Result<(), CallError> {
         let inner = &self.inner;
         let plugin = inner.plugin(name)?;
@@ -314,7 +339,7 @@ impl Registry {
             .guarded(&plugin, Function::Feedback, timeout_ms, async move {
                 let (shown, context) = (lower_all(&fb.shown), lower_all(&fb.context));
                 let call = Call::Feedback(feedback(&fb, &shown, &context));
-                runner.run(None, call, None).await.map(|_| ())
+                runner.run(Some(&fb.account), call, None).await.map(|_| ())
             })
             .await
     }
@@ -657,6 +682,13 @@ impl Inner {
         if let Some(prev) = previous.filter(|p| p.fingerprint == fingerprint) {
             return Ok(prev.clone());
         }
+        if let Some(interface) = imports::first_not_provided(&wasm) {
+            return Err(PluginError::NotProvided {
+                name: manifest.name.clone(),
+                path: wasm_path,
+                interface,
+            });
+        }
         let shared = engine::shared()?;
         let cache = self.cache.clone();
         let origin = wasm_path.clone();
@@ -702,6 +734,7 @@ impl Inner {
             breakers: self.breakers.of(&manifest.name),
             gate: self.gates.of(&manifest.name),
             placement,
+            clamp_logged: Default::default(),
             manifest,
             info,
             runner,

@@ -52,6 +52,9 @@ pub struct Feedback {
     pub request_id: String,
     /// Dialog of the request.
     pub dialog_id: String,
+    /// The dialog's account: with `instance = "reuse"` the call goes to an instance of that
+    /// account's pool, as `suggest` and `observe` do (the 0.1.0 contract does not pass it on).
+    pub account: String,
     /// Message the hints answered.
     pub message_id: String,
     /// The chosen hint (possibly another plugin's).

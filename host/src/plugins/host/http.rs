@@ -105,7 +105,7 @@ pub fn host_allowed(globs: &[String], host: &str) -> bool {
 }
 
 /// An error and its sources in one line, for the guest (which sees only text).
-fn with_sources(e: &dyn std::error::Error) -> String {
+pub(super) fn with_sources(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cur = e.source();
     while let Some(s) = cur {
@@ -136,7 +136,7 @@ pub struct HttpClients {
 impl HttpClients {
     /// The client for `host` connecting only to `addrs` (checked by `network`, which also
     /// guards any other name the client would resolve).
-    fn get(
+    pub(super) fn get(
         &self,
         network: Arc<dyn OutboundPolicy>,
         host: &str,
@@ -162,7 +162,7 @@ impl HttpClients {
 
 /// Headers a plugin may not set: they would let it talk to another host than the checked one
 /// or smuggle a second request.
-const FORBIDDEN_HEADERS: &[&str] = &[
+pub(super) const FORBIDDEN_HEADERS: &[&str] = &[
     "host",
     "connection",
     "transfer-encoding",
@@ -297,7 +297,7 @@ impl HostState {
 }
 
 /// A reqwest error's message without the URL (which may carry a plugin's query secrets).
-fn without_url(e: reqwest::Error) -> String {
+pub(super) fn without_url(e: reqwest::Error) -> String {
     e.without_url().to_string()
 }
 

@@ -1,12 +1,14 @@
 //! What a plugin's store holds and the host side of its imports (`log`, `kv`, `http`,
-//! `config`, plus a locked-down WASI). Every import checks the manifest's capabilities first;
-//! a denied call gets the contract's `denied` answer, never a trap.
+//! `config`, plus a locked-down WASI and `wasi:http` under the `http` policy). Every import
+//! checks the manifest's capabilities first; a denied call gets the contract's `denied` answer
+//! (for `wasi:http`, an error code), never a trap.
 
 mod config;
 pub mod http;
 mod kv;
 mod log;
 pub mod stdio;
+mod wasi_http;
 
 use super::limits::Limits;
 use super::manifest::{Capability, Manifest};
@@ -129,6 +131,8 @@ pub struct HostState {
     /// Built on the guest's first WASI call: many calls make none, and building one
     /// (clocks, seeded random sources) is a measurable part of a fresh instance.
     wasi: Option<Wasi>,
+    /// Built on the guest's first `wasi:http` call, for the same reason.
+    wasi_http: Option<wasi_http::WasiHttpState>,
     table: ResourceTable,
     /// The memory cap.
     pub memory: MemoryLimiter,
@@ -172,6 +176,7 @@ impl HostState {
         HostState {
             ctx,
             wasi: None,
+            wasi_http: None,
             table: ResourceTable::new(),
             memory,
             deadline: Instant::now(),

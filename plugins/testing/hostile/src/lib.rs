@@ -14,7 +14,11 @@
 //!   `stored:<len>` or `error:<kind>`;
 //! - `print`: writes `[config] print_bytes` bytes to stdout and stderr, then answers;
 //! - `log`: writes `[config] log_lines` log lines (and as many stdout lines) that try to forge
-//!   host log lines with `\n`, `\r` and NUL, then answers.
+//!   host log lines with `\n`, `\r` and NUL, then answers;
+//! - `relevance`: answers one hint with relevance `[config] relevance` (up to 255, past the
+//!   contract's 100);
+//! - `feedbacks`: answers one hint whose text counts the `feedback` calls this instance saw
+//!   (`feedbacks:<n>`), so a test can tell a reused instance from a fresh one.
 //!
 //! `[config] observe`, `feedback` and `describe` set those functions' behaviour: `ok` (the
 //! default), `loop` (spin forever) or, for `observe` and `feedback`, `trap`.
@@ -23,9 +27,13 @@ use hintd_plugin::{
     log, settings,
 };
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 #[derive(Default)]
 struct Hostile;
+
+/// `feedback` calls this instance has received.
+static FEEDBACKS: AtomicU32 = AtomicU32::new(0);
 
 impl Provider for Hostile {
     fn describe(&mut self) -> PluginInfo {
@@ -34,6 +42,7 @@ impl Provider for Hostile {
     }
 
     fn feedback(&mut self, _fb: Feedback) {
+        FEEDBACKS.fetch_add(1, Ordering::Relaxed);
         misbehave("feedback");
     }
 
@@ -75,6 +84,15 @@ impl Provider for Hostile {
                     println!("{forged}");
                 }
                 Ok(vec![Hint::new("logged", "logged", 1)])
+            }
+            "relevance" => {
+                let relevance = settings::get::<i64>("relevance").unwrap_or(200) as u8;
+                let text = format!("relevance {relevance}");
+                Ok(vec![Hint { id: "r".into(), text, url: None, link: None, relevance }])
+            }
+            "feedbacks" => {
+                let text = format!("feedbacks:{}", FEEDBACKS.load(Ordering::Relaxed));
+                Ok(vec![Hint::new("f", text, 50)])
             }
             other => Err(ProviderError::Misconfigured(format!("unknown mode `{other}`"))),
         }
