@@ -1,12 +1,12 @@
 //! The JSON bodies of `/api/v1/*`: `POST /api/v1/hints` and `/api/v1/hints/choice`
-//! (`api/v1/prompter.rs`), and the webhook hub's create, update and recover bodies with the
+//! (`api/v1/hints.rs`), and the webhook hub's create, update and recover bodies with the
 //! validation a create or update applies (`api/v1/webhooks.rs`, `dispatch/subscription.rs`).
 //! The first input byte picks the endpoint. A refusal is a 400 naming its field; an accepted
 //! body is well formed, and written back as JSON reads the same; validation is idempotent.
 #![no_main]
 
 use hintd::api::error::ApiError;
-use hintd::api::v1::prompter::{choice_body, hints_body};
+use hintd::api::v1::hints::{choice_body, hints_body};
 use hintd::api::v1::webhooks::{RecoverBody, parse_body};
 use hintd::dispatch::DispatchConfig;
 use hintd::dispatch::subscription::{
@@ -66,7 +66,7 @@ fn hints(body: &[u8]) {
         Ok(q) => q,
         Err(e) => return refused(&e, HINT_FIELDS),
     };
-    let dialog = q.dialog.as_ref().expect("a dialog");
+    let dialog = &q.dialog;
     assert_id(&dialog.dialog_id);
     assert_id(&dialog.account);
     for id in [
@@ -84,7 +84,7 @@ fn hints(body: &[u8]) {
         assert_id(id);
     }
     if let Some(n) = q.max_hints {
-        assert!((1..=20).contains(&n));
+        assert!((1..=hintd::hints::MAX_HINTS_CEILING).contains(&n));
     }
     // Written back as a body, it reads the same.
     let mut again = Map::new();

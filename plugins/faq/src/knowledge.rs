@@ -33,15 +33,28 @@ impl Knowledge {
     pub fn from_config(config: &Value) -> Result<Knowledge, String> {
         let list = match config.get("entries") {
             Some(Value::Array(list)) => list,
-            Some(_) => return Err("config `entries` must be an array of {question, answer, url}".into()),
-            None => return Err("config `entries` is missing: give the FAQ as [[config.entries]]".into()),
+            Some(_) => {
+                return Err("config `entries` must be an array of {question, answer, url}".into());
+            }
+            None => {
+                return Err(
+                    "config `entries` is missing: give the FAQ as [[config.entries]]".into(),
+                );
+            }
         };
         let mut entries = Vec::with_capacity(list.len());
         let mut documents = Vec::with_capacity(list.len());
         for (i, item) in list.iter().enumerate() {
-            let text = |key: &str| item.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
-            let question = text("question").ok_or_else(|| format!("entries[{i}].question is missing or empty"))?;
-            let answer = text("answer").ok_or_else(|| format!("entries[{i}].answer is missing or empty"))?;
+            let text = |key: &str| {
+                item.get(key)
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+            };
+            let question = text("question")
+                .ok_or_else(|| format!("entries[{i}].question is missing or empty"))?;
+            let answer =
+                text("answer").ok_or_else(|| format!("entries[{i}].answer is missing or empty"))?;
             let id = match item.get("id") {
                 Some(Value::String(s)) if !s.is_empty() => s.clone(),
                 Some(Value::Number(n)) => n.to_string(),
@@ -51,9 +64,14 @@ impl Knowledge {
             doc.extend(tokens(question));
             doc.extend(tokens(answer));
             documents.push(doc);
-            entries.push(Entry { id, answer: answer.to_string(), url: text("url").map(str::to_owned) });
+            entries.push(Entry {
+                id,
+                answer: answer.to_string(),
+                url: text("url").map(str::to_owned),
+            });
         }
-        let number = |key: &str, default: f64| config.get(key).and_then(Value::as_f64).unwrap_or(default);
+        let number =
+            |key: &str, default: f64| config.get(key).and_then(Value::as_f64).unwrap_or(default);
         Ok(Knowledge {
             entries,
             index: Bm25::new(documents),

@@ -22,17 +22,26 @@ struct Faq {
 
 impl Faq {
     fn from_config() -> Faq {
-        Faq { knowledge: Knowledge::from_config(&settings::all()) }
+        Faq {
+            knowledge: Knowledge::from_config(&settings::all()),
+        }
     }
 }
 
 impl Provider for Faq {
     fn describe(&mut self) -> PluginInfo {
-        PluginInfo::new("faq", env!("CARGO_PKG_VERSION"), "Answers from a FAQ ranked with BM25")
+        PluginInfo::new(
+            "faq",
+            env!("CARGO_PKG_VERSION"),
+            "Answers from a FAQ ranked with BM25",
+        )
     }
 
     fn suggest(&mut self, req: HintRequest) -> Result<Vec<Hint>, ProviderError> {
-        let knowledge = self.knowledge.as_ref().map_err(|e| ProviderError::Misconfigured(e.clone()))?;
+        let knowledge = self
+            .knowledge
+            .as_ref()
+            .map_err(|e| ProviderError::Misconfigured(e.clone()))?;
         Ok(answer(knowledge, &req))
     }
 }
@@ -40,9 +49,17 @@ impl Provider for Faq {
 /// The hints for a request.
 fn answer(knowledge: &Knowledge, req: &HintRequest) -> Vec<Hint> {
     let mut query: Vec<(String, f64)> = Vec::new();
-    let clients = req.context.iter().rev().filter(|m| m.role == Role::Client && !m.text.trim().is_empty());
+    let clients = req
+        .context
+        .iter()
+        .rev()
+        .filter(|m| m.role == Role::Client && !m.text.trim().is_empty());
     for (i, message) in clients.take(CONTEXT_MESSAGES).enumerate() {
-        let weight = if i == 0 { 1.0 } else { knowledge.context_weight };
+        let weight = if i == 0 {
+            1.0
+        } else {
+            knowledge.context_weight
+        };
         query.extend(tokens(&message.text).into_iter().map(|t| (t, weight)));
     }
     if query.is_empty() {
@@ -65,12 +82,18 @@ fn answer(knowledge: &Knowledge, req: &HintRequest) -> Vec<Hint> {
 /// Maps an unbounded BM25 score to 0–100: saturating, so a strong match on a few rare words
 /// is near 100 and a single common word stays low.
 fn relevance(score: f64) -> u8 {
-    (100.0 * (1.0 - (-score / 4.0).exp())).round().clamp(1.0, 100.0) as u8
+    (100.0 * (1.0 - (-score / 4.0).exp()))
+        .round()
+        .clamp(1.0, 100.0) as u8
 }
 
 impl Knowledge {
     fn search(&self, query: &[(String, f64)]) -> Vec<(&knowledge::Entry, f64)> {
-        self.index.search(query).into_iter().map(|(i, s)| (&self.entries[i], s)).collect()
+        self.index
+            .search(query)
+            .into_iter()
+            .map(|(i, s)| (&self.entries[i], s))
+            .collect()
     }
 }
 

@@ -28,11 +28,19 @@ pub struct Config {
 impl Config {
     /// Reads and checks the config table.
     pub fn from_settings(all: &Value) -> Result<Config, ProviderError> {
-        let text = |k: &str| all.get(k).and_then(Value::as_str).map(str::trim).unwrap_or("").to_string();
+        let text = |k: &str| {
+            all.get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .unwrap_or("")
+                .to_string()
+        };
         let number = |k: &str, d: f64| all.get(k).and_then(Value::as_f64).unwrap_or(d);
         let base_url = text("base_url");
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(ProviderError::Misconfigured("base_url must be an http(s) URL".into()));
+            return Err(ProviderError::Misconfigured(
+                "base_url must be an http(s) URL".into(),
+            ));
         }
         let model = text("model");
         if model.is_empty() {
@@ -92,10 +100,18 @@ pub fn suggestions(completion: &Value, wanted: usize) -> Result<Vec<String>, Str
     let content = strip_code_fence(content.trim());
     let texts: Vec<String> = match serde_json::from_str::<Vec<String>>(content) {
         Ok(list) => list,
-        Err(_) => content.lines().map(strip_list_marker).map(str::to_owned).collect(),
+        Err(_) => content
+            .lines()
+            .map(strip_list_marker)
+            .map(str::to_owned)
+            .collect(),
     };
-    let texts: Vec<String> =
-        texts.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).take(wanted).collect();
+    let texts: Vec<String> = texts
+        .into_iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .take(wanted)
+        .collect();
     if texts.is_empty() {
         return Err("the completion contained no suggestion".into());
     }
@@ -103,7 +119,9 @@ pub fn suggestions(completion: &Value, wanted: usize) -> Result<Vec<String>, Str
 }
 
 fn strip_code_fence(s: &str) -> &str {
-    let Some(rest) = s.strip_prefix("```") else { return s };
+    let Some(rest) = s.strip_prefix("```") else {
+        return s;
+    };
     let rest = rest.split_once('\n').map(|(_, r)| r).unwrap_or(rest);
     rest.strip_suffix("```").unwrap_or(rest).trim()
 }
@@ -112,8 +130,12 @@ fn strip_list_marker(line: &str) -> &str {
     let line = line.trim();
     let line = line.trim_start_matches(['-', '*', '•']).trim_start();
     let digits = line.chars().take_while(char::is_ascii_digit).count();
-    if digits > 0 && line[digits..].starts_with(['.', ')']) { line[digits + 1..].trim_start() } else { line }
-        .trim_matches('"')
+    if digits > 0 && line[digits..].starts_with(['.', ')']) {
+        line[digits + 1..].trim_start()
+    } else {
+        line
+    }
+    .trim_matches('"')
 }
 
 #[cfg(test)]
@@ -126,9 +148,18 @@ mod tests {
 
     #[test]
     fn parses_a_json_array_or_lines() {
-        assert_eq!(suggestions(&completion(r#"["One", "Two", "Three", "Four"]"#), 3).unwrap(), ["One", "Two", "Three"]);
-        assert_eq!(suggestions(&completion("1. One\n2) Two\n- Three"), 3).unwrap(), ["One", "Two", "Three"]);
-        assert_eq!(suggestions(&completion("```json\n[\"A\"]\n```"), 3).unwrap(), ["A"]);
+        assert_eq!(
+            suggestions(&completion(r#"["One", "Two", "Three", "Four"]"#), 3).unwrap(),
+            ["One", "Two", "Three"]
+        );
+        assert_eq!(
+            suggestions(&completion("1. One\n2) Two\n- Three"), 3).unwrap(),
+            ["One", "Two", "Three"]
+        );
+        assert_eq!(
+            suggestions(&completion("```json\n[\"A\"]\n```"), 3).unwrap(),
+            ["A"]
+        );
         assert!(suggestions(&completion("   "), 3).is_err());
         assert!(suggestions(&json!({}), 3).is_err());
     }

@@ -11,13 +11,20 @@ struct Llm;
 
 impl Provider for Llm {
     fn describe(&mut self) -> PluginInfo {
-        PluginInfo::new("llm", env!("CARGO_PKG_VERSION"), "Reply suggestions from an OpenAI-compatible chat model")
+        PluginInfo::new(
+            "llm",
+            env!("CARGO_PKG_VERSION"),
+            "Reply suggestions from an OpenAI-compatible chat model",
+        )
     }
 
     fn suggest(&mut self, req: HintRequest) -> Result<Vec<Hint>, ProviderError> {
         let config = completion::Config::from_settings(&settings::all())?;
         let wanted = config.max_hints.min(req.max_hints.max(1) as usize);
-        let url = format!("{}/v1/chat/completions", config.base_url.trim_end_matches('/'));
+        let url = format!(
+            "{}/v1/chat/completions",
+            config.base_url.trim_end_matches('/')
+        );
         let mut request = http::Request::post(url)
             .json(&completion::request_body(&config, &req.context, wanted))?
             // The host cuts the call at its own deadline; leave a little room to answer.
@@ -30,7 +37,13 @@ impl Provider for Llm {
         Ok(texts
             .into_iter()
             .enumerate()
-            .map(|(i, text)| Hint::new(format!("c{}", i + 1), text, config.relevance.saturating_sub(10 * i as u8)))
+            .map(|(i, text)| {
+                Hint::new(
+                    format!("c{}", i + 1),
+                    text,
+                    config.relevance.saturating_sub(10 * i as u8),
+                )
+            })
             .collect())
     }
 }

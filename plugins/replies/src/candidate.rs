@@ -23,7 +23,13 @@ pub struct Candidate {
 impl Candidate {
     /// A candidate seen once, with the uninformed prior Beta(1, 1).
     pub fn new(text: String) -> Self {
-        Candidate { text, examples: Vec::new(), alpha: 1.0, beta: 1.0, seen: 0 }
+        Candidate {
+            text,
+            examples: Vec::new(),
+            alpha: 1.0,
+            beta: 1.0,
+            seen: 0,
+        }
     }
 
     /// Posterior mean of its acceptance.

@@ -43,8 +43,16 @@ fn load_candidates(prefix: &str, limit: u32) -> Result<Vec<Parsed>, ProviderErro
         .into_iter()
         .filter_map(|(key, bytes)| {
             let candidate = kv::decode::<Candidate>(&key, &bytes).ok()?;
-            let examples = candidate.examples.iter().map(|e| tokens(e).into_iter().collect()).collect();
-            Some(Parsed { key, candidate, examples })
+            let examples = candidate
+                .examples
+                .iter()
+                .map(|e| tokens(e).into_iter().collect())
+                .collect();
+            Some(Parsed {
+                key,
+                candidate,
+                examples,
+            })
         })
         .collect())
 }
@@ -76,7 +84,11 @@ fn client_name(req: &HintRequest) -> Option<String> {
 }
 
 /// Ranked past replies for a request.
-pub fn suggest(req: &HintRequest, settings: &Settings, cache: &mut Cache) -> Result<Vec<Hint>, ProviderError> {
+pub fn suggest(
+    req: &HintRequest,
+    settings: &Settings,
+    cache: &mut Cache,
+) -> Result<Vec<Hint>, ProviderError> {
     let query = question(req);
     if query.is_empty() {
         return Ok(Vec::new());
@@ -84,10 +96,21 @@ pub fn suggest(req: &HintRequest, settings: &Settings, cache: &mut Cache) -> Res
     let prefix = candidate_prefix(&req.source, &req.account);
     let current = generation(&prefix);
     let cached = match cache.0.take() {
-        Some(c) if c.prefix == prefix && c.generation == current && c.limit == settings.max_candidates => c,
+        Some(c)
+            if c.prefix == prefix
+                && c.generation == current
+                && c.limit == settings.max_candidates =>
+        {
+            c
+        }
         _ => {
             let entries = load_candidates(&prefix, settings.max_candidates)?;
-            Cached { prefix, generation: current, limit: settings.max_candidates, entries }
+            Cached {
+                prefix,
+                generation: current,
+                limit: settings.max_candidates,
+                entries,
+            }
         }
     };
     let hints = rank(&cached.entries, &query, req, settings);
@@ -95,15 +118,28 @@ pub fn suggest(req: &HintRequest, settings: &Settings, cache: &mut Cache) -> Res
     Ok(hints)
 }
 
-fn rank(entries: &[Parsed], query: &HashSet<String>, req: &HintRequest, settings: &Settings) -> Vec<Hint> {
+fn rank(
+    entries: &[Parsed],
+    query: &HashSet<String>,
+    req: &HintRequest,
+    settings: &Settings,
+) -> Vec<Hint> {
     let mut scored: Vec<(f64, f64, &Parsed)> = Vec::new();
     for parsed in entries {
-        let similarity = parsed.examples.iter().map(|e| cosine(query, e)).fold(0.0, f64::max);
+        let similarity = parsed
+            .examples
+            .iter()
+            .map(|e| cosine(query, e))
+            .fold(0.0, f64::max);
         if similarity >= settings.min_similarity {
             scored.push((similarity * parsed.candidate.quality(), similarity, parsed));
         }
     }
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.key.cmp(&b.2.key)));
+    scored.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(b.1.total_cmp(&a.1))
+            .then(a.2.key.cmp(&b.2.key))
+    });
     let name = client_name(req);
     let limit = settings.max_hints.min(req.max_hints.max(1) as usize);
     scored
@@ -112,8 +148,16 @@ fn rank(entries: &[Parsed], query: &HashSet<String>, req: &HintRequest, settings
         .map(|(score, _, parsed)| {
             // Quality starts at ½, so twice the score is the similarity for an untried reply.
             let relevance = (200.0 * score).round().clamp(1.0, 100.0) as u8;
-            let id = parsed.key.strip_prefix("c/").unwrap_or(&parsed.key).to_string();
-            Hint::new(id, names::fill(&parsed.candidate.text, name.as_deref()), relevance)
+            let id = parsed
+                .key
+                .strip_prefix("c/")
+                .unwrap_or(&parsed.key)
+                .to_string();
+            Hint::new(
+                id,
+                names::fill(&parsed.candidate.text, name.as_deref()),
+                relevance,
+            )
         })
         .collect()
 }
@@ -124,7 +168,9 @@ pub fn learn_from_feedback(fb: &Feedback) {
     for shown in &fb.shown {
         let chosen = fb.chosen_is_mine && shown.id == fb.chosen.id;
         let key = format!("c/{}", shown.id);
-        let Some(mut candidate) = load::<Candidate>(&key) else { continue };
+        let Some(mut candidate) = load::<Candidate>(&key) else {
+            continue;
+        };
         if chosen {
             candidate.alpha += 1.0;
         } else {

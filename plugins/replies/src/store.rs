@@ -49,7 +49,9 @@ pub fn generation(prefix: &str) -> u64 {
 /// one with what was written, so concurrent writers still change it.
 pub fn bump_generation(candidate_key: &str, written: &[u8]) {
     let rest = candidate_key.trim_start_matches("c/");
-    let Some((account, _hash)) = rest.rsplit_once('/') else { return };
+    let Some((account, _hash)) = rest.rsplit_once('/') else {
+        return;
+    };
     let key = generation_key(account);
     let old = load::<u64>(&key).unwrap_or(0);
     let mut h: u64 = 0xcbf29ce484222325 ^ old;
@@ -61,7 +63,12 @@ pub fn bump_generation(candidate_key: &str, written: &[u8]) {
 }
 
 fn pending_key(at: &DialogRef) -> String {
-    format!("d/{}/{}/{}", escape(&at.source), escape(&at.account), escape(&at.dialog_id))
+    format!(
+        "d/{}/{}/{}",
+        escape(&at.source),
+        escape(&at.account),
+        escape(&at.dialog_id)
+    )
 }
 
 /// A stable id of a reply text: FNV-1a of its normal form.
@@ -132,7 +139,11 @@ pub fn learn_reply(at: &DialogRef, text: &str) {
         return;
     }
     let template = names::templatize(text, pending.name.as_deref());
-    let candidate_key = format!("{}{}", candidate_prefix(&at.source, &at.account), text_hash(&template));
+    let candidate_key = format!(
+        "{}{}",
+        candidate_prefix(&at.source, &at.account),
+        text_hash(&template)
+    );
     let mut candidate = match load::<Candidate>(&candidate_key) {
         Some(mut known) => {
             // An operator chose to send it again: a mild positive signal.

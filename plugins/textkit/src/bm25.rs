@@ -32,10 +32,24 @@ impl Bm25 {
             lengths.push(doc.len() as f64);
             docs.push(tf);
         }
-        let avg_len = if lengths.is_empty() { 0.0 } else { lengths.iter().sum::<f64>() / n };
+        let avg_len = if lengths.is_empty() {
+            0.0
+        } else {
+            lengths.iter().sum::<f64>() / n
+        };
         // The "plus one" BM25 idf never goes negative for terms in most documents.
-        let idf = df.into_iter().map(|(t, d)| (t, ((n - d + 0.5) / (d + 0.5) + 1.0).ln())).collect();
-        Bm25 { docs, lengths, idf, avg_len, k1: 1.2, b: 0.75 }
+        let idf = df
+            .into_iter()
+            .map(|(t, d)| (t, ((n - d + 0.5) / (d + 0.5) + 1.0).ln()))
+            .collect();
+        Bm25 {
+            docs,
+            lengths,
+            idf,
+            avg_len,
+            k1: 1.2,
+            b: 0.75,
+        }
     }
 
     /// Number of documents.
@@ -81,9 +95,15 @@ mod tests {
             tokens("How can I return a product? Returns are free within 30 days"),
             tokens("Which payment methods do you accept? Card, PIX and boleto"),
         ]);
-        let q: Vec<(String, f64)> = tokens("can I pay with pix?").into_iter().map(|t| (t, 1.0)).collect();
+        let q: Vec<(String, f64)> = tokens("can I pay with pix?")
+            .into_iter()
+            .map(|t| (t, 1.0))
+            .collect();
         assert_eq!(index.search(&q)[0].0, 2);
-        let q: Vec<(String, f64)> = tokens("I want to return my product").into_iter().map(|t| (t, 1.0)).collect();
+        let q: Vec<(String, f64)> = tokens("I want to return my product")
+            .into_iter()
+            .map(|t| (t, 1.0))
+            .collect();
         assert_eq!(index.search(&q)[0].0, 1);
         assert!(index.search(&[("zzz".into(), 1.0)]).is_empty());
     }

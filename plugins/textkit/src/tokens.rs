@@ -5,15 +5,16 @@ use std::collections::HashSet;
 
 /// English and Portuguese function words that carry no topic.
 const STOP_WORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does", "for", "from", "had",
-    "has", "have", "hello", "hi", "how", "i", "if", "in", "is", "it", "its", "me", "my", "no", "not", "of", "on",
-    "or", "our", "please", "so", "that", "the", "their", "there", "this", "to", "us", "was", "we", "what", "when",
-    "where", "which", "will", "with", "would", "you", "your", "yes", "am", "im",
-    // Portuguese
-    "o", "os", "as", "um", "uma", "uns", "umas", "de", "do", "da", "dos", "das", "em", "no", "na", "nos", "nas",
-    "por", "para", "pra", "com", "sem", "e", "ou", "que", "se", "eu", "voce", "ele", "ela", "meu", "minha",
-    "seu", "sua", "ja", "nao", "sim", "mas", "mais", "como", "qual", "quando", "onde", "ao", "aos", "ola", "oi",
-    "obrigado", "obrigada", "esta", "estou", "e", "foi", "ser", "ter", "tem", "isso", "isto", "favor",
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does", "for",
+    "from", "had", "has", "have", "hello", "hi", "how", "i", "if", "in", "is", "it", "its", "me",
+    "my", "no", "not", "of", "on", "or", "our", "please", "so", "that", "the", "their", "there",
+    "this", "to", "us", "was", "we", "what", "when", "where", "which", "will", "with", "would",
+    "you", "your", "yes", "am", "im", // Portuguese
+    "o", "os", "as", "um", "uma", "uns", "umas", "de", "do", "da", "dos", "das", "em", "no", "na",
+    "nos", "nas", "por", "para", "pra", "com", "sem", "e", "ou", "que", "se", "eu", "voce", "ele",
+    "ela", "meu", "minha", "seu", "sua", "ja", "nao", "sim", "mas", "mais", "como", "qual",
+    "quando", "onde", "ao", "aos", "ola", "oi", "obrigado", "obrigada", "esta", "estou", "e",
+    "foi", "ser", "ter", "tem", "isso", "isto", "favor",
 ];
 
 /// Folds one character: lowercase, common Latin accents removed, anything that is not a
@@ -51,7 +52,11 @@ pub fn tokens(text: &str) -> Vec<String> {
         .filter(|w| !is_stop_word(w))
         .map(|w| {
             // A light plural strip; short words (e.g. "gps", "sms") keep their ending.
-            if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") { w[..w.len() - 1].to_string() } else { w.to_string() }
+            if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") {
+                w[..w.len() - 1].to_string()
+            } else {
+                w.to_string()
+            }
         })
         .collect()
 }

@@ -38,7 +38,11 @@ static FEEDBACKS: AtomicU32 = AtomicU32::new(0);
 impl Provider for Hostile {
     fn describe(&mut self) -> PluginInfo {
         misbehave("describe");
-        PluginInfo::new("hostile", env!("CARGO_PKG_VERSION"), "Misbehaves on purpose (tests only)")
+        PluginInfo::new(
+            "hostile",
+            env!("CARGO_PKG_VERSION"),
+            "Misbehaves on purpose (tests only)",
+        )
     }
 
     fn feedback(&mut self, _fb: Feedback) {
@@ -63,7 +67,11 @@ impl Provider for Hostile {
                     hoard.push(black_box(chunk));
                 }
             }
-            "recursion" => Ok(vec![Hint::new("deep", format!("{}", recurse(black_box(1))), 1)]),
+            "recursion" => Ok(vec![Hint::new(
+                "deep",
+                format!("{}", recurse(black_box(1))),
+                1,
+            )]),
             "trap" => panic!("hostile plugin panics on purpose"),
             "flood-hints" => Ok((0..1_000_000).map(|_| Hint::new("", "", 1)).collect()),
             "flood-text" => Ok(vec![Hint::new("big", "x".repeat(100 * 1024 * 1024), 1)]),
@@ -88,13 +96,21 @@ impl Provider for Hostile {
             "relevance" => {
                 let relevance = settings::get::<i64>("relevance").unwrap_or(200) as u8;
                 let text = format!("relevance {relevance}");
-                Ok(vec![Hint { id: "r".into(), text, url: None, link: None, relevance }])
+                Ok(vec![Hint {
+                    id: "r".into(),
+                    text,
+                    url: None,
+                    link: None,
+                    relevance,
+                }])
             }
             "feedbacks" => {
                 let text = format!("feedbacks:{}", FEEDBACKS.load(Ordering::Relaxed));
                 Ok(vec![Hint::new("f", text, 50)])
             }
-            other => Err(ProviderError::Misconfigured(format!("unknown mode `{other}`"))),
+            other => Err(ProviderError::Misconfigured(format!(
+                "unknown mode `{other}`"
+            ))),
         }
     }
 }
