@@ -822,15 +822,17 @@ fn eval_reports_baselines_every_reply_failures_and_kv_refusals() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let system = |name: &str| {
-        report["systems"]
+    // The entry of `list` (`systems` or `plugins`) whose `key` is `name`.
+    let entry = |list: &str, key: &str, name: &str| {
+        report[list]
             .as_array()
             .unwrap()
             .iter()
-            .find(|s| s["system"] == name)
+            .find(|s| s[key] == name)
             .unwrap_or_else(|| panic!("no {name} in {report:#}"))
             .clone()
     };
+    let system = |name: &str| entry("systems", "system", name);
     let bm25 = system("bm25-history");
     assert_eq!(bm25["replies"], 40);
     assert!(bm25["hit_at"]["1"].as_f64().unwrap() > 0.0, "{bm25}");
@@ -840,15 +842,7 @@ fn eval_reports_baselines_every_reply_failures_and_kv_refusals() {
     assert!(bm25["hit_at"]["9"].as_f64().unwrap() <= oracle, "{report}");
     assert!(report["max_hints"].as_u64().unwrap() < 9);
 
-    let health = |name: &str| {
-        report["plugins"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["plugin"] == name)
-            .unwrap_or_else(|| panic!("no {name} in {report:#}"))
-            .clone()
-    };
+    let health = |name: &str| entry("plugins", "plugin", name);
     let trapper = health("trapper");
     assert_eq!(trapper["suggest"]["trap"], 40, "{trapper}");
     assert!(trapper["failed_calls"].as_u64().unwrap() >= 40, "{trapper}");

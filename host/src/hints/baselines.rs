@@ -11,7 +11,7 @@
 //! Both learn from the replay as it goes, in time order, like the plugins (nothing of a later
 //! message is known earlier).
 
-use super::text::normalize;
+use super::text::{jaccard_sorted, normalize};
 use std::collections::HashMap;
 
 /// BM25's term-frequency saturation.
@@ -120,7 +120,7 @@ impl HistoryBaselines {
             let other_len = other.len() as f64;
             other_len >= threshold * len
                 && len >= threshold * other_len
-                && jaccard_ids(&tokens, other) >= threshold
+                && jaccard_sorted(&tokens, other) >= threshold
         })
     }
 
@@ -160,28 +160,6 @@ impl HistoryBaselines {
                 .or_default()
                 .push((doc, count));
         }
-    }
-}
-
-/// Jaccard similarity of two sorted, deduplicated id lists.
-fn jaccard_ids(a: &[u32], b: &[u32]) -> f64 {
-    let (mut i, mut j, mut inter) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                inter += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    let union = a.len() + b.len() - inter;
-    if union == 0 {
-        1.0
-    } else {
-        inter as f64 / union as f64
     }
 }
 

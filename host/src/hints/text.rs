@@ -67,15 +67,15 @@ pub fn sorted_tokens(normal: &str) -> Vec<&str> {
     tokens
 }
 
-/// Jaccard similarity of two sorted, deduplicated token lists (1.0 for two empty lists);
-/// the same value [`jaccard`] gives for the same sets.
-pub fn jaccard_sorted<T: AsRef<str>>(a: &[T], b: &[T]) -> f64 {
+/// Jaccard similarity of two sorted, deduplicated token lists — tokens as text or as ids —
+/// (1.0 for two empty lists); the same value [`jaccard`] gives for the same sets.
+pub fn jaccard_sorted<T: Ord>(a: &[T], b: &[T]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
     let (mut i, mut j, mut inter) = (0, 0, 0);
     while i < a.len() && j < b.len() {
-        match a[i].as_ref().cmp(b[j].as_ref()) {
+        match a[i].cmp(&b[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
