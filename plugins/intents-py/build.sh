@@ -11,7 +11,7 @@ root="$(cd "$here/../.." && pwd)"
 out="${1:-$root/target/guests/intents-py.wasm}"
 
 componentize_py="$("$root/plugins/tools/setup.sh" | sed -n 's/^componentize-py=//p')"
-hash="$( (cd "$root" && cat plugins/intents-py/*.py plugins/sdk-python/pyproject.toml \
+hash="$( (cd "$root" && cat plugins/intents-py/build.sh plugins/intents-py/*.py plugins/sdk-python/pyproject.toml \
   plugins/sdk-python/hintd_plugin/*.py wit/*.wit; "$componentize_py" --version) | sha256sum | cut -c1-16)"
 if [ -f "$out" ] && [ "$(cat "$out.hash" 2>/dev/null)" = "$hash" ]; then
   echo "$out"

@@ -14,7 +14,7 @@ out="${1:-$root/target/guests/retrieval-js.wasm}"
 tools="$("$root/plugins/tools/setup.sh")"
 componentize_js="$(sed -n 's/^componentize-js=//p' <<<"$tools")"
 bin="$(dirname "$componentize_js")"
-hash="$( (cd "$root" && cat plugins/retrieval-js/*.js plugins/retrieval-js/package.json \
+hash="$( (cd "$root" && cat plugins/retrieval-js/build.sh plugins/retrieval-js/*.js plugins/retrieval-js/package.json \
   plugins/sdk-js/*.js plugins/sdk-js/package.json wit/*.wit; "$componentize_js" --version) \
   | sha256sum | cut -c1-16)"
 if [ -f "$out" ] && [ "$(cat "$out.hash" 2>/dev/null)" = "$hash" ]; then
@@ -30,10 +30,9 @@ for interface in log kv config http; do
 done
 "$bin/rolldown" "$here/index.js" --format esm --platform neutral "${externals[@]}" \
   -o "$out.bundle.js" >&2
-# TODO: drop `--disable http fetch-event` once hintd links wasi:http: without it the component
-# imports wasi:http/types and wasi:http/outgoing-handler, which hintd does not provide yet.
-"$componentize_js" "$out.bundle.js" --wit "$root/wit" -n hint-provider \
-  --disable http fetch-event -o "$out.tmp" >&2
+# componentize-js's default features: `fetch()` imports wasi:http, which hintd links under the
+# manifest's `http` policy.
+"$componentize_js" "$out.bundle.js" --wit "$root/wit" -n hint-provider -o "$out.tmp" >&2
 mv "$out.tmp" "$out"
 echo "$hash" > "$out.hash"
 echo "$out"

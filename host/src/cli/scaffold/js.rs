@@ -64,9 +64,9 @@ for interface in log kv config http; do
   externals+=(--external "hintd:provider/$interface@0.1.0")
 done
 "$ROLLDOWN" src/index.js --format esm --platform neutral "${{externals[@]}}" -o build/bundle.js
-# `--disable http fetch-event`: without it the component imports wasi:http, which hintd does
-# not provide (outbound HTTP goes through the contract's `http` import).
-"$COMPONENTIZE_JS" build/bundle.js --wit wit -n hint-provider --disable http fetch-event -o {out}
+# componentize-js's default features: `fetch()` imports wasi:http, which hintd links under the
+# manifest's `http` policy.
+"$COMPONENTIZE_JS" build/bundle.js --wit wit -n hint-provider -o {out}
 echo "built build/{name}.wasm"
 "#
     )
