@@ -812,7 +812,14 @@ fn eval_reports_baselines_every_reply_failures_and_kv_refusals() {
         .arg(&dir)
         .arg("--dialogs")
         .arg(repo_root().join("examples/dialogues.jsonl"))
-        .args(["--k", "1,3,9", "--json", "--baselines", "--per-reply"])
+        .args([
+            "--k",
+            "1,3,9",
+            "--json",
+            "--baselines",
+            "--verbose",
+            "--per-reply",
+        ])
         .arg(&per_reply)
         .output()
         .unwrap();
@@ -820,6 +827,12 @@ fn eval_reports_baselines_every_reply_failures_and_kv_refusals() {
         out.status.success(),
         "eval failed: {}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // --verbose: what the plugins said, on stderr (the trapping plugin's panic message).
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("hostile plugin panics on purpose"),
+        "{stderr}"
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     // The entry of `list` (`systems` or `plugins`) whose `key` is `name`.

@@ -55,6 +55,11 @@ pub struct EvalArgs {
     /// to FILE as JSON Lines.
     #[arg(long, value_name = "FILE")]
     pub per_reply: Option<PathBuf>,
+    /// Print what the plugins say — their `log` lines, stdout and stderr (a Python traceback, a
+    /// Rust panic message) — and the host's events about them (failed calls, refused
+    /// requests) to stderr as the replay goes.
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 /// The whole report.
@@ -237,6 +242,14 @@ async fn observe_and_wait(registry: &Registry, plugins: u64, event: Conversation
 
 /// Runs the evaluation.
 pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
+    if args.verbose {
+        // Without a subscriber (the default for eval) these events go nowhere.
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .with_env_filter(tracing_subscriber::EnvFilter::new("hintd=info"))
+            .try_init();
+    }
     let report = evaluate(&args).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
