@@ -846,6 +846,16 @@ fn eval_reports_baselines_every_reply_failures_and_kv_refusals() {
             .clone()
     };
     let system = |name: &str| entry("systems", "system", name);
+    // Each plugin also scored on what the merge kept of its hints: the merge can only keep
+    // hints a plugin gave, so it shows them for no more replies than the plugin answered.
+    for plugin in ["faq", "replies", "trapper"] {
+        let kept = entry("kept", "system", &format!("kept:{plugin}"));
+        let own = system(plugin);
+        assert_eq!(kept["replies"], 40);
+        let coverage = |r: &Value| r["coverage"].as_f64().unwrap();
+        assert!(coverage(&kept) <= coverage(&own), "{kept} {own}");
+    }
+    assert_eq!(entry("kept", "system", "kept:trapper")["coverage"], 0.0);
     let bm25 = system("bm25-history");
     assert_eq!(bm25["replies"], 40);
     assert!(bm25["hit_at"]["1"].as_f64().unwrap() > 0.0, "{bm25}");

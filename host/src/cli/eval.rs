@@ -13,7 +13,7 @@
 use crate::config::Config;
 use crate::core::{DialogKey, Message, Role, Source};
 use crate::hints::baselines::HistoryBaselines;
-use crate::hints::evaluation::{SystemReport, Tally, first_match};
+use crate::hints::evaluation::{SystemReport, Tally, first_match, matches};
 use crate::hints::feedback::{FeedbackBase, route};
 use crate::hints::pipeline::fan_out;
 use crate::hints::{HintsConfig, MergeRules, Providers, merge};
@@ -74,6 +74,9 @@ pub struct EvalReport {
     pub max_hints: usize,
     /// `merged` first, then each plugin by name, then the baselines (with `--baselines`).
     pub systems: Vec<SystemReport>,
+    /// Each plugin scored on what the merge kept of its hints, at their places in the merged
+    /// answer (`kept:NAME`): what its hints were worth to the operator beside the others'.
+    pub kept: Vec<SystemReport>,
     /// How each plugin's calls went during the replay.
     pub plugins: Vec<PluginHealth>,
     /// With `--baselines`: the share of replies an earlier reply of the account matches, the
@@ -326,6 +329,10 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
         .iter()
         .map(|s| (s.name.clone(), Tally::default()))
         .collect();
+    let mut kept_tallies: HashMap<String, Tally> = slots
+        .iter()
+        .map(|s| (s.name.clone(), Tally::default()))
+        .collect();
     let mut suggest_outcomes: HashMap<String, BTreeMap<&'static str, u64>> = HashMap::new();
     let mut contexts: Vec<Vec<Message>> = dialogues.iter().map(|_| Vec::new()).collect();
     let mut baselines = args
@@ -396,6 +403,21 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
                 let p = first_match(texts.iter().copied(), &message.text, args.match_threshold);
                 if let Some(t) = plugin_tallies.get_mut(&outcome.plugin) {
                     t.record(&ks, texts.len(), p, outcome.latency);
+                }
+                // Its hints where the merge put them: a place held by another plugin's hint
+                // is not its match.
+                let from_it = |h: &crate::hints::MergedHint| {
+                    h.origins.iter().any(|o| o.plugin == outcome.plugin)
+                };
+                let kept_position = merged
+                    .iter()
+                    .position(|h| {
+                        from_it(h) && matches(&h.text, &message.text, args.match_threshold)
+                    })
+                    .map(|i| i + 1);
+                if let Some(t) = kept_tallies.get_mut(&outcome.plugin) {
+                    let shown = merged.iter().filter(|h| from_it(h)).count();
+                    t.record(&ks, shown, kept_position, merged_latency);
                 }
                 *suggest_outcomes
                     .entry(outcome.plugin.clone())
@@ -477,6 +499,10 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
     let mut names: Vec<&String> = plugin_tallies.keys().collect();
     names.sort();
     systems.extend(names.iter().map(|name| plugin_tallies[*name].report(name)));
+    let kept = names
+        .iter()
+        .map(|name| kept_tallies[*name].report(&format!("kept:{name}")))
+        .collect();
     let mut oracle = None;
     if let Some((_, tally, oracle_hits)) = &baselines {
         systems.push(tally.report(BM25_BASELINE));
@@ -511,6 +537,7 @@ pub async fn evaluate(args: &EvalArgs) -> anyhow::Result<EvalReport> {
         messages: steps.len(),
         max_hints: rules.max_hints as usize,
         systems,
+        kept,
         plugins,
         oracle,
     })
@@ -555,7 +582,7 @@ fn print_table(report: &EvalReport, ks: &[usize]) {
         "MRR", "coverage", "acceptance", "p50 ms", "p90 ms", "p99 ms"
     ));
     println!("{header}");
-    for s in &report.systems {
+    for s in report.systems.iter().chain(&report.kept) {
         let mut line = format!("{:<12} {:>7}", s.system, s.replies);
         for k in ks {
             line.push_str(&format!(
