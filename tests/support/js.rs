@@ -14,26 +14,8 @@ use std::sync::{Mutex, OnceLock};
 /// The componentize-js executable, installed on first use (needs npm and the registry once).
 fn componentize_js() -> PathBuf {
     static TOOL: OnceLock<PathBuf> = OnceLock::new();
-    TOOL.get_or_init(|| {
-        let setup = repo_root().join("plugins/tools/setup.sh");
-        let out = Command::new("bash")
-            .arg(&setup)
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", setup.display()));
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{} failed:\n{stdout}{}",
-            setup.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("componentize-js="))
-            .map(PathBuf::from)
-            .unwrap_or_else(|| panic!("no componentize-js in:\n{stdout}"))
-    })
-    .clone()
+    TOOL.get_or_init(|| crate::guests::tool("componentize-js"))
+        .clone()
 }
 
 /// The component built from the JavaScript module `source` against `wit/` (world
